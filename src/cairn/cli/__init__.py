@@ -1,0 +1,1 @@
+"""The `cairn` command: thin Typer commands over the services layer."""

@@ -1,0 +1,290 @@
+"""`cairn`: cases, evidence, ingest, status, export, demo.
+
+Exit codes (DESIGN.md): 0 success, 1 finished with per-file errors, 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cairn.core.errors import CairnError
+from cairn.services.context import Context
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+case_app = typer.Typer(no_args_is_help=True, help="Create and list cases.")
+evidence_app = typer.Typer(no_args_is_help=True, help="Register and list evidence items.")
+export_app = typer.Typer(no_args_is_help=True, help="Export case data.")
+app.add_typer(case_app, name="case")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(export_app, name="export")
+
+_state: dict[str, Any] = {}
+
+Workspace = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace", envvar="CAIRN_WORKSPACE", help="Workspace folder (default ./cairn-data)."
+    ),
+]
+CaseRef = Annotated[str, typer.Option("--case", help="Case reference.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.callback()
+def main_options(workspace: Workspace = None, verbose: bool = False) -> None:
+    _state["workspace"] = workspace
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def context() -> Context:
+    return Context.open(_state.get("workspace"))
+
+
+@case_app.command("create")
+def case_create(ref: str, title: Annotated[str, typer.Option(help="Case title.")] = "") -> None:
+    """Create a case."""
+    from cairn.services.cases import create_case
+
+    create_case(context(), ref, title)
+    typer.echo(f"created case {ref}")
+
+
+@case_app.command("list")
+def case_list(json_: AsJson = False) -> None:
+    """List cases."""
+    from cairn.cli.output import print_json, print_table
+    from cairn.services.cases import list_cases
+
+    cases = list_cases(context())
+    if json_:
+        print_json(cases)
+        return
+    print_table(
+        "Cases",
+        ["ref", "title", "created", "by", "evidence", "entries"],
+        [(c.ref, c.title, c.created_at, c.created_by, c.evidence, c.occurrences) for c in cases],
+    )
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time") from exc
+
+
+@evidence_app.command("add")
+def evidence_add(
+    source: Path,
+    case: CaseRef,
+    label: Annotated[
+        str | None, typer.Option(help="Evidence label (default: source name).")
+    ] = None,
+    custodian: Annotated[str | None, typer.Option()] = None,
+    seized_at: Annotated[str | None, typer.Option(help="ISO 8601 seizure time.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Local zone for FAT/EXIF times.")] = None,
+    acquisition_hash: Annotated[
+        str | None, typer.Option(help="ALGORITHM:HEX given by the examiner.")
+    ] = None,
+    source_kind: Annotated[
+        str | None, typer.Option(help="Override the detected source kind.")
+    ] = None,
+) -> None:
+    """Register a source (folder, archive, image) as an evidence item of a case."""
+    from cairn.services.cases import add_evidence
+
+    evidence, created = add_evidence(
+        context(),
+        case,
+        source,
+        label=label,
+        custodian=custodian,
+        seized_at=_parse_time(seized_at),
+        timezone=timezone,
+        acquisition_hash=acquisition_hash,
+        source_kind=source_kind,
+    )
+    verb = "added" if created else "already registered as"
+    typer.echo(f"{verb} evidence {evidence.label} ({evidence.source_kind}: {evidence.source_path})")
+
+
+@evidence_app.command("list")
+def evidence_list(case: CaseRef, json_: AsJson = False) -> None:
+    """List a case's evidence items."""
+    from cairn.cli.output import print_json, print_table
+    from cairn.services.cases import list_evidence
+
+    items = list_evidence(context(), case)
+    if json_:
+        print_json(items)
+        return
+    print_table(
+        f"Evidence of {case}",
+        ["label", "kind", "source", "custodian", "seized", "hash"],
+        [
+            (e.label, e.source_kind, e.source_path, e.custodian, e.seized_at, e.acquisition_hash)
+            for e in items
+        ],
+    )
+
+
+@app.command()
+def ingest(
+    source: Path,
+    case: CaseRef,
+    evidence: Annotated[
+        str | None, typer.Option(help="Label of a registered evidence item.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (0: in-process).")] = None,
+    exact_pdq: Annotated[
+        bool, typer.Option("--exact-pdq", help="Always decode JPEGs fully for PDQ.")
+    ] = False,
+    max_image_pixels: Annotated[
+        int | None, typer.Option(help="Refuse images above this many pixels.")
+    ] = None,
+    source_kind: Annotated[
+        str | None, typer.Option(help="Override the detected source kind.")
+    ] = None,
+    json_: AsJson = False,
+) -> None:
+    """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
+    from cairn.cli.output import IngestProgress
+    from cairn.cli.summary import print_ingest_summary
+    from cairn.core.settings import AnalysisSettings
+    from cairn.media.thumbnail import load_or_create_key
+    from cairn.services.ingest import ingest as run_ingest
+
+    ctx = context()
+    options: dict[str, Any] = {
+        "exact_pdq": exact_pdq,
+        "thumbnail_key": load_or_create_key(ctx.workspace.key_file),
+    }
+    if max_image_pixels is not None:
+        options["max_image_pixels"] = max_image_pixels
+    with IngestProgress() as progress:
+        summary = run_ingest(
+            ctx,
+            case,
+            source,
+            evidence_label=evidence,
+            workers=workers,
+            settings=AnalysisSettings(**options),
+            progress=progress,
+            source_kind=source_kind,
+        )
+    print_ingest_summary(summary, json_)
+    raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def status(case: CaseRef, json_: AsJson = False) -> None:
+    """Per evidence item: enumerated = hashed + errored + non-regular."""
+    from cairn.cli.output import print_json, print_table
+    from cairn.services.status import case_status
+
+    items = case_status(context(), case)
+    if json_:
+        print_json(items)
+        return
+    print_table(
+        f"Status of {case}",
+        [
+            "evidence",
+            "kind",
+            "enumerated",
+            "hashed",
+            "errored",
+            "non-regular",
+            "with errors",
+            "unique media",
+            "bytes",
+            "last run",
+        ],
+        [
+            (
+                s.label,
+                s.source_kind,
+                s.enumerated,
+                s.hashed,
+                s.errored,
+                s.non_regular,
+                s.with_errors,
+                s.unique_media,
+                f"{s.bytes_hashed:,}",
+                s.last_run,
+            )
+            for s in items
+        ],
+    )
+
+
+@export_app.command("hashes")
+def export_hashes(
+    case: CaseRef,
+    format_: Annotated[str, typer.Option("--format", help="csv or dfxml")] = "csv",
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File to write ('-' for stdout).")
+    ] = Path("-"),
+) -> None:
+    """One row per occurrence: digests, PDQ, times, triage, errors."""
+    from cairn.services.export import export_hashes as run_export
+
+    ctx = context()
+    if str(output) == "-":
+        with open(
+            sys.stdout.fileno(),
+            "w",
+            encoding="utf-8",
+            errors="surrogateescape",
+            newline="",
+            closefd=False,
+        ) as out:
+            run_export(ctx, case, format_, out, "stdout")
+        return
+    with open(output, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
+        count = run_export(ctx, case, format_, out, str(output.resolve()))
+    typer.echo(f"wrote {count} rows to {output}", err=True)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path | None, typer.Option(help="Where to generate the demo device.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Generate a benign synthetic seized device, ingest it, and print what Cairn found."""
+    from cairn.cli.summary import print_demo
+    from cairn.services.demo import run_demo
+
+    ctx = context()
+    result = run_demo(ctx, output or ctx.workspace.root / "demo-device", workers=workers)
+    print_demo(result)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except CairnError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise

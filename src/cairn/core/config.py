@@ -1,0 +1,52 @@
+"""Where Cairn keeps its data and who is acting (DESIGN.md "Contracts")."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_WORKSPACE = "cairn-data"
+# Pillow's own default limit (about 179 MP); images above it are refused as decompression bombs.
+DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder: database (SQLite by default), keys, indexes. Created with mode 0700."""
+
+    root: Path
+    database_url: str
+
+    @classmethod
+    def resolve(cls, workspace: str | os.PathLike[str] | None = None) -> Workspace:
+        root = Path(workspace or os.environ.get("CAIRN_WORKSPACE") or DEFAULT_WORKSPACE)
+        root = root.expanduser().absolute()
+        url = os.environ.get("CAIRN_DATABASE_URL") or f"sqlite:///{root / 'cairn.db'}"
+        return cls(root=root, database_url=url)
+
+    def create(self) -> None:
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+
+    @property
+    def key_file(self) -> Path:
+        return self.root / "thumbnail.key"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, for audit: the operating-system user until Cairn has users."""
+
+    user: str
+    host: str
+
+    @classmethod
+    def current(cls) -> Actor:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = str(os.getuid())
+        return cls(user=user, host=socket.gethostname())

@@ -1,0 +1,97 @@
+"""Typed records that sources and analysers emit and the store's writer persists.
+
+Workers never open the database (plaso's "parsers describe, a mediator stores"): everything a
+worker learns about an entry travels back to the single writer as one of these frozen records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cairn.core.types import Digests, EntryKind, Flag
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """One recorded failure: which stage failed and why. Never replaces the digests."""
+
+    stage: str  # read, decode, archive, metadata, thumbnail, limit, ...
+    message: str
+
+
+@dataclass(frozen=True)
+class ExifInfo:
+    make: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    software: str | None = None
+    datetime_original: str | None = None  # as written by the camera: local time, no zone
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    has_thumbnail: bool = False
+    thumbnail_pdq_distance: int | None = None
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    width: int
+    height: int
+    pdq: str | None = None  # 64 hex chars
+    pdq_quality: int | None = None
+    pdq_method: str | None = None  # "full" or "draft"
+    exif: ExifInfo | None = None
+    thumbnail: bytes | None = None  # encrypted review thumbnail (see media.thumbnail)
+
+
+@dataclass(frozen=True)
+class ContentRecord:
+    """What the bytes of one regular entry are: digests, type, and media analysis if any."""
+
+    digests: Digests
+    mime: str | None = None
+    image: ImageInfo | None = None
+
+
+@dataclass(frozen=True)
+class FileTimes:
+    """MAC(B) times in UTC where the source has them."""
+
+    mtime: datetime | None = None
+    ctime: datetime | None = None
+    atime: datetime | None = None
+    crtime: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """One enumerated entry: a file, an archive member, a carved run or a non-regular entry.
+
+    `path` is bytes because seized file names are not always UTF-8; it is relative to the
+    evidence root, '/'-separated, and a container's member is `container!member`.
+    """
+
+    path: bytes
+    kind: EntryKind
+    depth: int = 0  # 0 for a top-level entry, n for a member nested n containers deep
+    container: bytes | None = None  # path of the container that holds a member
+    size: int | None = None
+    deleted: bool = False
+    unallocated: bool = False
+    offset: int | None = None
+    inode: str | None = None
+    times: FileTimes = field(default_factory=FileTimes)
+    flags: frozenset[Flag] = frozenset()
+    content: ContentRecord | None = None
+    errors: tuple[ErrorRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """Everything one unit of work (a top-level entry and its members) produced.
+
+    The writer commits a unit all or nothing, which is what makes a killed run resumable.
+    """
+
+    unit_path: bytes
+    entries: tuple[EntryRecord, ...]

@@ -1,0 +1,76 @@
+"""Value types every layer speaks: entry kinds, categories, digests, triage buckets."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class EntryKind(enum.StrEnum):
+    """What an enumerated entry is. Non-regular kinds are recorded, never opened."""
+
+    FILE = "file"
+    MEMBER = "member"
+    CARVED = "carved"
+    SYMLINK = "symlink"
+    FIFO = "fifo"
+    DEVICE = "device"
+    SOCKET = "socket"
+    DIRECTORY = "directory"
+
+    @property
+    def is_regular(self) -> bool:
+        return self in (EntryKind.FILE, EntryKind.MEMBER, EntryKind.CARVED)
+
+
+class Flag(enum.StrEnum):
+    """Observations about an entry that an examiner should see, not errors."""
+
+    EXTENSION_MISMATCH = "extension-mismatch"
+    UNSAFE_PATH = "unsafe-path"
+    ENCRYPTED = "encrypted"
+
+
+class Triage(enum.StrEnum):
+    """Triage buckets in DESIGN.md's precedence order."""
+
+    KNOWN = "known"
+    NEAR_KNOWN = "near-known"
+    KNOWN_IGNORABLE = "known-ignorable"
+    POSSIBLE = "possible"
+    NEW = "new"
+
+
+class CategoryScheme(enum.StrEnum):
+    """Category numbering schemes. The same digit means different things in vics and dhs."""
+
+    VICS = "vics"
+    DHS = "dhs"
+    CAID = "caid"
+    CUSTOM = "custom"
+
+
+@dataclass(frozen=True, order=True)
+class Category:
+    """A category is always (scheme, code); bare integers are never compared across schemes."""
+
+    scheme: CategoryScheme
+    code: str | None  # None: uncategorised in that scheme
+
+    def __str__(self) -> str:
+        return f"{self.scheme.value}:{'' if self.code is None else self.code}"
+
+    @classmethod
+    def parse(cls, text: str) -> Category:
+        scheme, _, code = text.partition(":")
+        return cls(CategoryScheme(scheme), code or None)
+
+
+@dataclass(frozen=True)
+class Digests:
+    """Cryptographic digests of one byte stream, lower-case hex."""
+
+    md5: str
+    sha1: str
+    sha256: str
+    size: int

@@ -1,0 +1,1 @@
+"""Evidence sources: things that yield entries (folders, archives, disk images, phone dumps)."""

@@ -1,0 +1,209 @@
+"""Turn the bytes of one entry into what Cairn records about it.
+
+Every source (folder, archive member, disk-image file, carved run) goes through `analyse_stream`:
+one read pass feeds the three digests and, for images and containers small enough, an in-memory
+copy that is then decoded or opened. Nothing is ever written to disk. Failures become
+`ErrorRecord`s beside the digests; only a failed read loses the digests, because partial
+digests would be wrong.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from cairn.core.records import ContentRecord, EntryRecord, ErrorRecord, ImageInfo
+from cairn.core.settings import AnalysisSettings
+from cairn.core.types import Flag
+from cairn.hashing.digests import CHUNK_SIZE, TripleHasher
+from cairn.media.sniff import ContentType, extension_mismatch, sniff
+
+log = logging.getLogger(__name__)
+
+# One read buffer per worker process: analysis of an entry finishes reading before any nested
+# member is analysed, so the buffer is never in use twice.
+_BUFFER = bytearray(CHUNK_SIZE)
+
+
+class Readable(Protocol):
+    def readinto(self, buffer: memoryview) -> int | None: ...
+
+
+@dataclass
+class Analysis:
+    """The outcome for one entry; `members` holds the records of anything nested in it."""
+
+    content: ContentRecord | None = None
+    errors: list[ErrorRecord] = field(default_factory=list)
+    flags: set[Flag] = field(default_factory=set)
+    members: list[EntryRecord] = field(default_factory=list)
+
+
+class BlockStream(io.RawIOBase):
+    """A readable stream over an iterable of byte blocks (an archive member's data)."""
+
+    def __init__(self, blocks: Iterable[bytes]) -> None:
+        self._blocks = iter(blocks)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._pending = memoryview(block)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def error_text(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"{errno.errorcode.get(exc.errno, exc.errno)}: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def analyse_stream(
+    stream: Readable,
+    path: bytes,
+    depth: int,
+    settings: AnalysisSettings,
+    *,
+    size: int | None = None,
+    reopen: Callable[[], int] | None = None,
+) -> Analysis:
+    """Hash, type and analyse one entry's bytes.
+
+    `reopen`, when given, returns a fresh read-only file descriptor on the same bytes; it lets
+    a container too large to buffer be opened a second time instead of held in memory.
+    """
+    result = Analysis()
+    hasher = TripleHasher()
+    view = memoryview(_BUFFER)
+    kept: bytearray | None = None
+    content_type: ContentType | None = None
+    first = True
+    try:
+        while True:
+            n = stream.readinto(view)
+            if not n:
+                break
+            chunk = view[:n]
+            hasher.update(chunk)
+            if first:
+                first = False
+                content_type = sniff(bytes(chunk[:8192]))
+                wanted = content_type is not None and (
+                    content_type.is_image or content_type.is_archive
+                )
+                if wanted and (size is None or size <= settings.max_buffer_bytes):
+                    kept = bytearray()
+            if kept is not None:
+                kept += chunk
+                if len(kept) > settings.max_buffer_bytes:
+                    kept = None
+                    if reopen is None:
+                        result.errors.append(
+                            ErrorRecord("limit", "too large to analyse in memory; hashed only")
+                        )
+    except (OSError, EOFError) as exc:
+        result.errors.append(ErrorRecord("read", error_text(exc)))
+        return result
+    except Exception as exc:  # a hostile container can make a reader fail in any way
+        result.errors.append(ErrorRecord("read", error_text(exc)))
+        return result
+
+    digests = hasher.digests()
+    image: ImageInfo | None = None
+    if content_type is not None and extension_mismatch(path, content_type):
+        result.flags.add(Flag.EXTENSION_MISMATCH)
+    if content_type is not None and content_type.is_image:
+        if kept is not None:
+            from cairn.media.image import analyse_image
+
+            image, image_errors = analyse_image(bytes(kept), content_type, settings)
+            result.errors.extend(image_errors)
+        elif size is not None and size > settings.max_buffer_bytes:
+            result.errors.append(ErrorRecord("limit", "image too large to decode in memory"))
+    elif content_type is not None and content_type.is_archive:
+        if depth >= settings.max_archive_depth:
+            result.errors.append(
+                ErrorRecord("limit", f"container nested deeper than {settings.max_archive_depth}")
+            )
+        elif kept is not None or reopen is not None:
+            from cairn.evidence.archive import expand_archive
+
+            expanded = expand_archive(
+                bytes(kept) if kept is not None else None,
+                reopen,
+                path,
+                depth + 1,
+                settings,
+                analyse=analyse_stream,
+                archive_size=digests.size,
+            )
+            result.members.extend(expanded.members)
+            result.errors.extend(expanded.errors)
+            result.flags.update(expanded.flags)
+        elif size is None or size > settings.max_buffer_bytes:
+            result.errors.append(ErrorRecord("limit", "container too large to open in memory"))
+    result.content = ContentRecord(
+        digests=digests, mime=content_type.mime if content_type else None, image=image
+    )
+    return result
+
+
+_noatime_supported = True
+
+
+def open_readonly(path: bytes) -> int:
+    """Open a file for reading without touching its access time where the system allows.
+
+    O_NOATIME needs ownership or CAP_FOWNER; without it Linux refuses with EPERM, and we fall
+    back to a plain read-only open (logged once) rather than skip the evidence.
+    """
+    global _noatime_supported
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    if _noatime_supported and hasattr(os, "O_NOATIME"):
+        try:
+            return os.open(path, flags | os.O_NOATIME)
+        except PermissionError as exc:
+            if exc.errno != errno.EPERM:
+                raise
+            _noatime_supported = False
+            log.warning("O_NOATIME refused (%s); reading without it: access times may change", exc)
+    return os.open(path, flags)
+
+
+def analyse_file(
+    absolute: bytes, path: bytes, depth: int, settings: AnalysisSettings, size: int | None
+) -> Analysis:
+    """Analyse a file on a mounted file system, opened read-only."""
+    try:
+        fd = open_readonly(absolute)
+    except OSError as exc:
+        return Analysis(errors=[ErrorRecord("read", error_text(exc))])
+    with open(fd, "rb", buffering=0) as stream:
+        return analyse_stream(
+            stream, path, depth, settings, size=size, reopen=lambda: open_readonly(absolute)
+        )
+
+
+def finish_entry(entry: EntryRecord, analysis: Analysis) -> tuple[EntryRecord, ...]:
+    """The entry with what analysis found, followed by the records of its nested members."""
+    done = replace(
+        entry,
+        content=analysis.content,
+        flags=entry.flags | frozenset(analysis.flags),
+        errors=entry.errors + tuple(analysis.errors),
+    )
+    return (done, *analysis.members)

@@ -1,0 +1,1 @@
+"""Cryptographic digests (one pass) and perceptual hashes (PDQ)."""

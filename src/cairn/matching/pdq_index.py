@@ -1,0 +1,388 @@
+"""Exact PDQ range search: every stored hash within a Hamming radius, found by multi-index hashing.
+
+Evidential matching must not miss a copy, so this index is exact (FORMATS.md: FAISS's
+`IndexBinaryHash` missed 10 % of planted matches). It is multi-index hashing (Norouzi et al.)
+with the generalised pigeonhole principle (Qin et al., "GPH", ICDE 2018):
+
+    split the 256 bits into m chunks and give chunk i a threshold t_i >= -1 with
+    sum(t_i) = radius - m + 1. If every chunk differed by more than t_i bits the total
+    distance would be at least sum(t_i + 1) = radius + 1; so every hash within the radius
+    has at least one chunk within t_i bits of the query's chunk.
+
+Each chunk has a table (CSR buckets keyed by the chunk's value), so a query probes, for each
+chunk, every value within t_i bits, and verifies each candidate with four popcounts on the full
+hash. A candidate is reported only through its first qualifying chunk, so nothing is reported
+twice. The thresholds are spread greedily to minimise expected probes plus candidates; when
+that estimate exceeds a linear scan's cost (tiny segments, very large radii) the segment is
+scanned instead — both are exact, the choice only changes speed.
+
+Chunk widths follow the segment size (`choose_chunks`): about log2(N) - 2 bits, so buckets stay
+small while the bucket offsets cost a few bytes per hash. For 10M hashes that is 12 chunks of
+21-22 bits with thresholds 1-2 at radius 31 (bench/pdq_search.py measures the alternatives).
+
+Dihedral matching: a rotated or mirrored copy is far from the stored hash but close to one of
+the query's eight dihedral variants (FORMATS.md); `search_dihedral` takes the eight variants
+of each item and reports, per stored id, the closest variant.
+
+On-disk layout (inside the folder layout of `cairn.matching.segments`), one segment of N hashes:
+
+    hashes.npy   uint8  (N, 32)   the hashes, bytes in hex order (bytes.fromhex of the 64 hex)
+    ids.npy      int64  (N,)      the caller's id of each hash
+    rows.npy     uint32 (m, N)    per chunk, row numbers sorted by that chunk's value
+    offsets.npy  uint32 (sum over chunks of 2**width + 1,)  per chunk, CSR bucket starts:
+                                  chunk i's bucket v is rows[i, offsets[b_i + v]:offsets[b_i + v + 1]]
+                                  where b_i = sum over chunks j < i of (2**width_j + 1)
+    segment.json {"widths": [...]}  chunk widths in bits, in bit order, summing to 256
+
+Chunk bits are taken from the 256-bit integer formed by the hash's four little-endian 64-bit
+words (bytes 0-7 are word 0, byte 0 its least significant byte): chunk i covers bits
+sum(widths[:i]) to sum(widths[:i + 1]) - 1. Memory is 40 + 4m bytes per hash plus the offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+from math import comb
+from typing import Any, Literal, NamedTuple, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from cairn.matching import _kernels
+from cairn.matching.segments import (
+    Segment,
+    SegmentedIndex,
+    check_queries,
+    default_threads,
+    new_segment_name,
+    run_all,
+)
+
+HASH_BYTES = 32
+HASH_BITS = 256
+DEFAULT_RADIUS = 31  # PDQ's published match threshold (DESIGN.md)
+DIHEDRAL_VARIANTS = 8
+MIN_CHUNKS = 10  # widths up to 26 bits: larger CSR tables would not fit in memory
+MAX_CHUNKS = 64  # widths down to 4 bits
+# A linear scan touches rows in order; an index probe or candidate is a cache miss. Measured
+# on the bench machine, a cache miss costs about as much as scanning SCAN_ROWS_PER_MISS rows.
+SCAN_ROWS_PER_MISS = 40
+QUERY_BLOCK = 128  # queries per thread task: small enough to balance skewed (clustered) blocks
+
+Method = Literal["auto", "index", "scan"]
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+
+class PdqHit(NamedTuple):
+    query: int  # position of the query in the queries passed
+    id: int  # the stored hash's id
+    distance: int  # Hamming distance, at most the radius
+
+
+class DihedralHit(NamedTuple):
+    query: int  # position of the item in the variants passed
+    variant: int  # 0-7: which dihedral variant matched (the closest; lowest index on ties)
+    id: int
+    distance: int
+
+
+@dataclass(frozen=True, eq=False)
+class PdqMatches:
+    """All matches of one search as parallel arrays, sorted by (query, distance, id)."""
+
+    query: I64
+    id: I64
+    distance: I64
+
+    def __len__(self) -> int:
+        return int(self.query.shape[0])
+
+    def hits(self) -> list[PdqHit]:
+        return [
+            PdqHit(q, i, d)
+            for q, i, d in zip(
+                self.query.tolist(), self.id.tolist(), self.distance.tolist(), strict=True
+            )
+        ]
+
+
+def chunk_widths(chunks: int) -> tuple[int, ...]:
+    """Split 256 bits into `chunks` widths as equal as possible, wider chunks first."""
+    if not MIN_CHUNKS <= chunks <= MAX_CHUNKS:
+        raise ValueError(f"chunks must be {MIN_CHUNKS}..{MAX_CHUNKS}, got {chunks}")
+    base, extra = divmod(HASH_BITS, chunks)
+    return tuple(base + 1 if i < extra else base for i in range(chunks))
+
+
+def choose_chunks(count: int) -> int:
+    """Chunks for a segment of `count` hashes: widths of about log2(count) - 2 bits.
+
+    Narrower chunks mean more candidates to verify, wider ones more probes and a larger
+    offsets table (2**width entries per chunk); bench/pdq_search.py --chunks measures this.
+    """
+    target = max(4, int(np.log2(max(count, 1))) - 2)
+    return min(MAX_CHUNKS, max(MIN_CHUNKS, -(-HASH_BITS // target)))
+
+
+@lru_cache(maxsize=256)
+def _thresholds(widths: tuple[int, ...], radius: int, count: int) -> tuple[tuple[int, ...], float]:
+    """Per-chunk thresholds summing to radius - m + 1, and the expected cost in cache misses.
+
+    Greedy on a convex cost (probes plus expected random candidates): each of the radius + 1
+    increments from -1 goes to the chunk where it adds least.
+    """
+    taus = [-1] * len(widths)
+    for _ in range(radius + 1):
+        best = min(
+            range(len(widths)),
+            key=lambda i: comb(widths[i], taus[i] + 1) * (1 + count / 2 ** widths[i]),
+        )
+        taus[best] += 1
+    cost = sum(
+        sum(comb(w, k) for k in range(t + 1)) * (1 + count / 2**w)
+        for w, t in zip(widths, taus, strict=True)
+    )
+    return tuple(taus), cost
+
+
+@lru_cache(maxsize=64)
+def _masks(width: int, tau: int) -> U64:
+    """Every `width`-bit XOR mask with at most `tau` bits set, fewest bits first."""
+    masks = [0]
+    for bits in range(1, tau + 1):
+        masks.extend(sum(1 << b for b in chosen) for chosen in combinations(range(width), bits))
+    array = np.array(masks, np.uint64)
+    array.flags.writeable = False
+    return array
+
+
+class PdqSegment(Segment):
+    """N hashes with one CSR table per chunk (layout in the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        hashes: U8,
+        ids: I64,
+        widths: tuple[int, ...],
+        rows: npt.NDArray[np.uint32],
+        offsets: npt.NDArray[np.uint32],
+    ) -> None:
+        super().__init__(name, ids)
+        self.hashes = hashes
+        self.widths = widths
+        self.rows = rows
+        self.offsets = offsets
+        self.words: U64 = hashes.view("<u8")
+        starts = np.cumsum((0, *widths[:-1]))
+        bases = np.cumsum([0] + [(1 << w) + 1 for w in widths[:-1]])
+        self.starts: I64 = starts.astype(np.int64)
+        self.bases: I64 = bases.astype(np.int64)
+
+    @classmethod
+    def build(cls, keys: U8, ids: I64, name: str, chunks: int | None = None) -> Self:
+        count = keys.shape[0]
+        if count >= 1 << 32:
+            raise ValueError("a segment holds fewer than 2**32 hashes (uint32 row numbers)")
+        widths = chunk_widths(chunks if chunks is not None else choose_chunks(count))
+        hashes = keys.copy()
+        words = hashes.view("<u8")
+        rows = np.empty((len(widths), count), np.uint32)
+        offsets = np.empty(sum((1 << w) + 1 for w in widths), np.uint32)
+        segment = cls(name, hashes, ids.copy(), widths, rows, offsets)
+
+        def build_table(i: int) -> None:
+            lo = int(segment.bases[i])
+            _kernels.build_chunk_table(
+                words,
+                int(segment.starts[i]),
+                widths[i],
+                offsets[lo : lo + (1 << widths[i]) + 1],
+                rows[i],
+            )
+
+        run_all(build_table, range(len(widths)), default_threads())
+        for array in (hashes, segment.ids, rows, offsets):
+            # Loaded segments are read-only memory maps; frozen built ones share their
+            # compiled kernel signature and cannot be changed by accident.
+            array.flags.writeable = False
+        return segment
+
+    @classmethod
+    def from_arrays(
+        cls, name: str, arrays: Mapping[str, np.ndarray[Any, Any]], meta: Mapping[str, Any]
+    ) -> Self:
+        widths = tuple(int(w) for w in meta["widths"])
+        if sum(widths) != HASH_BITS or not all(1 <= w <= 32 for w in widths):
+            raise ValueError(f"chunk widths {widths} do not split {HASH_BITS} bits")
+        hashes = np.asarray(arrays["hashes"])
+        count = hashes.shape[0]
+        expected = {
+            "hashes": (np.uint8, (count, HASH_BYTES)),
+            "ids": (np.int64, (count,)),
+            "rows": (np.uint32, (len(widths), count)),
+            "offsets": (np.uint32, (sum((1 << w) + 1 for w in widths),)),
+        }
+        for stem, (dtype, shape) in expected.items():
+            array = arrays[stem]
+            if array.dtype != dtype or array.shape != shape:
+                raise ValueError(f"{stem}.npy is {array.dtype} {array.shape}, expected {shape}")
+        segment = cls(
+            name,
+            hashes,
+            np.asarray(arrays["ids"]),
+            widths,
+            np.asarray(arrays["rows"]),
+            np.asarray(arrays["offsets"]),
+        )
+        # Cheap consistency check (m reads) instead of reading whole files at load.
+        ends = segment.bases + (1 << np.array(widths, np.int64))
+        if not np.all(segment.offsets[ends] == count):
+            raise ValueError("offsets.npy does not end each chunk at the row count")
+        return segment
+
+    def keys(self) -> U8:
+        return np.asarray(self.hashes)
+
+    def arrays(self) -> dict[str, np.ndarray[Any, Any]]:
+        return {"hashes": self.hashes, "ids": self.ids, "rows": self.rows, "offsets": self.offsets}
+
+    def meta(self) -> dict[str, Any]:
+        return {"widths": list(self.widths)}
+
+    def searcher(self, radius: int, method: Method) -> Callable[[U64], tuple[I64, I64, I64]]:
+        """A function of query words for this radius: the index probe, or a linear scan."""
+        taus, cost = _thresholds(self.widths, radius, len(self))
+        if method == "scan" or (method == "auto" and cost * SCAN_ROWS_PER_MISS > len(self)):
+            return lambda queries: _kernels.search_scan(self.words, queries, radius)
+        masks = [_masks(w, t) if t >= 0 else _masks(w, 0)[:0] for w, t in zip(self.widths, taus)]
+        all_masks = np.concatenate(masks)
+        bounds = np.cumsum([0] + [m.shape[0] for m in masks]).astype(np.int64)
+        taus_array = np.array(taus, np.int64)
+        widths_array = np.array(self.widths, np.int64)
+        return lambda queries: _kernels.search_tables(
+            self.words,
+            self.rows,
+            self.offsets,
+            self.starts,
+            widths_array,
+            self.bases,
+            taus_array,
+            all_masks,
+            bounds,
+            queries,
+            radius,
+        )
+
+
+class PdqIndex(SegmentedIndex[PdqSegment]):
+    """Exact Hamming range search over stored 256-bit PDQ hashes, each with an int64 id.
+
+    `build(hashes, ids)` replaces the content; `add(hashes, ids)` appends a segment (see
+    `cairn.matching.segments` for merging and the folder layout); `save`/`load` persist it.
+    """
+
+    FORMAT = "cairn-pdq-index"
+    segment_type = PdqSegment
+
+    def __init__(self, chunks: int | None = None, threads: int | None = None) -> None:
+        """`chunks` fixes the chunk count of every segment (default: by segment size)."""
+        super().__init__()
+        if chunks is not None:
+            chunk_widths(chunks)  # validates the range now rather than at the first add
+        self.chunks = chunks
+        self.threads = threads or default_threads()
+
+    @property
+    def key_width(self) -> int:
+        return HASH_BYTES
+
+    def settings(self) -> dict[str, Any]:
+        return {"chunks": self.chunks}
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Self:
+        chunks = settings.get("chunks")
+        return cls(chunks=None if chunks is None else int(chunks))
+
+    def _build_segment(self, keys: U8, ids: I64) -> PdqSegment:
+        return PdqSegment.build(keys, ids, new_segment_name(), chunks=self.chunks)
+
+    def search(
+        self, queries: npt.ArrayLike, radius: int = DEFAULT_RADIUS, method: Method = "auto"
+    ) -> list[PdqHit]:
+        """Every (query, id, distance) with distance <= radius, by (query, distance, id)."""
+        return self.search_arrays(queries, radius, method).hits()
+
+    def search_arrays(
+        self, queries: npt.ArrayLike, radius: int = DEFAULT_RADIUS, method: Method = "auto"
+    ) -> PdqMatches:
+        """As `search`, as arrays (no Python object per match: for bulk matching).
+
+        `method` "index" or "scan" forces one strategy (both exact) for tests and benches.
+        """
+        query_array = check_queries(queries, HASH_BYTES)
+        if isinstance(radius, bool) or not isinstance(radius, int | np.integer):
+            raise TypeError(f"radius must be an int, got {type(radius).__name__}")
+        if not 0 <= radius <= HASH_BITS:
+            raise ValueError(f"radius must be 0..{HASH_BITS}, got {radius}")
+        if method not in ("auto", "index", "scan"):
+            raise ValueError(f"method must be auto, index or scan, got {method!r}")
+        radius = int(radius)
+        words = query_array.view("<u8")
+        tasks = [
+            (segment.searcher(radius, method), segment.ids, start)
+            for segment in self._segments
+            for start in range(0, words.shape[0], QUERY_BLOCK)
+        ]
+
+        def run(task: tuple[Callable[[U64], tuple[I64, I64, I64]], I64, int]) -> tuple[I64, ...]:
+            search, ids, start = task
+            q, rows, distance = search(words[start : start + QUERY_BLOCK])
+            return q + start, ids[rows], distance
+
+        parts = run_all(run, tasks, self.threads)
+        if not parts:
+            empty = np.empty(0, np.int64)
+            return PdqMatches(empty, empty, empty)
+        q, ids, distance = (np.concatenate(column) for column in zip(*parts, strict=True))
+        order = np.lexsort((ids, distance, q))
+        return PdqMatches(q[order], ids[order], distance[order])
+
+    def search_dihedral(
+        self, variants: npt.ArrayLike, radius: int = DEFAULT_RADIUS
+    ) -> list[DihedralHit]:
+        """Search the eight dihedral variants of each item, shape (Q, 8, 32) uint8.
+
+        One hit per (item, stored id): the closest variant, the lowest variant index on ties.
+        Sorted by (item, distance, id).
+        """
+        array = np.asarray(variants)
+        if array.ndim != 3 or array.shape[1:] != (DIHEDRAL_VARIANTS, HASH_BYTES):
+            raise ValueError(f"variants must be (Q, 8, 32) uint8, got {array.shape}")
+        found = self.search_arrays(array.reshape(-1, HASH_BYTES), radius)
+        item, variant = np.divmod(found.query, DIHEDRAL_VARIANTS)
+        order = np.lexsort((variant, found.distance, found.id, item))
+        item, variant = item[order], variant[order]
+        ids, distance = found.id[order], found.distance[order]
+        first = np.ones(len(order), bool)
+        first[1:] = (item[1:] != item[:-1]) | (ids[1:] != ids[:-1])
+        keep = np.flatnonzero(first)
+        keep = keep[np.lexsort((ids[keep], distance[keep], item[keep]))]
+        return [
+            DihedralHit(*row)
+            for row in zip(
+                item[keep].tolist(),
+                variant[keep].tolist(),
+                ids[keep].tolist(),
+                distance[keep].tolist(),
+                strict=True,
+            )
+        ]
+
+

@@ -1,0 +1,1 @@
+"""Content typing, image decoding and analysis, metadata, review thumbnails."""

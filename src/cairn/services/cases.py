@@ -1,0 +1,179 @@
+"""Cases and their evidence items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cairn.core.errors import NotFoundError, UsageError
+from cairn.evidence.registry import by_kind, detect
+from cairn.services.context import Context
+from cairn.store import audit
+from cairn.store.models import Case, Evidence, Occurrence
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    ref: str
+    title: str
+    created_at: str
+    created_by: str
+    evidence: int
+    occurrences: int
+
+
+@dataclass(frozen=True)
+class EvidenceSummary:
+    label: str
+    source_kind: str
+    source_path: str
+    custodian: str | None
+    seized_at: str | None
+    timezone: str | None
+    acquisition_hash: str | None
+
+
+def get_case(session: Session, ref: str) -> Case:
+    case = session.scalar(select(Case).where(Case.ref == ref))
+    if case is None:
+        raise NotFoundError(f"no case {ref!r}")
+    return case
+
+
+def create_case(ctx: Context, ref: str, title: str = "") -> Case:
+    if not ref.strip():
+        raise UsageError("a case reference cannot be empty")
+    try:
+        with ctx.db.session() as session:
+            case = Case(
+                ref=ref, title=title, created_at=datetime.now(UTC), created_by=ctx.actor.user
+            )
+            session.add(case)
+            session.flush()
+            audit.record(session, ctx.actor, "case.create", ref, title=title)
+    except IntegrityError as exc:
+        raise UsageError(f"case {ref!r} already exists") from exc
+    return case
+
+
+def list_cases(ctx: Context) -> list[CaseSummary]:
+    with ctx.db.session() as session:
+        evidence_count = (
+            select(func.count(Evidence.id)).where(Evidence.case_id == Case.id).scalar_subquery()
+        )
+        occurrence_count = (
+            select(func.count(Occurrence.id))
+            .join(Evidence, Evidence.id == Occurrence.evidence_id)
+            .where(Evidence.case_id == Case.id)
+            .scalar_subquery()
+        )
+        rows = session.execute(select(Case, evidence_count, occurrence_count).order_by(Case.ref))
+        return [
+            CaseSummary(c.ref, c.title, c.created_at.isoformat(), c.created_by, n_ev, n_occ)
+            for c, n_ev, n_occ in rows
+        ]
+
+
+def find_evidence(session: Session, case: Case, label: str) -> Evidence:
+    evidence = session.scalar(
+        select(Evidence).where(Evidence.case_id == case.id, Evidence.label == label)
+    )
+    if evidence is None:
+        raise NotFoundError(f"no evidence {label!r} in case {case.ref!r}")
+    return evidence
+
+
+def add_evidence(
+    ctx: Context,
+    case_ref: str,
+    source: Path,
+    *,
+    label: str | None = None,
+    custodian: str | None = None,
+    seized_at: datetime | None = None,
+    timezone: str | None = None,
+    acquisition_hash: str | None = None,
+    source_kind: str | None = None,
+) -> tuple[Evidence, bool]:
+    """Register a source as an evidence item; the same source again returns the existing one.
+
+    Returns the evidence and whether it was created now.
+    """
+    resolved = source.expanduser().resolve()
+    if not resolved.exists():
+        raise UsageError(f"{source}: no such file or folder")
+    kind = by_kind(source_kind).kind if source_kind else detect(resolved).kind
+    name = label or resolved.name
+    with ctx.db.session() as session:
+        case = get_case(session, case_ref)
+        existing = session.scalar(
+            select(Evidence).where(
+                Evidence.case_id == case.id, Evidence.source_path == str(resolved)
+            )
+        )
+        if existing is not None:
+            if label and label != existing.label:
+                raise UsageError(
+                    f"{resolved} is already evidence {existing.label!r} in case {case_ref!r}"
+                )
+            return existing, False
+        clash = session.scalar(
+            select(Evidence).where(Evidence.case_id == case.id, Evidence.label == name)
+        )
+        if clash is not None:
+            raise UsageError(
+                f"evidence {name!r} already names {clash.source_path}; choose --evidence LABEL"
+            )
+        source_info = by_kind(kind)(resolved).describe()
+        evidence = Evidence(
+            case_id=case.id,
+            label=name,
+            source_path=str(resolved),
+            source_kind=kind,
+            custodian=custodian,
+            seized_at=seized_at,
+            timezone=timezone,
+            acquisition_hash=acquisition_hash,
+            source_info=source_info or None,
+            added_at=datetime.now(UTC),
+            added_by=ctx.actor.user,
+        )
+        session.add(evidence)
+        session.flush()
+        audit.record(
+            session,
+            ctx.actor,
+            "evidence.add",
+            case_ref,
+            label=name,
+            source=str(resolved),
+            kind=kind,
+            custodian=custodian,
+            acquisition_hash=acquisition_hash,
+        )
+        return evidence, True
+
+
+def list_evidence(ctx: Context, case_ref: str) -> list[EvidenceSummary]:
+    with ctx.db.session() as session:
+        case = get_case(session, case_ref)
+        items = session.scalars(
+            select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)
+        )
+        return [
+            EvidenceSummary(
+                e.label,
+                e.source_kind,
+                e.source_path,
+                e.custodian,
+                e.seized_at.isoformat() if e.seized_at else None,
+                e.timezone,
+                e.acquisition_hash,
+            )
+            for e in items
+        ]

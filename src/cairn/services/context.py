@@ -1,0 +1,25 @@
+"""What every use case needs: the workspace, its store, and who is acting."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from cairn.core.config import Actor, Workspace
+from cairn.store.database import Database, open_database
+
+
+@dataclass
+class Context:
+    workspace: Workspace
+    db: Database
+    actor: Actor
+
+    @classmethod
+    def open(cls, workspace: str | os.PathLike[str] | None = None) -> Context:
+        ws = Workspace.resolve(workspace)
+        ws.create()
+        return cls(workspace=ws, db=open_database(ws.database_url), actor=Actor.current())
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,138 @@
+"""`cairn demo`: a benign synthetic "seized device", ingested end to end.
+
+The device holds camera photos with EXIF and GPS, an exact copy and a resized, re-encoded copy
+of one photo, a zip inside a zip, a JPEG renamed to `.dat`, and a truncated JPEG: the everyday
+shapes of seized data, made from nothing but gradients and rectangles.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from cairn.core.errors import NotFoundError
+from cairn.core.settings import AnalysisSettings
+from cairn.services.cases import create_case, get_case
+from cairn.services.context import Context
+from cairn.services.ingest import IngestSummary, Progress, ingest
+from cairn.store.models import Evidence, Media, Occurrence
+
+DEMO_CASE = "DEMO-1"
+PLACES = [(48.8584, 2.2945), (40.6892, -74.0445), (-33.8568, 151.2153), (51.5007, -0.1246)]
+
+
+@dataclass
+class DemoResult:
+    device: Path
+    ingest: IngestSummary
+    findings: list[str] = field(default_factory=list)
+
+
+def build_device(root: Path) -> Path:
+    """Write the synthetic device under `root` (idempotent: same bytes every time)."""
+    from cairn.media.synthetic import CameraExif, jpeg_bytes, synthetic_image
+
+    dcim = root / "DCIM" / "Camera"
+    dcim.mkdir(parents=True, exist_ok=True)
+    photos = []
+    for i in range(8):
+        camera = CameraExif(
+            serial="SN-0001" if i < 5 else "SN-0777",
+            datetime_original=f"2024:05:{12 + i:02d} 10:3{i}:00",
+            gps=PLACES[i % len(PLACES)] if i % 2 == 0 else None,
+        )
+        data = jpeg_bytes(synthetic_image(1000 + i, 1280, 960), camera)
+        (dcim / f"IMG_2024051{i}_1030.jpg").write_bytes(data)
+        photos.append(data)
+    downloads = root / "Download"
+    downloads.mkdir(exist_ok=True)
+    (downloads / "copy_of_holiday.jpg").write_bytes(photos[0])  # exact duplicate
+    from PIL import Image
+
+    resized = Image.open(io.BytesIO(photos[1])).resize((640, 480))
+    whatsapp = root / "WhatsApp" / "Media" / "WhatsApp Images"
+    whatsapp.mkdir(parents=True, exist_ok=True)
+    (whatsapp / "IMG-20240520-WA0001.jpg").write_bytes(jpeg_bytes(resized, quality=60))
+    (root / "Documents").mkdir(exist_ok=True)
+    (root / "Documents" / "notes.dat").write_bytes(photos[2])  # a JPEG hidden under .dat
+    (root / "Documents" / "shopping.txt").write_text("milk\nbread\n")
+    (root / "Documents" / "broken.jpg").write_bytes(photos[3][: len(photos[3]) // 3])
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("inner/photo.jpg", photos[4])
+        z.writestr("inner/readme.txt", "benign demo data\n")
+    with zipfile.ZipFile(root / "Download" / "backup.zip", "w") as z:
+        z.writestr("backup/inner.zip", inner.getvalue())
+        z.writestr("backup/photo_copy.jpg", photos[5])
+    return root
+
+
+def _findings(ctx: Context, case_ref: str) -> list[str]:
+    from cairn.hashing.pdq import hamming
+
+    lines = []
+    with ctx.db.session() as session:
+        case = get_case(session, case_ref)
+        rows = session.execute(
+            select(
+                Occurrence.path,
+                Occurrence.flags,
+                Media.sha256,
+                Media.pdq,
+                Media.gps_lat,
+                Media.exif_serial,
+            )
+            .join(Evidence, Evidence.id == Occurrence.evidence_id)
+            .join(Media, Media.sha256 == Occurrence.media_sha256)
+            .where(Evidence.case_id == case.id)
+        ).all()
+    places: dict[str, list[bytes]] = defaultdict(list)
+    pdqs: dict[str, str] = {}
+    for path, flags, sha256, pdq, _lat, _serial in rows:
+        places[sha256].append(path)
+        if pdq:
+            pdqs[sha256] = pdq
+        if "extension-mismatch" in flags:
+            lines.append(f"content does not match its name: {path.decode(errors='replace')}")
+    for paths in places.values():
+        if len(paths) > 1:
+            shown = ", ".join(p.decode(errors="replace") for p in sorted(paths))
+            lines.append(f"same file in {len(paths)} places: {shown}")
+    hashes = sorted(pdqs.items())
+    for i, (a, pa) in enumerate(hashes):
+        for b, pb in hashes[i + 1 :]:
+            distance = hamming(pa, pb)
+            if distance <= 31:
+                first = places[a][0].decode(errors="replace")
+                second = places[b][0].decode(errors="replace")
+                lines.append(f"near-duplicates (PDQ distance {distance}): {first} ~ {second}")
+    gps = {sha for _p, _f, sha, _q, lat, _s in rows if lat is not None}
+    serials = {s for *_, s in rows if s}
+    lines.append(
+        f"{len(gps)} photos carry GPS positions; {len(serials)} camera serial numbers seen"
+    )
+    return lines
+
+
+def run_demo(
+    ctx: Context, device: Path, *, workers: int | None = None, progress: Progress | None = None
+) -> DemoResult:
+    from cairn.media.thumbnail import load_or_create_key
+
+    build_device(device)
+    with ctx.db.session() as session:
+        try:
+            get_case(session, DEMO_CASE)
+            exists = True
+        except NotFoundError:
+            exists = False
+    if not exists:
+        create_case(ctx, DEMO_CASE, "Benign synthetic demo case")
+    settings = AnalysisSettings(thumbnail_key=load_or_create_key(ctx.workspace.key_file))
+    summary = ingest(ctx, DEMO_CASE, device, workers=workers, settings=settings, progress=progress)
+    return DemoResult(device=device, ingest=summary, findings=_findings(ctx, DEMO_CASE))

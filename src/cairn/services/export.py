@@ -1,0 +1,225 @@
+"""Exports of a case's hashes: CSV (one row per occurrence) and DFXML. Streamed, never built
+in memory; every export is an audit event, because exports are as sensitive as the evidence.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
+from xml.sax.saxutils import escape, quoteattr
+
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
+
+import cairn
+from cairn.core.errors import UsageError
+from cairn.services.cases import get_case
+from cairn.services.context import Context
+from cairn.store import audit
+from cairn.store.models import Evidence, IngestError, Media, Occurrence
+
+CSV_COLUMNS = (
+    "evidence",
+    "path",
+    "kind",
+    "deleted",
+    "unallocated",
+    "offset",
+    "size",
+    "md5",
+    "sha1",
+    "sha256",
+    "mime",
+    "pdq",
+    "pdq_quality",
+    "pdq_method",
+    "mtime",
+    "ctime",
+    "atime",
+    "crtime",
+    "inode",
+    "triage",
+    "hashset",
+    "category",
+    "distance",
+    "match_variant",
+    "error",
+    "flags",
+)
+FORMATS = ("csv", "dfxml")
+
+
+@dataclass(frozen=True)
+class ExportedRow:
+    occurrence: Row[Any]
+    errors: list[str]
+
+
+def iso_utc(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # SQLite hands back naive values; Cairn stores UTC only
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _rows(session: Session, case_id: int) -> Iterator[ExportedRow]:
+    """Occurrences in id order, each with its errors (a streamed merge of two queries)."""
+    occurrences = session.execute(
+        select(Evidence.label, Occurrence, Media)
+        .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .outerjoin(Media, Media.sha256 == Occurrence.media_sha256)
+        .where(Evidence.case_id == case_id)
+        .order_by(Occurrence.id)
+        .execution_options(yield_per=2000)
+    )
+    errors = session.execute(
+        select(IngestError.occurrence_id, IngestError.stage, IngestError.message)
+        .join(Evidence, Evidence.id == IngestError.evidence_id)
+        .where(Evidence.case_id == case_id)
+        .order_by(IngestError.occurrence_id, IngestError.id)
+        .execution_options(yield_per=2000)
+    )
+    error_iter = iter(errors)
+    next_error = next(error_iter, None)
+    for row in occurrences:
+        messages = []
+        occurrence_id = row[1].id
+        while next_error is not None and next_error[0] <= occurrence_id:
+            if next_error[0] == occurrence_id:
+                messages.append(f"{next_error[1]}: {next_error[2]}")
+            next_error = next(error_iter, None)
+        yield ExportedRow(row, messages)
+
+
+def _text(path: bytes) -> str:
+    # surrogateescape + a surrogateescape writer: bytes that are not UTF-8 pass through as-is
+    return path.decode("utf-8", "surrogateescape")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def write_csv(session: Session, case_id: int, out: IO[str]) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for exported in _rows(session, case_id):
+        label, occ, media = exported.occurrence
+        writer.writerow(
+            (
+                label,
+                _text(occ.path),
+                occ.kind,
+                _bool(occ.deleted),
+                _bool(occ.unallocated),
+                "" if occ.offset is None else occ.offset,
+                "" if occ.size is None else occ.size,
+                media.md5 if media else "",
+                media.sha1 if media else "",
+                media.sha256 if media else "",
+                (media.mime or "") if media else "",
+                (media.pdq or "") if media else "",
+                "" if media is None or media.pdq_quality is None else media.pdq_quality,
+                (media.pdq_method or "") if media else "",
+                iso_utc(occ.mtime),
+                iso_utc(occ.ctime),
+                iso_utc(occ.atime),
+                iso_utc(occ.crtime),
+                occ.inode or "",
+                "new" if media else "",
+                "",
+                "",
+                "",
+                "",
+                "; ".join(exported.errors),
+                occ.flags,
+            )
+        )
+        count += 1
+    return count
+
+
+def _dfxml_name(path: bytes) -> str:
+    """Reversible text for a byte path: invalid UTF-8 bytes become \\xNN, a backslash \\\\."""
+    text = path.decode("utf-8", "surrogateescape").replace("\\", "\\\\")
+    return "".join(
+        f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else ch for ch in text
+    )
+
+
+def write_dfxml(session: Session, case_id: int, case_ref: str, out: IO[str]) -> int:
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    out.write(
+        '<dfxml xmlns="http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML" '
+        'xmlns:cairn="https://cairn.invalid/dfxml" version="1.2.0">\n'
+    )
+    out.write(
+        f"  <creator><program>cairn</program><version>{cairn.__version__}</version>"
+        f"<execution_environment><start_time>{iso_utc(datetime.now(UTC))}</start_time>"
+        f"</execution_environment></creator>\n"
+    )
+    out.write(f"  <source><image_filename>{escape(case_ref)}</image_filename></source>\n")
+    count = 0
+    for exported in _rows(session, case_id):
+        label, occ, media = exported.occurrence
+        parts = [f"    <filename>{escape(_dfxml_name(occ.path))}</filename>"]
+        parts.append(f"    <cairn:evidence>{escape(label)}</cairn:evidence>")
+        parts.append(f"    <cairn:kind>{occ.kind}</cairn:kind>")
+        if occ.inode:
+            parts.append(f"    <inode>{escape(occ.inode)}</inode>")
+        if occ.size is not None:
+            parts.append(f"    <filesize>{occ.size}</filesize>")
+        parts.append(f"    <alloc>{0 if occ.deleted or occ.unallocated else 1}</alloc>")
+        for name in ("mtime", "ctime", "atime", "crtime"):
+            value = getattr(occ, name)
+            if value is not None:
+                parts.append(f"    <{name}>{iso_utc(value)}</{name}>")
+        if media is not None:
+            if media.mime:
+                parts.append(f"    <libmagic>{escape(media.mime)}</libmagic>")
+            if occ.offset is not None:
+                parts.append(
+                    f'    <byte_runs><byte_run img_offset="{occ.offset}" '
+                    f'len="{media.size}"/></byte_runs>'
+                )
+            for algorithm in ("md5", "sha1", "sha256"):
+                parts.append(
+                    f'    <hashdigest type="{algorithm}">{getattr(media, algorithm)}</hashdigest>'
+                )
+            if media.pdq:
+                parts.append(
+                    f"    <cairn:pdq quality={quoteattr(str(media.pdq_quality))}>"
+                    f"{media.pdq}</cairn:pdq>"
+                )
+        for message in exported.errors:
+            parts.append(f"    <cairn:error>{escape(message)}</cairn:error>")
+        out.write("  <fileobject>\n" + "\n".join(parts) + "\n  </fileobject>\n")
+        count += 1
+    out.write("</dfxml>\n")
+    return count
+
+
+def export_hashes(ctx: Context, case_ref: str, fmt: str, out: IO[str], destination: str) -> int:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
+    with ctx.db.session() as session:
+        case = get_case(session, case_ref)
+        if fmt == "csv":
+            count = write_csv(session, case.id, out)
+        else:
+            count = write_dfxml(session, case.id, case_ref, out)
+        audit.record(
+            session,
+            ctx.actor,
+            "export.hashes",
+            case_ref,
+            format=fmt,
+            destination=destination,
+            rows=count,
+        )
+    return count

@@ -1,0 +1,87 @@
+"""Per-evidence accounting: enumerated = hashed + errored + non-regular (DESIGN.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case as when
+from sqlalchemy import func, select
+
+from cairn.core.types import EntryKind
+from cairn.services.cases import get_case
+from cairn.services.context import Context
+from cairn.store.models import Evidence, IngestError, Occurrence, ProcessingRun
+
+NON_REGULAR = [
+    k.value for k in (EntryKind.SYMLINK, EntryKind.FIFO, EntryKind.DEVICE, EntryKind.SOCKET)
+]
+
+
+@dataclass(frozen=True)
+class EvidenceStatus:
+    label: str
+    source_kind: str
+    enumerated: int
+    hashed: int
+    errored: int  # could not be read, so no digests
+    non_regular: int
+    with_errors: int  # entries with any recorded error (also those hashed but not decoded)
+    unique_media: int
+    bytes_hashed: int
+    last_run: str | None  # status of the latest ingest run
+
+
+def case_status(ctx: Context, case_ref: str) -> list[EvidenceStatus]:
+    with ctx.db.session() as session:
+        case = get_case(session, case_ref)
+        hashed = func.count(Occurrence.media_sha256)
+        non_regular = func.sum(when((Occurrence.kind.in_(NON_REGULAR), 1), else_=0))
+        rows = session.execute(
+            select(
+                Evidence.id,
+                Evidence.label,
+                Evidence.source_kind,
+                func.count(Occurrence.id),
+                hashed,
+                func.coalesce(non_regular, 0),
+                func.count(func.distinct(Occurrence.media_sha256)),
+                func.coalesce(
+                    func.sum(
+                        when((Occurrence.media_sha256.is_not(None), Occurrence.size), else_=0)
+                    ),
+                    0,
+                ),
+            )
+            .outerjoin(Occurrence, Occurrence.evidence_id == Evidence.id)
+            .where(Evidence.case_id == case.id)
+            .group_by(Evidence.id, Evidence.label, Evidence.source_kind)
+            .order_by(Evidence.id)
+        ).all()
+        result = []
+        for ev_id, label, kind, enumerated, n_hashed, n_non_regular, unique, nbytes in rows:
+            with_errors = session.scalar(
+                select(func.count(func.distinct(IngestError.occurrence_id))).where(
+                    IngestError.evidence_id == ev_id
+                )
+            )
+            last_run = session.scalar(
+                select(ProcessingRun.status)
+                .where(ProcessingRun.evidence_id == ev_id, ProcessingRun.command == "ingest")
+                .order_by(ProcessingRun.id.desc())
+                .limit(1)
+            )
+            result.append(
+                EvidenceStatus(
+                    label=label,
+                    source_kind=kind,
+                    enumerated=enumerated,
+                    hashed=n_hashed,
+                    errored=enumerated - n_hashed - int(n_non_regular),
+                    non_regular=int(n_non_regular),
+                    with_errors=with_errors or 0,
+                    unique_media=unique,
+                    bytes_hashed=int(nbytes),
+                    last_run=last_run,
+                )
+            )
+        return result

@@ -1,0 +1,14 @@
+"""Alembic environment: Cairn runs migrations in-process on the connection it hands over."""
+
+from alembic import context
+
+from cairn.store.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,180 @@
+"""The tables. Media is content-addressed by SHA-256; each place it was found is an Occurrence.
+
+Paths are stored as bytes (BLOB / bytea): seized file names are not always UTF-8 and must
+survive byte for byte. Times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("case_id", "label"),
+        UniqueConstraint("case_id", "source_path"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    label: Mapped[str] = mapped_column(String(300))
+    source_path: Mapped[str] = mapped_column(Text)  # resolved; "the same source again" = same path
+    source_kind: Mapped[str] = mapped_column(String(50))
+    custodian: Mapped[str | None] = mapped_column(Text)
+    seized_at: Mapped[datetime | None]
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    acquisition_hash: Mapped[str | None] = mapped_column(Text)  # "algorithm:hex" as given
+    source_info: Mapped[dict[str, Any] | None]
+    added_at: Mapped[datetime]
+    added_by: Mapped[str] = mapped_column(String(200))
+
+
+class Media(Base):
+    __tablename__ = "media"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    md5: Mapped[str] = mapped_column(String(32), index=True)
+    sha1: Mapped[str] = mapped_column(String(40), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str | None] = mapped_column(String(200))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    pdq_quality: Mapped[int | None]
+    pdq_method: Mapped[str | None] = mapped_column(String(10))
+    exif_make: Mapped[str | None] = mapped_column(Text)
+    exif_model: Mapped[str | None] = mapped_column(Text)
+    exif_serial: Mapped[str | None] = mapped_column(Text)
+    exif_software: Mapped[str | None] = mapped_column(Text)
+    exif_datetime_original: Mapped[str | None] = mapped_column(String(40))
+    gps_lat: Mapped[float | None]
+    gps_lon: Mapped[float | None]
+    exif_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
+    exif_thumbnail_distance: Mapped[int | None]
+
+
+class Thumbnail(Base):
+    """Review thumbnails, AES-GCM encrypted: as sensitive as the evidence itself."""
+
+    __tablename__ = "thumbnails"
+
+    sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), primary_key=True)
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ProcessingRun(Base):
+    __tablename__ = "processing_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+    command: Mapped[str] = mapped_column(String(50))
+    cairn_version: Mapped[str] = mapped_column(String(40))
+    libraries: Mapped[dict[str, Any]]
+    settings: Mapped[dict[str, Any]]
+    host: Mapped[str] = mapped_column(String(200))
+    user: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    counts: Mapped[dict[str, Any] | None]
+
+
+class Occurrence(Base):
+    __tablename__ = "occurrences"
+    # Paths are not unique: a zip may hold two members of one name, a FAT folder two deleted
+    # entries that read alike. Resuming keys on top-level paths (depth 0) only.
+    __table_args__ = (
+        Index("ix_occurrences_evidence_path", "evidence_id", "path"),
+        Index("ix_occurrences_evidence_depth", "evidence_id", "depth"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"))
+    path: Mapped[bytes] = mapped_column(LargeBinary)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    container: Mapped[bytes | None] = mapped_column(LargeBinary)
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"), index=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    unallocated: Mapped[bool] = mapped_column(Boolean, default=False)
+    offset: Mapped[int | None] = mapped_column(BigInteger)
+    inode: Mapped[str | None] = mapped_column(String(100))
+    mtime: Mapped[datetime | None]
+    ctime: Mapped[datetime | None]
+    atime: Mapped[datetime | None]
+    crtime: Mapped[datetime | None]
+    flags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated Flag values
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("processing_runs.id"))
+
+
+class IngestError(Base):
+    __tablename__ = "ingest_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id"), index=True)
+    path: Mapped[bytes] = mapped_column(LargeBinary)
+    stage: Mapped[str] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("processing_runs.id"))
+
+
+class AuditEvent(Base):
+    """Append-only and hash-chained: each event's hash covers its content and the previous hash."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    user: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    case_ref: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,180 @@
+"""The single writer of an ingest: turns worker records into rows, in batches.
+
+A unit (a top-level entry and everything nested in it) always lands in one transaction, so
+after a crash the store holds whole units only and a rerun skips exactly those.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cairn.core.records import EntryRecord, UnitResult
+from cairn.store.models import IngestError, Media, Occurrence, Thumbnail
+
+
+def insert_ignoring_duplicates(engine: Engine, table: Any, key: str) -> Any:
+    """INSERT that skips rows whose `key` already exists (content-addressed tables)."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+    raise NotImplementedError(engine.dialect.name)
+
+
+def _media_row(entry: EntryRecord) -> dict[str, Any] | None:
+    content = entry.content
+    if content is None:
+        return None
+    d = content.digests
+    row: dict[str, Any] = {
+        "sha256": d.sha256,
+        "md5": d.md5,
+        "sha1": d.sha1,
+        "size": d.size,
+        "mime": content.mime,
+        "width": None,
+        "height": None,
+        "pdq": None,
+        "pdq_quality": None,
+        "pdq_method": None,
+        "exif_make": None,
+        "exif_model": None,
+        "exif_serial": None,
+        "exif_software": None,
+        "exif_datetime_original": None,
+        "gps_lat": None,
+        "gps_lon": None,
+        "exif_thumbnail": False,
+        "exif_thumbnail_distance": None,
+    }
+    image = content.image
+    if image is not None:
+        row.update(
+            width=image.width,
+            height=image.height,
+            pdq=image.pdq,
+            pdq_quality=image.pdq_quality,
+            pdq_method=image.pdq_method,
+        )
+        exif = image.exif
+        if exif is not None:
+            row.update(
+                exif_make=exif.make,
+                exif_model=exif.model,
+                exif_serial=exif.serial,
+                exif_software=exif.software,
+                exif_datetime_original=exif.datetime_original,
+                gps_lat=exif.gps_lat,
+                gps_lon=exif.gps_lon,
+                exif_thumbnail=exif.has_thumbnail,
+                exif_thumbnail_distance=exif.thumbnail_pdq_distance,
+            )
+    return row
+
+
+class IngestWriter:
+    def __init__(
+        self, engine: Engine, evidence_id: int, run_id: int | None, batch_entries: int = 5000
+    ):
+        self.engine = engine
+        self.evidence_id = evidence_id
+        self.run_id = run_id
+        self.batch_entries = batch_entries
+        self._pending: list[EntryRecord] = []
+        self.counts: Counter[str] = Counter()
+
+    def done_units(self) -> set[bytes]:
+        """Top-level paths already stored for this evidence: what a resumed run skips."""
+        query = select(Occurrence.path).where(
+            Occurrence.evidence_id == self.evidence_id, Occurrence.depth == 0
+        )
+        with self.engine.connect() as connection:
+            return set(connection.scalars(query))
+
+    def add(self, item: UnitResult | EntryRecord) -> None:
+        entries: Iterable[EntryRecord] = item.entries if isinstance(item, UnitResult) else (item,)
+        self._pending.extend(entries)
+        if len(self._pending) >= self.batch_entries:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        media: dict[str, dict[str, Any]] = {}
+        thumbnails: dict[str, bytes] = {}
+        occurrences: list[dict[str, Any]] = []
+        for entry in self._pending:
+            row = _media_row(entry)
+            if row is not None:
+                media.setdefault(row["sha256"], row)
+                image = entry.content.image if entry.content else None
+                if image is not None and image.thumbnail is not None:
+                    thumbnails.setdefault(row["sha256"], image.thumbnail)
+            occurrences.append(
+                {
+                    "evidence_id": self.evidence_id,
+                    "path": entry.path,
+                    "depth": entry.depth,
+                    "container": entry.container,
+                    "kind": entry.kind.value,
+                    "size": entry.size,
+                    "media_sha256": row["sha256"] if row else None,
+                    "deleted": entry.deleted,
+                    "unallocated": entry.unallocated,
+                    "offset": entry.offset,
+                    "inode": entry.inode,
+                    "mtime": entry.times.mtime,
+                    "ctime": entry.times.ctime,
+                    "atime": entry.times.atime,
+                    "crtime": entry.times.crtime,
+                    "flags": ",".join(sorted(entry.flags)),
+                    "run_id": self.run_id,
+                }
+            )
+            self._count(entry)
+        with self.engine.begin() as connection:
+            if media:
+                connection.execute(
+                    insert_ignoring_duplicates(self.engine, Media, "sha256"), list(media.values())
+                )
+            if thumbnails:
+                connection.execute(
+                    insert_ignoring_duplicates(self.engine, Thumbnail, "sha256"),
+                    [{"sha256": k, "blob": v} for k, v in thumbnails.items()],
+                )
+            ids = connection.scalars(
+                insert(Occurrence).returning(Occurrence.id, sort_by_parameter_order=True),
+                occurrences,
+            ).all()
+            errors = [
+                {
+                    "evidence_id": self.evidence_id,
+                    "occurrence_id": occurrence_id,
+                    "path": entry.path,
+                    "stage": error.stage,
+                    "message": error.message,
+                    "run_id": self.run_id,
+                }
+                for occurrence_id, entry in zip(ids, self._pending, strict=True)
+                for error in entry.errors
+            ]
+            if errors:
+                connection.execute(insert(IngestError), errors)
+        self._pending.clear()
+
+    def _count(self, entry: EntryRecord) -> None:
+        self.counts["enumerated"] += 1
+        if not entry.kind.is_regular and entry.kind.value != "directory":
+            self.counts["non_regular"] += 1
+        elif entry.content is not None:
+            self.counts["hashed"] += 1
+            self.counts["bytes"] += entry.content.digests.size
+        else:
+            self.counts["errored"] += 1
+        if entry.errors:
+            self.counts["with_errors"] += 1

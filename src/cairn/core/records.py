@@ -34,6 +34,16 @@ class ExifInfo:
 
 
 @dataclass(frozen=True)
+class PdqVariant:
+    """An extra PDQ of the same picture: a rotation or flip, or the picture with its added
+    borders trimmed. Stored so that matching can query every form a copy may take."""
+
+    name: str  # dihedral: "rotate90", "flipx", ...; trimmed forms: "trimmed", "trimmed-rotate90"
+    pdq: str
+    quality: int
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     width: int
     height: int
@@ -42,6 +52,7 @@ class ImageInfo:
     pdq_method: str | None = None  # "full" or "draft"
     exif: ExifInfo | None = None
     thumbnail: bytes | None = None  # encrypted review thumbnail (see media.thumbnail)
+    pdq_variants: tuple[PdqVariant, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ def _hex(bits: NDArray[np.int64]) -> str:
 
 
 def _too_small(pixels: NDArray[np.uint8]) -> bool:
-    height, width = pixels.shape[:2]
+    height: int = pixels.shape[0]
+    width: int = pixels.shape[1]
     return min(height, width) < MIN_HASHABLE_SIDE
 
 

@@ -178,3 +178,77 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class MediaPdqVariant(Base):
+    """Extra PDQs of one image (rotations, flips, trimmed borders) that matching queries too."""
+
+    __tablename__ = "media_pdq_variants"
+
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(40), primary_key=True)
+    pdq: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int]
+
+
+class HashSet(Base):
+    """An imported list of known hashes. Removing one keeps the matches it already produced."""
+
+    __tablename__ = "hash_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # illegal, ignorable, alert
+    format: Mapped[str] = mapped_column(String(40))
+    source_file: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source_date: Mapped[datetime | None]  # the file's modification time
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    bad_records: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str] = mapped_column(String(200))
+    removed_at: Mapped[datetime | None]
+
+
+class KnownHash(Base):
+    """One record of a hash set. Lookups go through the workspace's index files, not SQL
+    indexes: a national set or NSRL has tens of millions of rows."""
+
+    __tablename__ = "known_hashes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hashset_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id"), index=True)
+    md5: Mapped[str | None] = mapped_column(String(32))
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    photodna: Mapped[str | None] = mapped_column(Text)
+    category_scheme: Mapped[str | None] = mapped_column(String(10))
+    category_code: Mapped[str | None] = mapped_column(String(20))
+    series: Mapped[str | None] = mapped_column(Text)
+    victim_identified: Mapped[bool | None]
+    offender_identified: Mapped[bool | None]
+    distributed: Mapped[bool | None]
+    label: Mapped[str | None] = mapped_column(Text)  # MediaID, Image ID, file name
+    details: Mapped[dict[str, Any] | None]
+
+
+class Match(Base):
+    """A media item found in a hash set. Carries the set file's SHA-256 so the finding stays
+    traceable to its source even after the set is removed."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("media_sha256", "known_hash_id", "method", "variant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), index=True)
+    hashset_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id"), index=True)
+    known_hash_id: Mapped[int] = mapped_column(ForeignKey("known_hashes.id"))
+    method: Mapped[str] = mapped_column(String(10))  # md5, sha1, sha256, pdq
+    distance: Mapped[int] = mapped_column(Integer, default=0)
+    variant: Mapped[str] = mapped_column(String(40), default="")  # "" = the image as stored
+    band: Mapped[str] = mapped_column(String(10))  # match, possible
+    hashset_file_sha256: Mapped[str] = mapped_column(String(64))
+    matched_at: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("processing_runs.id"))

@@ -14,15 +14,15 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cairn.core.records import EntryRecord, UnitResult
-from cairn.store.models import IngestError, Media, Occurrence, Thumbnail
+from cairn.store.models import IngestError, Media, MediaPdqVariant, Occurrence, Thumbnail
 
 
-def insert_ignoring_duplicates(engine: Engine, table: Any, key: str) -> Any:
+def insert_ignoring_duplicates(engine: Engine, table: Any, *key: str) -> Any:
     """INSERT that skips rows whose `key` already exists (content-addressed tables)."""
     if engine.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key))
     if engine.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
     raise NotImplementedError(engine.dialect.name)
 
 
@@ -107,6 +107,7 @@ class IngestWriter:
             return
         media: dict[str, dict[str, Any]] = {}
         thumbnails: dict[str, bytes] = {}
+        variants: dict[tuple[str, str], dict[str, Any]] = {}
         occurrences: list[dict[str, Any]] = []
         for entry in self._pending:
             row = _media_row(entry)
@@ -115,6 +116,12 @@ class IngestWriter:
                 image = entry.content.image if entry.content else None
                 if image is not None and image.thumbnail is not None:
                     thumbnails.setdefault(row["sha256"], image.thumbnail)
+                for variant in image.pdq_variants if image is not None else ():
+                    variants.setdefault(
+                        (row["sha256"], variant.name),
+                        {"media_sha256": row["sha256"], "variant": variant.name,
+                         "pdq": variant.pdq, "quality": variant.quality},
+                    )
             occurrences.append(
                 {
                     "evidence_id": self.evidence_id,
@@ -141,6 +148,11 @@ class IngestWriter:
             if media:
                 connection.execute(
                     insert_ignoring_duplicates(self.engine, Media, "sha256"), list(media.values())
+                )
+            if variants:
+                connection.execute(
+                    insert_ignoring_duplicates(self.engine, MediaPdqVariant, "media_sha256", "variant"),
+                    list(variants.values()),
                 )
             if thumbnails:
                 connection.execute(

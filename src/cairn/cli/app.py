@@ -20,7 +20,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 case_app = typer.Typer(no_args_is_help=True, help="Create and list cases.")
 evidence_app = typer.Typer(no_args_is_help=True, help="Register and list evidence items.")
 export_app = typer.Typer(no_args_is_help=True, help="Export case data.")
+hashset_app = typer.Typer(no_args_is_help=True, help="Import, list and remove hash sets.")
 app.add_typer(case_app, name="case")
+app.add_typer(hashset_app, name="hashset")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(export_app, name="export")
 
@@ -184,7 +186,20 @@ def ingest(
             source_kind=source_kind,
         )
     print_ingest_summary(summary, json_)
+    _match_if_sets(ctx, case, json_)
     raise typer.Exit(summary.exit_code)
+
+
+def _match_if_sets(ctx: Context, case: str, quiet: bool) -> None:
+    """Ingest ends with matching when there is known material to match against."""
+    from cairn.cli.summary import print_match_summary
+    from cairn.services.hashsets import list_hashsets
+    from cairn.services.matching import match_case
+
+    if list_hashsets(ctx):
+        summary = match_case(ctx, case)
+        if not quiet:
+            print_match_summary(summary)
 
 
 @app.command()
@@ -255,6 +270,140 @@ def export_hashes(
     with open(output, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
         count = run_export(ctx, case, format_, out, str(output.resolve()))
     typer.echo(f"wrote {count} rows to {output}", err=True)
+
+
+@export_app.command("vics")
+def export_vics(
+    case: CaseRef,
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+) -> None:
+    """The case as a VICS 2.0 #Cases document (Media with MediaFiles, categories, series)."""
+    from cairn.services.export import export_vics as run_export
+
+    with open(output, "w", encoding="utf-8") as out:
+        count = run_export(context(), case, out, str(output.resolve()))
+    typer.echo(f"wrote {count} media items to {output}", err=True)
+
+
+@export_app.command("hashset")
+def export_hashset(
+    name: Annotated[str, typer.Option("--name", help="Hash set to export.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+) -> None:
+    """A hash set as a VICS 2.0 #Media set: hashes and labels only, no paths (for sharing)."""
+    from cairn.services.hashsets import export_hashset as run_export
+
+    with open(output, "w", encoding="utf-8") as out:
+        count = run_export(context(), name, out)
+    typer.echo(f"wrote {count} records to {output}", err=True)
+
+
+@hashset_app.command("import")
+def hashset_import(
+    file: Path,
+    name: Annotated[str, typer.Option("--name", help="A name for the set.")],
+    format_: Annotated[str, typer.Option("--format", help="auto, vics, icse-csv, plain or nsrl.")] = "auto",
+    kind: Annotated[str, typer.Option(help="illegal, ignorable or alert.")] = "illegal",
+    category_scheme: Annotated[str | None, typer.Option(help="vics or dhs, for bare category numbers.")] = None,
+    hash_type: Annotated[str | None, typer.Option(help="pdq: bare 64-hex hashes are PDQ.")] = None,
+    pdq_threshold: Annotated[int, typer.Option(help="PDQ match distance for this set.")] = 31,
+    json_: AsJson = False,
+) -> None:
+    """Import a hash set (VICS JSON, ICSE CSV, plain lists, NSRL)."""
+    from cairn.cli.output import print_json
+    from cairn.cli.summary import print_import_summary
+    from cairn.core.errors import UsageError
+    from cairn.core.types import CategoryScheme
+    from cairn.hashsets.base import ReadOptions
+    from cairn.services.hashsets import import_hashset
+
+    if hash_type not in (None, "pdq"):
+        raise UsageError("--hash-type takes only pdq")
+    try:
+        scheme = CategoryScheme(category_scheme) if category_scheme else None
+    except ValueError:
+        raise UsageError(f"--category-scheme must be vics or dhs, not {category_scheme!r}") from None
+    options = ReadOptions(category_scheme=scheme, hash_type="pdq" if hash_type else None)
+    summary = import_hashset(context(), file, name, fmt=format_, kind=kind, options=options,
+                             pdq_threshold=pdq_threshold)
+    if json_:
+        print_json(summary)
+    else:
+        print_import_summary(summary)
+    raise typer.Exit(1 if summary.bad_records else 0)
+
+
+@hashset_app.command("list")
+def hashset_list(
+    json_: AsJson = False,
+    removed: Annotated[bool, typer.Option("--removed", help="Include removed sets.")] = False,
+) -> None:
+    """List hash sets."""
+    from cairn.cli.output import print_json, print_table
+    from cairn.services.hashsets import list_hashsets
+
+    sets = list_hashsets(context(), include_removed=removed)
+    if json_:
+        print_json(sets)
+        return
+    print_table("Hash sets", ["name", "kind", "format", "entries", "bad", "PDQ ≤", "sha256", "imported"],
+                [(h.name, h.kind, h.format, h.entries, h.bad_records, h.pdq_threshold,
+                  h.source_sha256[:16] + "…", h.imported_at) for h in sets])
+
+
+@hashset_app.command("remove")
+def hashset_remove(name: Annotated[str, typer.Argument(help="The set's name.")]) -> None:
+    """Stop matching against a set. Matches it already produced stay on record."""
+    from cairn.services.hashsets import remove_hashset
+
+    remove_hashset(context(), name)
+    typer.echo(f"removed hash set {name}")
+
+
+@app.command()
+def match(case: CaseRef, json_: AsJson = False) -> None:
+    """Match a case against every active hash set (idempotent)."""
+    from cairn.cli.output import print_json
+    from cairn.cli.summary import print_match_summary
+    from cairn.services.matching import match_case
+
+    summary = match_case(context(), case)
+    if json_:
+        print_json(summary)
+    else:
+        print_match_summary(summary)
+
+
+@app.command()
+def triage(case: CaseRef, json_: AsJson = False) -> None:
+    """Unique media per evidence item and triage bucket; the share needing no human view."""
+    from cairn.cli.output import print_json
+    from cairn.cli.summary import print_triage
+    from cairn.services.triage import triage_report
+
+    report = triage_report(context(), case)
+    if json_:
+        print_json(report)
+    else:
+        print_triage(report)
+
+
+@app.command()
+def queue(
+    case: CaseRef,
+    limit: Annotated[int | None, typer.Option(help="Show at most this many groups.")] = None,
+    json_: AsJson = False,
+) -> None:
+    """The review queue: new items first, largest near-duplicate groups first."""
+    from cairn.cli.output import print_json
+    from cairn.cli.summary import print_queue
+    from cairn.services.triage import review_queue
+
+    groups = review_queue(context(), case, limit)
+    if json_:
+        print_json([{"lead": g.lead, "duplicates": g.duplicates} for g in groups])
+    else:
+        print_queue(groups)
 
 
 @app.command()

@@ -10,7 +10,10 @@ from cairn.cli.output import console, print_json
 
 if TYPE_CHECKING:
     from cairn.services.demo import DemoResult
+    from cairn.services.hashsets import ImportSummary
     from cairn.services.ingest import IngestSummary
+    from cairn.services.matching import MatchSummary
+    from cairn.services.triage import QueueGroup, TriageReport
 
 MAX_ERRORS_SHOWN = 20
 
@@ -59,3 +62,54 @@ def print_demo(result: DemoResult) -> None:
     print_ingest_summary(result.ingest)
     for line in result.findings:
         console.print(f"• {line}")
+
+
+def print_import_summary(summary: ImportSummary) -> None:
+    console.print(
+        f"[bold]{escape(summary.name)}[/] ({summary.format}, {summary.kind}): "
+        f"{summary.records:,} records imported, {summary.bad_records:,} bad records, "
+        f"in {summary.seconds:.1f} s; file SHA-256 {summary.source_sha256}"
+    )
+    for error in summary.errors[:MAX_ERRORS_SHOWN]:
+        console.print(f"  [red]bad[/] {escape(error)}")
+    if summary.bad_records > MAX_ERRORS_SHOWN:
+        console.print(f"  … and {summary.bad_records - MAX_ERRORS_SHOWN:,} more")
+    if summary.conflicts:
+        console.print(f"[yellow]{summary.conflicts:,} hashes carry a different category in "
+                      "another set[/] (both kept):")
+        for line in summary.conflict_examples:
+            console.print(f"  {escape(line)}")
+
+
+def print_match_summary(summary: MatchSummary) -> None:
+    methods = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.by_method.items())) or "none"
+    console.print(
+        f"matched {summary.media:,} media of {summary.case_ref} against {summary.hash_sets} "
+        f"hash sets: {summary.new_matches:,} new matches ({methods}) in {summary.seconds:.1f} s"
+    )
+
+
+def print_triage(report: TriageReport) -> None:
+    from cairn.cli.output import print_table
+
+    print_table(f"Triage of {report.case_ref}", ["evidence", "bucket", "items"],
+                [(r.evidence, r.bucket, r.items) for r in report.rows])
+    totals = ", ".join(f"{bucket} {n:,}" for bucket, n in report.totals.items())
+    console.print(f"whole case (unique items): {totals}")
+    console.print(f"[bold]{report.no_view_share:.1%}[/] of items need no human view")
+
+
+def print_queue(groups: list[QueueGroup]) -> None:
+    if not groups:
+        console.print("nothing to review")
+        return
+    for number, group in enumerate(groups, 1):
+        lead = group.lead
+        console.print(f"{number:>4}. [bold]{lead.triage}[/] {lead.sha256[:16]}… "
+                      f"({group.size} item{'s' if group.size > 1 else ''}) "
+                      f"{escape(lead.paths[0])}")
+        for path in lead.paths[1:]:
+            console.print(f"        also at {escape(path)}")
+        for duplicate in group.duplicates:
+            console.print(f"        ↳ {duplicate.sha256[:16]}… PDQ distance {duplicate.distance} "
+                          f"{escape(duplicate.paths[0])}")

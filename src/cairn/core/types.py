@@ -13,6 +13,7 @@ class EntryKind(enum.StrEnum):
     MEMBER = "member"
     CARVED = "carved"
     SYMLINK = "symlink"
+    HARDLINK = "hardlink"  # an archive's link to another member: recorded, its data is there
     FIFO = "fifo"
     DEVICE = "device"
     SOCKET = "socket"
@@ -21,6 +22,11 @@ class EntryKind(enum.StrEnum):
     @property
     def is_regular(self) -> bool:
         return self in (EntryKind.FILE, EntryKind.MEMBER, EntryKind.CARVED)
+
+    @property
+    def is_non_regular(self) -> bool:
+        """Recorded without reading: links, FIFOs, devices, sockets (not folders)."""
+        return not self.is_regular and self is not EntryKind.DIRECTORY
 
 
 class Flag(enum.StrEnum):

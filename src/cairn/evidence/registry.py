@@ -10,10 +10,14 @@ from pathlib import Path
 from cairn.core.errors import UsageError
 from cairn.evidence.base import EvidenceSource
 from cairn.evidence.directory import DirectorySource, FileSource
+from cairn.evidence.diskimage import DiskImageSource
+from cairn.evidence.phone import AndroidExtractionSource
 
 SOURCES: tuple[type[EvidenceSource], ...] = (
+    AndroidExtractionSource,  # before the folder and file kinds it specialises
     DirectorySource,
-    FileSource,  # last: anything readable is at least a single file
+    DiskImageSource,  # EWF signature, else a partition table, else a file system at offset 0
+    FileSource,  # last: anything readable is at least a single file (an archive is one)
 )
 
 

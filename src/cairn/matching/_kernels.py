@@ -20,6 +20,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 from numba import types
+from llvmlite import ir
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -28,6 +30,8 @@ U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
+
+PREFETCH_DISTANCE = 8  # loads in flight ahead of use: enough to cover a cache miss
 
 
 def _jit(fn: _F) -> _F:
@@ -46,6 +50,31 @@ def _ctpop(typingctx: Any, x: Any) -> Any:
     return types.uint64(types.uint64), codegen
 
 
+@intrinsic  # type: ignore[misc]
+def _prefetch(typingctx: Any, array: Any, row: Any, column: Any) -> Any:
+    """Hint the CPU to start loading array[row, column] (LLVM prefetch, read, keep in cache)."""
+    if not isinstance(array, types.Array) or array.ndim != 2:
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        array_type = signature.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        indices = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], signature.args[1:], strict=True)]
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, view, indices, wraparound=False
+        )
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        builder.call(function, [pointer, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, row, column), codegen
+
+
 @_jit
 def _chunk(words: U64, row: int, start: int, width: int) -> np.uint64:
     lo = start >> 6
@@ -57,8 +86,8 @@ def _chunk(words: U64, row: int, start: int, width: int) -> np.uint64:
 
 
 @_jit
-def _distance(a: U64, i: int, b: U64, j: int) -> int:
-    return int(
+def _distance(a: U64, i: int, b: U64, j: int) -> np.int64:
+    return np.int64(
         _ctpop(a[i, 0] ^ b[j, 0])
         + _ctpop(a[i, 1] ^ b[j, 1])
         + _ctpop(a[i, 2] ^ b[j, 2])
@@ -67,10 +96,15 @@ def _distance(a: U64, i: int, b: U64, j: int) -> int:
 
 
 @_jit
-def _grow(array: I64, size: int) -> I64:
+def _grown(array: I64, size: int) -> I64:
     bigger = np.empty(size, np.int64)
     bigger[: array.shape[0]] = array
     return bigger
+
+
+# Result buffers: the inner loops below write into fixed arrays and return -1 when one is
+# full; the caller grows the buffers and redoes that unit of work. Growing inside the inner
+# loop would make numba reference-count the arrays on every iteration (three times slower).
 
 
 @_jit
@@ -94,6 +128,103 @@ def build_chunk_table(words: U64, start: int, width: int, offsets: U32, rows: U3
 
 
 @_jit
+def _probe_buckets(
+    offsets: U32,
+    starts: I64,
+    widths: I64,
+    bases: I64,
+    masks: U64,
+    mask_chunks: I64,
+    queries: U64,
+    q: int,
+    qchunks: U64,
+    lo: I64,
+    count: I64,
+) -> int:
+    """Pass 1 of a query: the bucket (start, length) of every probe; returns the total length.
+
+    The passes keep each loop free of loads that depend on a load of the same iteration, so
+    the CPU overlaps the cache misses instead of waiting for each in turn.
+    """
+    for i in range(starts.shape[0]):
+        qchunks[i] = _chunk(queries, q, starts[i], widths[i])
+    total = 0
+    for k in range(masks.shape[0]):
+        i = mask_chunks[k]
+        slot = bases[i] + np.int64(qchunks[i] ^ masks[k])
+        start = np.int64(offsets[slot])
+        lo[k] = start
+        count[k] = np.int64(offsets[slot + 1]) - start
+        total += count[k]
+    return total
+
+
+@_jit
+def _gather_rows(
+    rows: U32, mask_chunks: I64, lo: I64, count: I64, found_rows: I64, found_chunks: I64
+) -> None:
+    """Pass 2: the candidate rows of every probed bucket, with the chunk that found them."""
+    c = 0
+    probes = lo.shape[0]
+    for k in range(probes):
+        ahead = k + PREFETCH_DISTANCE
+        if ahead < probes and count[ahead] > 0:
+            _prefetch(rows, mask_chunks[ahead], lo[ahead])
+        i = mask_chunks[k]
+        for j in range(lo[k], lo[k] + count[k]):
+            found_rows[c] = rows[i, j]
+            found_chunks[c] = i
+            c += 1
+
+
+@_jit
+def _verify(
+    words: U64,
+    queries: U64,
+    q: int,
+    qchunks: U64,
+    starts: I64,
+    widths: I64,
+    taus: I64,
+    radius: int,
+    found_rows: I64,
+    found_chunks: I64,
+    total: int,
+    out_r: I64,
+    out_d: I64,
+    n: int,
+) -> int:
+    """Pass 3: full distance of each candidate; a row is kept only through its first chunk.
+
+    A row within the radius found through chunk i is dropped when an earlier chunk also
+    qualifies: that chunk's probe found (or will find) it, so each match is reported once
+    without a seen-set. Returns the new result count, or -1 when `out_*` is full.
+    """
+    for c in range(total):
+        if c + PREFETCH_DISTANCE < total:
+            _prefetch(words, found_rows[c + PREFETCH_DISTANCE], 0)
+        row = found_rows[c]
+        distance = _distance(words, row, queries, q)
+        if distance > radius:
+            continue
+        first = True
+        for p in range(found_chunks[c]):
+            if taus[p] >= 0:
+                diff = _chunk(words, row, starts[p], widths[p]) ^ qchunks[p]
+                if np.int64(_ctpop(diff)) <= taus[p]:
+                    first = False
+                    break
+        if not first:
+            continue
+        if n == out_r.shape[0]:
+            return -1
+        out_r[n] = row
+        out_d[n] = distance
+        n += 1
+    return n
+
+
+@_jit
 def search_tables(
     words: U64,
     rows: U32,
@@ -103,83 +234,116 @@ def search_tables(
     bases: I64,
     taus: I64,
     masks: U64,
-    mask_bounds: I64,
+    mask_chunks: I64,
     queries: U64,
     radius: int,
 ) -> tuple[I64, I64, I64]:
     """Multi-index search: probe every chunk value within `taus[i]` bits of the query's chunk.
 
-    Chunk i's probes are `masks[mask_bounds[i]:mask_bounds[i + 1]]` (XOR masks of at most
-    `taus[i]` bits; none when `taus[i] < 0`). A row found through chunk i is reported only when
-    no earlier chunk also qualifies, so each stored hash is reported once without a seen-set.
-    Returns (query, row, distance) arrays.
+    `masks[k]` is an XOR mask of at most `taus[i]` bits applied to chunk `mask_chunks[k]`
+    (chunks with `taus[i] < 0` have no masks). Returns (query, row, distance) arrays.
     """
-    m = starts.shape[0]
-    capacity = 1024
-    out_q = np.empty(capacity, np.int64)
-    out_r = np.empty(capacity, np.int64)
-    out_d = np.empty(capacity, np.int64)
+    out_q = np.empty(1024, np.int64)
+    out_r = np.empty(1024, np.int64)
+    out_d = np.empty(1024, np.int64)
+    found_rows = np.empty(1024, np.int64)
+    found_chunks = np.empty(1024, np.int64)
+    qchunks = np.empty(starts.shape[0], np.uint64)
+    lo = np.empty(masks.shape[0], np.int64)
+    count = np.empty(masks.shape[0], np.int64)
     n = 0
-    qchunks = np.empty(m, np.uint64)
     for q in range(queries.shape[0]):
-        for i in range(m):
-            qchunks[i] = _chunk(queries, q, starts[i], widths[i])
-        for i in range(m):
-            base = bases[i]
-            for k in range(mask_bounds[i], mask_bounds[i + 1]):
-                slot = base + np.int64(qchunks[i] ^ masks[k])
-                for j in range(offsets[slot], offsets[slot + 1]):
-                    row = np.int64(rows[i, j])
-                    distance = _distance(words, row, queries, q)
-                    if distance > radius:
-                        continue
-                    first = True
-                    for p in range(i):
-                        if taus[p] >= 0:
-                            diff = _chunk(words, row, starts[p], widths[p]) ^ qchunks[p]
-                            if np.int64(_ctpop(diff)) <= taus[p]:
-                                first = False
-                                break
-                    if not first:
-                        continue
-                    if n == capacity:
-                        capacity *= 2
-                        out_q = _grow(out_q, capacity)
-                        out_r = _grow(out_r, capacity)
-                        out_d = _grow(out_d, capacity)
-                    out_q[n] = q
-                    out_r[n] = row
-                    out_d[n] = distance
-                    n += 1
+        total = _probe_buckets(
+            offsets, starts, widths, bases, masks, mask_chunks, queries, q, qchunks, lo, count
+        )
+        if total > found_rows.shape[0]:
+            found_rows = np.empty(2 * total, np.int64)
+            found_chunks = np.empty(2 * total, np.int64)
+        _gather_rows(rows, mask_chunks, lo, count, found_rows, found_chunks)
+        while True:
+            end = _verify(
+                words, queries, q, qchunks, starts, widths, taus, radius,
+                found_rows, found_chunks, total, out_r, out_d, n,
+            )  # fmt: skip
+            if end >= 0:
+                break
+            out_q = _grown(out_q, 2 * out_q.shape[0])
+            out_r = _grown(out_r, 2 * out_r.shape[0])
+            out_d = _grown(out_d, 2 * out_d.shape[0])
+        out_q[n:end] = q
+        n = end
     return out_q[:n], out_r[:n], out_d[:n]
+
+
+@_jit
+def _scan_block(
+    words: U64, lo: int, hi: int, queries: U64, radius: int, out_q: I64, out_r: I64,
+    out_d: I64, n: int,
+) -> int:  # fmt: skip
+    for q in range(queries.shape[0]):
+        for row in range(lo, hi):
+            distance = _distance(words, row, queries, q)
+            if distance <= radius:
+                if n == out_q.shape[0]:
+                    return -1
+                out_q[n] = q
+                out_r[n] = row
+                out_d[n] = distance
+                n += 1
+    return n
 
 
 @_jit
 def search_scan(words: U64, queries: U64, radius: int) -> tuple[I64, I64, I64]:
     """Brute-force range search, blocked so a block of stored rows stays in cache."""
-    capacity = 1024
-    out_q = np.empty(capacity, np.int64)
-    out_r = np.empty(capacity, np.int64)
-    out_d = np.empty(capacity, np.int64)
+    out_q = np.empty(1024, np.int64)
+    out_r = np.empty(1024, np.int64)
+    out_d = np.empty(1024, np.int64)
     n = 0
     block = 4096
-    total = words.shape[0]
-    for lo in range(0, total, block):
-        hi = min(lo + block, total)
-        for q in range(queries.shape[0]):
-            for row in range(lo, hi):
-                distance = _distance(words, row, queries, q)
-                if distance <= radius:
-                    if n == capacity:
-                        capacity *= 2
-                        out_q = _grow(out_q, capacity)
-                        out_r = _grow(out_r, capacity)
-                        out_d = _grow(out_d, capacity)
-                    out_q[n] = q
-                    out_r[n] = row
-                    out_d[n] = distance
-                    n += 1
+    lo = 0
+    while lo < words.shape[0]:
+        hi = min(lo + block, words.shape[0])
+        end = _scan_block(words, lo, hi, queries, radius, out_q, out_r, out_d, n)
+        if end < 0:
+            out_q = _grown(out_q, 2 * out_q.shape[0])
+            out_r = _grown(out_r, 2 * out_r.shape[0])
+            out_d = _grown(out_d, 2 * out_d.shape[0])
+            continue
+        n = end
+        lo = hi
     return out_q[:n], out_r[:n], out_d[:n]
+
+
+@_jit
+def _lookup_one(
+    prefix: U64, rest: U8, directory: U32, shift: int, qprefix: U64, qrest: U8, q: int,
+    out_r: I64, n: int,
+) -> int:  # fmt: skip
+    key = qprefix[q]
+    bucket = np.int64(key >> np.uint64(shift))
+    lo = np.int64(directory[bucket])
+    hi = np.int64(directory[bucket + 1])
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if prefix[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    row = lo
+    while row < prefix.shape[0] and prefix[row] == key:
+        same = True
+        for b in range(rest.shape[1]):
+            if rest[row, b] != qrest[q, b]:
+                same = False
+                break
+        if same:
+            if n == out_r.shape[0]:
+                return -1
+            out_r[n] = row
+            n += 1
+        row += 1
+    return n
 
 
 @_jit
@@ -192,37 +356,17 @@ def lookup_sorted(
     lookup is one directory read, a binary search over a few rows, and a byte compare of the
     remaining key bytes for every row sharing the prefix. Returns (query, row) arrays.
     """
-    capacity = 1024
-    out_q = np.empty(capacity, np.int64)
-    out_r = np.empty(capacity, np.int64)
+    out_q = np.empty(1024, np.int64)
+    out_r = np.empty(1024, np.int64)
     n = 0
-    total = prefix.shape[0]
-    tail = rest.shape[1]
-    for q in range(qprefix.shape[0]):
-        key = qprefix[q]
-        bucket = np.int64(key >> np.uint64(shift))
-        lo = np.int64(directory[bucket])
-        hi = np.int64(directory[bucket + 1])
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if prefix[mid] < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        row = lo
-        while row < total and prefix[row] == key:
-            same = True
-            for b in range(tail):
-                if rest[row, b] != qrest[q, b]:
-                    same = False
-                    break
-            if same:
-                if n == capacity:
-                    capacity *= 2
-                    out_q = _grow(out_q, capacity)
-                    out_r = _grow(out_r, capacity)
-                out_q[n] = q
-                out_r[n] = row
-                n += 1
-            row += 1
+    q = 0
+    while q < qprefix.shape[0]:
+        end = _lookup_one(prefix, rest, directory, shift, qprefix, qrest, q, out_r, n)
+        if end < 0:
+            out_q = _grown(out_q, 2 * out_q.shape[0])
+            out_r = _grown(out_r, 2 * out_r.shape[0])
+            continue
+        out_q[n:end] = q
+        n = end
+        q += 1
     return out_q[:n], out_r[:n]

@@ -262,7 +262,7 @@ class PdqSegment(Segment):
             return lambda queries: _kernels.search_scan(self.words, queries, radius)
         masks = [_masks(w, t) if t >= 0 else _masks(w, 0)[:0] for w, t in zip(self.widths, taus)]
         all_masks = np.concatenate(masks)
-        bounds = np.cumsum([0] + [m.shape[0] for m in masks]).astype(np.int64)
+        mask_chunks = np.repeat(np.arange(len(masks)), [m.shape[0] for m in masks])
         taus_array = np.array(taus, np.int64)
         widths_array = np.array(self.widths, np.int64)
         return lambda queries: _kernels.search_tables(
@@ -274,7 +274,7 @@ class PdqSegment(Segment):
             self.bases,
             taus_array,
             all_masks,
-            bounds,
+            mask_chunks.astype(np.int64),
             queries,
             radius,
         )

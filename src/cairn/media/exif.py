@@ -95,7 +95,10 @@ class _Tiff:
             value_at = pos + 8 if size * n <= 4 else self._unpack("I", pos + 8)
             entries[tag] = _Entry(kind, n, value_at)
         next_at = at + 2 + 12 * count
-        following = self._unpack("I", next_at) if next_at + 4 <= len(self.data) else 0
+        # A cut directory has lost its next-directory pointer along with its last entries.
+        following = (
+            self._unpack("I", next_at) if problem is None and next_at + 4 <= len(self.data) else 0
+        )
         return entries, following, problem
 
     def raw(self, entry: _Entry) -> memoryview:

@@ -137,9 +137,7 @@ def _read_key(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     with open(fd, "rb") as stream:
         if os.fstat(stream.fileno()).st_mode & 0o077:
-            log.warning(
-                "thumbnail key file %s is readable by other users; expected mode 0600", path
-            )
+            log.warning("thumbnail key file %s is open to other users; expected mode 0600", path)
         key = stream.read(KEY_BYTES + 1)
     if len(key) != KEY_BYTES:
         raise ThumbnailError(f"thumbnail key file {path} is not {KEY_BYTES} bytes")

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 import cairn
 from cairn.core.errors import UsageError
+from cairn.core.types import Triage
 from cairn.services.cases import get_case
+from cairn.services.matching import best_matches
 from cairn.services.context import Context
 from cairn.store import audit
 from cairn.store.models import Evidence, IngestError, Media, Occurrence
@@ -108,8 +110,19 @@ def write_csv(session: Session, case_id: int, out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     count = 0
+    best = best_matches(session.connection(), case_id)
     for exported in _rows(session, case_id):
         label, occ, media = exported.occurrence
+        found = best.get(media.sha256) if media else None
+        match_columns: tuple[object, ...] = ("", "", "", "", "")
+        if media is not None:
+            match_columns = (Triage.NEW.value, "", "", "", "")
+        if found is not None:
+            match_columns = (
+                found.triage.value, found.hashset, found.category,
+                "" if found.distance is None else found.distance,
+                found.variant or ("pdq" if found.method == "pdq" else found.method),
+            )
         writer.writerow(
             (
                 label,
@@ -223,3 +236,64 @@ def export_hashes(ctx: Context, case_ref: str, fmt: str, out: IO[str], destinati
             rows=count,
         )
     return count
+
+
+def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
+    """Each media item of the case once, with every place it was found (VICS MediaFiles)."""
+    from cairn.core.types import Category
+    from cairn.hashsets.base import KnownHashRecord
+    from cairn.hashsets.vics import CaseMedia, MediaFile
+
+    best = best_matches(session.connection(), case_id)
+    rows = session.execute(
+        select(Media, Evidence.label, Occurrence)
+        .join(Occurrence, Occurrence.media_sha256 == Media.sha256)
+        .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .where(Evidence.case_id == case_id)
+        .order_by(Media.sha256, Occurrence.id)
+        .execution_options(yield_per=2000)
+    )
+    current: Media | None = None
+    files: list[MediaFile] = []
+
+    def item(media: Media) -> CaseMedia:
+        found = best.get(media.sha256)
+        category = Category.parse(found.category) if found and found.category else None
+        record = KnownHashRecord(
+            md5=media.md5, sha1=media.sha1, sha256=media.sha256, pdq=media.pdq,
+            pdq_quality=media.pdq_quality, size=media.size, category=category,
+            series=tuple(s for s in (found.series if found else "").split(",") if s),
+            mime_type=media.mime,
+        )
+        return CaseMedia(record, tuple(files), found.hashset if found and category else None)
+
+    for media, label, occ in rows:
+        if current is not None and media.sha256 != current.sha256:
+            yield item(current)
+            files = []
+        current = media
+        text = occ.path.decode("utf-8", "backslashreplace")
+        folder, _, name = text.rpartition("/")
+        files.append(MediaFile(
+            file_name=name, file_path=folder, created=occ.crtime, written=occ.mtime,
+            accessed=occ.atime, unallocated=occ.unallocated, deleted=occ.deleted,
+            source_id=label, physical_location=occ.offset,
+        ))
+    if current is not None:
+        yield item(current)
+
+
+def export_vics(ctx: Context, case_ref: str, out: IO[str], destination: str) -> int:
+    """The case as a VICS 2.0 `#Cases` document: Media with MediaFiles, categories, series."""
+    import uuid
+
+    from cairn.hashsets.vics import CaseInfo, write_case
+
+    with ctx.db.session() as session:
+        case = get_case(session, case_ref)
+        info = CaseInfo(case_id=uuid.uuid5(uuid.NAMESPACE_URL, f"cairn:case:{case.ref}"),
+                        case_number=case.ref)
+        written = write_case(info, _vics_media(session, case.id), out)
+        audit.record(session, ctx.actor, "export.vics", case_ref, destination=destination,
+                     media=written.written)
+    return written.written

@@ -8,7 +8,6 @@ whose rows were committed, because each unit lands in one transaction.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import os
@@ -19,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Protocol
 
@@ -27,9 +27,9 @@ from sqlalchemy import select, update
 from cairn.core.errors import UsageError
 from cairn.core.records import EntryRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
-from cairn.evidence.base import Unit
+from cairn.evidence.base import EvidenceSource, Unit
 from cairn.evidence.registry import open_source
-from cairn.evidence.worker import CRASH_ERROR, hash_only, process_batch
+from cairn.evidence.worker import crashed, hash_only, process_batch, unreadable
 from cairn.services.cases import add_evidence, find_evidence, get_case
 from cairn.services.context import Context
 from cairn.services.provenance import library_versions
@@ -39,8 +39,14 @@ from cairn.store.writer import IngestWriter
 
 log = logging.getLogger(__name__)
 
+# Units per batch sent to a worker, and bytes: enough to amortise inter-process overhead on
+# tiny files, small enough that all workers share the work of a folder of large ones.
 BATCH_UNITS = 64
 BATCH_BYTES = 16 << 20
+# Units submitted but not yet stored: bounds the parent's memory, whatever the source's size.
+MAX_IN_FLIGHT = 4096
+# Entries per commit; a killed run loses at most the uncommitted ones (they are redone).
+COMMIT_ENTRIES = 5000
 
 
 class Progress(Protocol):
@@ -99,62 +105,107 @@ class _Pending:
 
 
 class _Pool:
-    """A process pool that survives a worker dying on hostile input."""
+    """A process pool that survives a worker dying on hostile input.
 
-    def __init__(self, workers: int, kind: str, root: str, settings: AnalysisSettings) -> None:
+    When a worker dies, every batch in flight on that pool fails with it. Those batches are
+    redone in a separate one-process quarantine pool, where nothing else runs, so a second
+    crash there pins the blame on exactly one unit: that unit is hashed again with decoding
+    and expanding switched off, and recorded with a "crash" error beside its digests.
+    """
+
+    def __init__(
+        self, workers: int, source: type[EvidenceSource], root: str, settings: AnalysisSettings
+    ) -> None:
         self.workers = workers
-        self.kind, self.root, self.settings = kind, root, settings
-        self._executor: ProcessPoolExecutor | None = None
-        self.generation = 0  # bumped whenever a broken pool is replaced
+        self.source, self.root, self.settings = source, root, settings
+        self._main: ProcessPoolExecutor | None = None
+        self._quarantine: ProcessPoolExecutor | None = None
+        self.generation = 0  # bumped whenever a broken main pool is replaced
 
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            # forkserver: children fork from a clean single-threaded server, not from this
-            # process with its database connections and progress thread.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["cairn.evidence.worker", "cairn.media.image"])
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
-        return self._executor
+    @staticmethod
+    def _context(preload: list[str]) -> BaseContext:
+        # forkserver: children fork from a clean single-threaded server, not from this
+        # process with its database connections and progress thread. Preloading the analysis
+        # modules there means each worker starts with them already imported.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(preload)
+        return context
+
+    def start(self) -> None:
+        """Start the fork server now, so its imports overlap the parent's enumeration."""
+        from multiprocessing import forkserver
+
+        self._context(self._preload())
+        forkserver.ensure_running()
+
+    def _preload(self) -> list[str]:
+        return [
+            self.source.__module__,
+            "cairn.evidence.worker",
+            "cairn.media.image",
+            "cairn.evidence.archive",
+        ]
+
+    def _executor(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=self._context(self._preload()))
 
     def submit(self, batch: list[Unit]) -> _Pending:
-        future = self._pool().submit(process_batch, self.kind, self.root, batch, self.settings)
+        if self._main is None:
+            self._main = self._executor(self.workers)
+        future = self._main.submit(process_batch, self.source, self.root, batch, self.settings)
         return _Pending(future, batch, self.generation)
 
     def result(self, pending: _Pending) -> list[UnitResult]:
         try:
             return pending.future.result()
         except BrokenProcessPool:
-            if pending.generation == self.generation:
-                self.reset()
+            if pending.generation == self.generation and self._main is not None:
+                self._main.shutdown(wait=False, cancel_futures=True)
+                self._main = None
+                self.generation += 1
             return self._recover(pending.batch)
 
+    def _alone(self, batch: list[Unit], settings: AnalysisSettings) -> list[UnitResult]:
+        """Run `batch` in the quarantine pool; BrokenProcessPool means it crashed by itself."""
+        if self._quarantine is None:
+            self._quarantine = self._executor(1)
+        future = self._quarantine.submit(process_batch, self.source, self.root, batch, settings)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._quarantine.shutdown(wait=False, cancel_futures=True)
+            self._quarantine = None
+            raise
+
     def _recover(self, batch: list[Unit]) -> list[UnitResult]:
-        """Redo a batch whose pool broke: unit by unit, hashing only the one that crashes."""
+        """Redo a batch whose pool broke: whole if it is innocent, else unit by unit."""
+        try:
+            return self._alone(batch, self.settings)
+        except BrokenProcessPool:
+            if len(batch) == 1:
+                return [self._after_crash(batch[0])]
         results = []
         for unit in batch:
             try:
-                results.extend(self.submit([unit]).future.result())
+                results.extend(self._alone([unit], self.settings))
             except BrokenProcessPool:
-                self.reset()
-                log.warning("worker crashed on %r; retrying with hashing only", unit.path)
-                (result,) = self._pool().submit(
-                    process_batch, self.kind, self.root, [unit], hash_only(self.settings)
-                ).result()
-                head, *rest = result.entries
-                head = dataclasses.replace(head, errors=(*head.errors, CRASH_ERROR))
-                results.append(UnitResult(result.unit_path, (head, *rest)))
+                results.append(self._after_crash(unit))
         return results
 
-    def reset(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-            self.generation += 1
+    def _after_crash(self, unit: Unit) -> UnitResult:
+        log.warning("worker crashed on %r; retrying with hashing only", unit.path)
+        try:
+            (result,) = self._alone([unit], hash_only(self.settings))
+        except BrokenProcessPool:
+            log.warning("hashing %r crashed its worker too; recorded without digests", unit.path)
+            return unreadable(unit)
+        return crashed(result)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        for executor in (self._main, self._quarantine):
+            if executor is not None:  # after a failure, queued batches are not worth running
+                executor.shutdown(wait=True, cancel_futures=True)
+        self._main = self._quarantine = None
 
 
 def _count_units(units: Iterable[Unit | EntryRecord], done: set[bytes]) -> tuple[int, int]:
@@ -181,7 +232,8 @@ def ingest(
 ) -> IngestSummary:
     """Ingest `source` into the case; resumes a previous, interrupted run of the same source."""
     progress = progress or _NoProgress()
-    workers = os.cpu_count() or 1 if workers is None else workers
+    if workers is None:
+        workers = len(os.sched_getaffinity(0))
     if workers < 0:
         raise UsageError("--workers must be 0 (in-process) or more")
     if settings is None:
@@ -196,38 +248,56 @@ def ingest(
             )
     else:
         evidence, _ = add_evidence(ctx, case_ref, resolved, source_kind=source_kind)
+    src = open_source(resolved, evidence.source_kind)
+    pool = _Pool(workers, type(src), str(resolved), settings) if workers else None
+    if pool is not None:
+        pool.start()
     started = datetime.now(UTC)
     with ctx.db.session() as session:
         run = ProcessingRun(
-            case_id=evidence.case_id, evidence_id=evidence.id, command="ingest",
-            cairn_version=library_versions()["cairn"], libraries=library_versions(),
-            settings={**settings.describe(), "workers": workers}, host=socket.gethostname(),
-            user=ctx.actor.user, started_at=started, status="running",
+            case_id=evidence.case_id,
+            evidence_id=evidence.id,
+            command="ingest",
+            cairn_version=library_versions()["cairn"],
+            libraries=library_versions(),
+            settings={**settings.describe(), "workers": workers},
+            host=socket.gethostname(),
+            user=ctx.actor.user,
+            started_at=started,
+            status="running",
         )
         session.add(run)
         session.flush()
         run_id = run.id
-        audit.record(session, ctx.actor, "ingest.start", case_ref, evidence=evidence.label,
-                     source=str(resolved), run=run_id)
+        audit.record(
+            session,
+            ctx.actor,
+            "ingest.start",
+            case_ref,
+            evidence=evidence.label,
+            source=str(resolved),
+            run=run_id,
+        )
 
-    writer = IngestWriter(ctx.db.engine, evidence.id, run_id)
+    writer = IngestWriter(ctx.db.engine, evidence.id, run_id, batch_entries=_commit_entries())
     done = writer.done_units()
-    src = open_source(resolved, evidence.source_kind)
     progress.start(*_count_units(src.units(), done))
     summary = IngestSummary(case_ref, evidence.label, run_id, skipped_units=len(done))
     status = "interrupted"
     try:
-        _run(src.units(), done, writer, progress, workers, evidence.source_kind,
-             str(resolved), settings)
+        _run(src, done, writer, progress, pool, settings)
         status = "completed"
     finally:
+        if pool is not None:
+            pool.close()
         writer.flush()
         summary.counts = dict(writer.counts)
         ended = datetime.now(UTC)
         summary.seconds = (ended - started).total_seconds()
         with ctx.db.session() as session:
             session.execute(
-                update(ProcessingRun).where(ProcessingRun.id == run_id)
+                update(ProcessingRun)
+                .where(ProcessingRun.id == run_id)
                 .values(ended_at=ended, status=status, counts=summary.counts)
             )
             summary.errors = [
@@ -238,24 +308,44 @@ def ingest(
                     .order_by(IngestError.id)
                 )
             ]
-            audit.record(session, ctx.actor, "ingest.end", case_ref, evidence=evidence.label,
-                         run=run_id, status=status, counts=summary.counts,
-                         errors=len(summary.errors))
+            audit.record(
+                session,
+                ctx.actor,
+                "ingest.end",
+                case_ref,
+                evidence=evidence.label,
+                run=run_id,
+                status=status,
+                counts=summary.counts,
+                errors=len(summary.errors),
+            )
     return summary
 
 
+def _commit_entries() -> int:
+    """Entries per commit: `CAIRN_COMMIT_ENTRIES` overrides the writer's default batch."""
+    value = os.environ.get("CAIRN_COMMIT_ENTRIES")
+    if value is None:
+        return COMMIT_ENTRIES
+    try:
+        entries = int(value)
+    except ValueError:
+        entries = 0
+    if entries < 1:
+        raise UsageError(f"CAIRN_COMMIT_ENTRIES must be a positive integer, not {value!r}")
+    return entries
+
+
 def _run(
-    items: Iterable[Unit | EntryRecord],
+    src: EvidenceSource,
     done: set[bytes],
     writer: IngestWriter,
     progress: Progress,
-    workers: int,
-    kind: str,
-    root: str,
+    pool: _Pool | None,
     settings: AnalysisSettings,
 ) -> None:
     def units() -> Iterator[Unit]:
-        for item in items:
+        for item in src.units():
             if item.path in done:
                 continue
             if isinstance(item, EntryRecord):  # nothing to read: record it as it comes
@@ -269,20 +359,22 @@ def _run(
             writer.add(result)
         progress.advance(len(batch), sum(u.size or 0 for u in batch))
 
-    if workers == 0:
+    if pool is None:
         for batch in _batches(units()):
-            store(process_batch(kind, root, batch, settings), batch)
+            store([src.process(unit, settings) for unit in batch], batch)
         return
-    pool = _Pool(workers, kind, root, settings)
+    # Results are stored in submission order (so reruns store rows in the same order), but
+    # workers run ahead of the head batch by up to MAX_IN_FLIGHT units: one large file at the
+    # head then does not leave the other workers idle. Units are small, so this is cheap.
     pending: deque[_Pending] = deque()
-    try:
-        for batch in _batches(units()):
-            pending.append(pool.submit(batch))
-            while len(pending) > workers * 3:
-                head = pending.popleft()
-                store(pool.result(head), head.batch)
-        while pending:
+    in_flight = 0
+    for batch in _batches(units()):
+        pending.append(pool.submit(batch))
+        in_flight += len(batch)
+        while in_flight > MAX_IN_FLIGHT:
             head = pending.popleft()
+            in_flight -= len(head.batch)
             store(pool.result(head), head.batch)
-    finally:
-        pool.close()
+    while pending:
+        head = pending.popleft()
+        store(pool.result(head), head.batch)

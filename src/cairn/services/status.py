@@ -12,9 +12,7 @@ from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.store.models import Evidence, IngestError, Occurrence, ProcessingRun
 
-NON_REGULAR = [
-    k.value for k in (EntryKind.SYMLINK, EntryKind.FIFO, EntryKind.DEVICE, EntryKind.SOCKET)
-]
+NON_REGULAR = [kind.value for kind in EntryKind if kind.is_non_regular]
 
 
 @dataclass(frozen=True)

@@ -226,12 +226,14 @@ class KnownHash(Base):
     photodna: Mapped[str | None] = mapped_column(Text)
     category_scheme: Mapped[str | None] = mapped_column(String(10))
     category_code: Mapped[str | None] = mapped_column(String(20))
-    series: Mapped[str | None] = mapped_column(Text)
+    series: Mapped[str | None] = mapped_column(Text)  # comma-separated, as VICS writes it
     victim_identified: Mapped[bool | None]
     offender_identified: Mapped[bool | None]
     distributed: Mapped[bool | None]
-    label: Mapped[str | None] = mapped_column(Text)  # MediaID, Image ID, file name
-    details: Mapped[dict[str, Any] | None]
+    media_id: Mapped[str | None] = mapped_column(Text)  # the source's id (MediaID, Image ID)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any] | None]  # comments, tags, MIME type, format-specific facts
 
 
 class Match(Base):

@@ -6,6 +6,7 @@ after a crash the store holds whole units only and a rerun skips exactly those.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -78,14 +79,27 @@ def _media_row(entry: EntryRecord) -> dict[str, Any] | None:
 
 
 class IngestWriter:
+    """Commits whole units, every `batch_entries` entries or `batch_seconds` seconds.
+
+    The time bound matters for sources of large files: a few hundred videos take minutes to
+    hash, and a killed run should lose seconds of work, not all of it.
+    """
+
     def __init__(
-        self, engine: Engine, evidence_id: int, run_id: int | None, batch_entries: int = 5000
+        self,
+        engine: Engine,
+        evidence_id: int,
+        run_id: int | None,
+        batch_entries: int = 5000,
+        batch_seconds: float = 2.0,
     ):
         self.engine = engine
         self.evidence_id = evidence_id
         self.run_id = run_id
         self.batch_entries = batch_entries
+        self.batch_seconds = batch_seconds
         self._pending: list[EntryRecord] = []
+        self._flushed_at = time.monotonic()
         self.counts: Counter[str] = Counter()
 
     def done_units(self) -> set[bytes]:
@@ -99,10 +113,14 @@ class IngestWriter:
     def add(self, item: UnitResult | EntryRecord) -> None:
         entries: Iterable[EntryRecord] = item.entries if isinstance(item, UnitResult) else (item,)
         self._pending.extend(entries)
-        if len(self._pending) >= self.batch_entries:
+        if (
+            len(self._pending) >= self.batch_entries
+            or time.monotonic() - self._flushed_at >= self.batch_seconds
+        ):
             self.flush()
 
     def flush(self) -> None:
+        self._flushed_at = time.monotonic()
         if not self._pending:
             return
         media: dict[str, dict[str, Any]] = {}
@@ -119,8 +137,12 @@ class IngestWriter:
                 for variant in image.pdq_variants if image is not None else ():
                     variants.setdefault(
                         (row["sha256"], variant.name),
-                        {"media_sha256": row["sha256"], "variant": variant.name,
-                         "pdq": variant.pdq, "quality": variant.quality},
+                        {
+                            "media_sha256": row["sha256"],
+                            "variant": variant.name,
+                            "pdq": variant.pdq,
+                            "quality": variant.quality,
+                        },
                     )
             occurrences.append(
                 {
@@ -151,7 +173,9 @@ class IngestWriter:
                 )
             if variants:
                 connection.execute(
-                    insert_ignoring_duplicates(self.engine, MediaPdqVariant, "media_sha256", "variant"),
+                    insert_ignoring_duplicates(
+                        self.engine, MediaPdqVariant, "media_sha256", "variant"
+                    ),
                     list(variants.values()),
                 )
             if thumbnails:
@@ -181,7 +205,7 @@ class IngestWriter:
 
     def _count(self, entry: EntryRecord) -> None:
         self.counts["enumerated"] += 1
-        if not entry.kind.is_regular and entry.kind.value != "directory":
+        if entry.kind.is_non_regular:
             self.counts["non_regular"] += 1
         elif entry.content is not None:
             self.counts["hashed"] += 1

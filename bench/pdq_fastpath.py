@@ -1,0 +1,172 @@
+"""PDQ on camera-sized JPEGs: Cairn's draft fast path against the full decode.
+
+Peers, measured in the same run on the same bytes:
+  reference  python-threatexchange's path: Image.open().convert('RGB') -> pdqhash.compute
+  full       cairn analyse_image with exact_pdq=True (the reference's pixels, fewer copies)
+  draft      cairn analyse_image with default settings (libjpeg DCT scaling, no resize)
+
+Prints images/s (best of 3), the draft/full and draft/reference ratios, the bit distance between
+draft and full hashes (p50/p99/max; synthetic photos plus the four 12 MP phone photos in the
+shared reference data), and a per-stage profile of one 12 MP image that explains the ratio.
+
+    .venv/bin/python bench/pdq_fastpath.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pdqhash
+import PIL
+from PIL import Image, features
+
+from cairn.core.settings import AnalysisSettings
+from cairn.hashing.pdq import hamming, pdq_from_luma, pdq_from_rgb
+from cairn.media.image import analyse_image
+from cairn.media.sniff import JPEG
+from cairn.media.synthetic import synthetic_image
+
+SIZES = [(3264, 2448), (4000, 3000), (4608, 3456), (3000, 4000)]  # 8, 12, 16 MP, portrait
+SEED = 20_261_129
+PHONE_PHOTOS = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared/data/threatexchange/pdq/data/reg-test-input/exif-rotn"
+)
+EXACT = AnalysisSettings(exact_pdq=True)
+FAST = AnalysisSettings()
+
+
+def make_jpegs(count: int) -> list[bytes]:
+    """Camera-like JPEGs (quality 90, 4:2:0) of seeded benign synthetic photographs."""
+    out = []
+    for i in range(count):
+        width, height = SIZES[i % len(SIZES)]
+        buffer = io.BytesIO()
+        synthetic_image(SEED + i, width, height).save(buffer, "JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
+def reference_hash(data: bytes) -> str:
+    bits, _ = pdqhash.compute(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    return np.packbits(bits).tobytes().hex()
+
+
+def cairn_hash(settings: AnalysisSettings) -> Callable[[bytes], str]:
+    def run(data: bytes) -> str:
+        info, errors = analyse_image(data, JPEG, settings)
+        assert not errors and info is not None and info.pdq is not None, errors
+        return info.pdq
+
+    return run
+
+
+def best_rate(fn: Callable[[bytes], object], images: list[bytes], repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for data in images:
+            fn(data)
+        best = min(best, time.perf_counter() - start)
+    return len(images) / best
+
+
+def best_ms(fn: Callable[[], object], repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def profile(data: bytes) -> None:
+    """Where the time goes for one image, stage by stage."""
+
+    def decode(mode: str | None, scale: int) -> Image.Image:
+        img = Image.open(io.BytesIO(data))
+        if mode is not None:
+            img.draft(mode, (img.width // scale, img.height // scale))
+        img.load()
+        return img
+
+    full = decode(None, 1)
+    rgb = np.asarray(full)
+    drafts = {mode: decode(mode, 2) for mode in ("RGB", "YCbCr", "L")}
+    luma = np.asarray(drafts["L"])
+    print(f"\nprofile of one {full.width}x{full.height} JPEG (ms, best of 5):")
+    rows = [
+        ("full decode to RGB", lambda: decode(None, 1)),
+        ("  numpy array (copy out of Pillow)", lambda: np.asarray(full)),
+        (
+            "  pdqhash luma in float64 (inside pdqhash.compute)",
+            lambda: (rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114).astype(
+                "float32"
+            ),
+        ),
+        ("  pdqhash.compute total", lambda: pdq_from_rgb(rgb)),
+        ("draft 1/2 decode to RGB", lambda: decode("RGB", 2)),
+        ("draft 1/2 decode to YCbCr (thumbnails on)", lambda: decode("YCbCr", 2)),
+        ("draft 1/2 decode to L (thumbnails off)", lambda: decode("L", 2)),
+        ("  pdqhash on draft RGB", lambda: pdq_from_rgb(np.asarray(drafts["RGB"]))),
+        ("  pdqhash on draft luma (zero-copy R=G=B view)", lambda: pdq_from_luma(luma)),
+    ]
+    for label, fn in rows:
+        print(f"  {label:<52} {best_ms(fn):8.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="4 images instead of 24")
+    args = parser.parse_args()
+    count = 4 if args.quick else 24
+
+    print(
+        f"Pillow {PIL.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}), "
+        f"pdqhash {pdqhash.__version__}, numpy {np.__version__}"
+    )
+    start = time.perf_counter()
+    images = make_jpegs(count)
+    megapixels = sum(w * h for w, h in (SIZES[i % len(SIZES)] for i in range(count))) / count / 1e6
+    print(
+        f"{count} synthetic JPEGs, mean {megapixels:.1f} MP, made in {time.perf_counter() - start:.0f} s"
+    )
+
+    rates = {
+        "reference": best_rate(reference_hash, images),
+        "full": best_rate(cairn_hash(EXACT), images),
+        "draft": best_rate(cairn_hash(FAST), images),
+    }
+    print("\nimages/s (one core, best of 3):")
+    for name, rate in rates.items():
+        print(f"  {name:<10} {rate:7.2f}")
+    print(f"  draft / full      = {rates['draft'] / rates['full']:.2f}x  (target >= 3x)")
+    print(f"  draft / reference = {rates['draft'] / rates['reference']:.2f}x")
+
+    phone = [p.read_bytes() for p in sorted(PHONE_PHOTOS.glob("*.jpg"))]
+    distances = []
+    for data in images + phone:
+        fast, exact = cairn_hash(FAST)(data), cairn_hash(EXACT)(data)
+        assert exact == reference_hash(data), "full path must equal the reference exactly"
+        distances.append(hamming(fast, exact))
+    d = np.array(distances)
+    print(
+        f"\ndraft vs full, bits ({len(images)} synthetic + {len(phone)} phone photos): "
+        f"p50 {np.percentile(d, 50, method='higher'):.0f}, "
+        f"p99 {np.percentile(d, 99, method='higher'):.0f}, max {d.max()}  (target max <= 10)"
+    )
+    print(
+        f"  histogram: {dict(sorted((int(k), int(v)) for k, v in zip(*np.unique(d, return_counts=True))))}"
+    )
+
+    profile(images[1])
+
+
+if __name__ == "__main__":
+    main()

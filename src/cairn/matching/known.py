@@ -1,0 +1,90 @@
+"""The workspace's known-material indexes: one per hash kind, over every active hash set.
+
+Layout under `<workspace>/indexes/`: `md5/`, `sha1/`, `sha256/` (exact digest indexes) and
+`pdq/` (the exact PDQ range-search index), each a segmented index folder (see
+`cairn.matching.segments`) whose ids are `known_hashes.id`. Importing a set adds a segment;
+removing one rebuilds from the store. Indexes load memory-mapped: opening one costs no copy.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from cairn.matching.digest_index import DigestIndex
+    from cairn.matching.pdq_index import PdqIndex, PdqMatches
+
+HASH_KINDS = ("md5", "sha1", "sha256", "pdq")
+KEY_BYTES = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
+
+
+class KnownIndexes:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._loaded: dict[str, Any] = {}
+
+    def _new(self, kind: str) -> DigestIndex | PdqIndex:
+        if kind == "pdq":
+            from cairn.matching.pdq_index import PdqIndex
+
+            return PdqIndex()
+        from cairn.matching.digest_index import DigestIndex
+
+        return DigestIndex(KEY_BYTES[kind])
+
+    def _index(self, kind: str) -> Any:
+        if kind not in self._loaded:
+            index = self._new(kind)
+            if (self.folder / kind).is_dir():
+                index = type(index).load(self.folder / kind)
+            self._loaded[kind] = index
+        return self._loaded[kind]
+
+    @staticmethod
+    def _arrays(kind: str, keys: bytes | bytearray, ids: array[int]) -> tuple[Any, Any]:
+        key_array = np.frombuffer(bytes(keys), np.uint8).reshape(-1, KEY_BYTES[kind])
+        return key_array, np.frombuffer(ids, np.int64) if len(ids) else np.empty(0, np.int64)
+
+    def add(self, keys: Mapping[str, bytearray], ids: Mapping[str, array[int]]) -> None:
+        """Add one hash set's entries (a new segment per kind), then save."""
+        for kind in HASH_KINDS:
+            if not ids[kind]:
+                continue
+            index = self._index(kind)
+            index.add(*self._arrays(kind, keys[kind], ids[kind]))
+            index.save(self.folder / kind)
+
+    def rebuild(self, keys: Mapping[str, bytearray], ids: Mapping[str, array[int]]) -> None:
+        """Replace every index with exactly these entries."""
+        for kind in HASH_KINDS:
+            index = self._new(kind)
+            index.build(*self._arrays(kind, keys[kind], ids[kind]))
+            index.save(self.folder / kind)
+            self._loaded[kind] = index
+
+    def lookup(self, kind: str, queries: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+        """Exact lookups: (query rows, known ids) of every stored entry equal to a query."""
+        if not len(queries) or not (self.folder / kind).is_dir():
+            empty = np.empty(0, np.int64)
+            return empty, empty
+        return self._index(kind).lookup(queries)  # type: ignore[no-any-return]
+
+    def exact_pairs(self, kind: str, keys: bytes | bytearray, ids: array[int]) -> Iterator[tuple[int, int]]:
+        """(given id, stored id) for every given key already in the index."""
+        queries, given = self._arrays(kind, keys, ids)
+        rows, stored = self.lookup(kind, queries)
+        for row, known in zip(rows.tolist(), stored.tolist(), strict=True):
+            yield int(given[row]), int(known)
+
+    def pdq_search(self, queries: np.ndarray[Any, Any], radius: int) -> PdqMatches:
+        if not (self.folder / "pdq").is_dir():
+            from cairn.matching.pdq_index import PdqMatches
+
+            empty = np.empty(0, np.int64)
+            return PdqMatches(empty, empty, empty)
+        return self._index("pdq").search_arrays(queries, radius)  # type: ignore[no-any-return]

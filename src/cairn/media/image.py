@@ -1,0 +1,242 @@
+"""Decode an image once and derive what Cairn records: dimensions, PDQ, EXIF, review thumbnail.
+
+Compatibility: pixels are hashed as stored (no EXIF rotation) after Pillow's `convert('RGB')`,
+which is python-threatexchange's path, so a full decode hashes bit for bit like shared sets.
+
+JPEG fast path ("draft"): libjpeg can decode at 1/2, 1/4 or 1/8 scale inside its IDCT. PDQ's
+cost grows faster than the pixel count (pdqhash's float64 luma pass and its filters over one
+large buffer), so a half-scale decode makes the whole hash several times cheaper. It is used
+only while the reduced short side stays >= 1024 px — below that the hash was measured to drift —
+and the decoded image is never resized further (a resize to 512 px moved a hash 32 bits). The
+draft decodes straight to luma, which is what PDQ hashes anyway, or to YCbCr when a colour
+thumbnail is wanted: both give the same luma plane, so the hash does not depend on thumbnails.
+`AnalysisSettings.exact_pdq` turns the fast path off.
+
+Pillow, numpy and pdqhash are imported inside the functions: analysis runs in workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from cairn.core.records import ErrorRecord, ImageInfo
+from cairn.core.settings import AnalysisSettings
+from cairn.hashing.pdq import PdqHash, hamming, pdq_from_image, pdq_from_luma
+from cairn.media.exif import read_exif
+from cairn.media.sniff import HEIC, JPEG, ContentType
+from cairn.media.thumbnail import make_thumbnail
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+DRAFT_MIN_SIDE = 1024
+# EXIF thumbnails are 160x120 by the standard; one far larger is a bomb, not a thumbnail.
+EMBEDDED_THUMBNAIL_MAX_PIXELS = 1 << 20
+
+# Only the plugin for the sniffed type may parse the bytes: less attack surface, and a file
+# that sniffs as JPEG is never "rescued" by a lenient parser of some other format.
+_PILLOW_FORMATS = {
+    "image/jpeg": ("JPEG",),  # Pillow's JPEG factory also returns MPO files
+    "image/png": ("PNG",),
+    "image/gif": ("GIF",),
+    "image/bmp": ("BMP",),
+    "image/tiff": ("TIFF",),
+    "image/webp": ("WEBP",),
+    "image/heic": ("HEIF",),
+    "image/avif": ("AVIF",),
+}
+_DRAFTABLE = ("JPEG", "MPO")  # Pillow formats whose decoder can scale in the IDCT
+
+
+def analyse_image(
+    data: bytes, content_type: ContentType, settings: AnalysisSettings
+) -> tuple[ImageInfo | None, list[ErrorRecord]]:
+    """Everything Cairn records about one image. Never raises: failures become ErrorRecords.
+
+    The result is None only when not even the header could be read; otherwise it carries the
+    dimensions, and a PDQ when the pixels were decoded.
+    """
+    from PIL import UnidentifiedImageError
+
+    if content_type.mime == HEIC.mime:
+        _register_heif()
+    try:
+        img = _open(data, _PILLOW_FORMATS.get(content_type.mime))
+    except UnidentifiedImageError:
+        return None, [ErrorRecord("decode", f"not a readable {content_type.mime} image")]
+    except Exception as exc:  # a hostile header can make a plugin fail in any way
+        return None, [ErrorRecord("decode", f"unreadable image header: {_describe(exc)}")]
+    with img:
+        return _analyse(img, data, settings)
+
+
+def _analyse(
+    img: Image, data: bytes, settings: AnalysisSettings
+) -> tuple[ImageInfo, list[ErrorRecord]]:
+    from PIL import Image as PILImage
+
+    errors: list[ErrorRecord] = []
+    width, height = img.size
+    key = settings.thumbnail_key if settings.thumbnails else None
+    decoded: Image | None = None
+    method: str | None = None
+    pdq: PdqHash | None = None
+    too_large = _too_large(img, settings.max_image_pixels)
+    if too_large:
+        errors.append(ErrorRecord("limit", f"{too_large}; not decoded"))
+    else:
+        try:
+            decoded, method = _decode(img, settings, colour=key is not None)
+            pdq = _hash(decoded)
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+            errors.append(ErrorRecord("limit", str(exc)))
+            decoded = method = None
+        except Exception as exc:  # truncated or corrupt data fails deep inside the codecs
+            errors.append(ErrorRecord("decode", _describe(exc)))
+            decoded = method = None
+
+    # After the decode: PNG may keep its eXIf chunk after the pixels.
+    exif = read_exif(_exif_block(img, data))
+    errors.extend(exif.errors)
+    exif_info = exif.info
+    if exif_info is not None and exif.thumbnail is not None and pdq is not None:
+        distance = _embedded_thumbnail_distance(exif.thumbnail, pdq, settings, errors)
+        exif_info = replace(exif_info, thumbnail_pdq_distance=distance)
+
+    thumbnail: bytes | None = None
+    if decoded is not None and key is not None:
+        try:
+            thumbnail = make_thumbnail(decoded, key, orientation=exif.orientation)
+        except Exception as exc:
+            errors.append(ErrorRecord("thumbnail", _describe(exc)))
+
+    info = ImageInfo(
+        width=width,
+        height=height,
+        pdq=pdq.hex if pdq else None,
+        pdq_quality=pdq.quality if pdq else None,
+        pdq_method=method,
+        exif=exif_info,
+        thumbnail=thumbnail,
+    )
+    return info, errors
+
+
+def _decode(img: Image, settings: AnalysisSettings, *, colour: bool) -> tuple[Image, str]:
+    """Load the pixels PDQ hashes; the method is "draft" only if libjpeg really scaled down."""
+    method = "full"
+    if not settings.exact_pdq and img.format in _DRAFTABLE:
+        width, height = img.size
+        scale = draft_scale(width, height)
+        if scale > 1:
+            img.draft("YCbCr" if colour else "L", (width // scale, height // scale))
+            if img.size != (width, height):
+                method = "draft"
+    with _pixel_limit(settings.max_image_pixels):
+        img.load()
+    if img.mode in ("RGB", "L") or (method == "draft" and img.mode == "YCbCr"):
+        return img, method
+    return img.convert("RGB"), method  # exactly the reference's conversion
+
+
+def draft_scale(width: int, height: int) -> int:
+    """The largest libjpeg reduction (8, 4, 2) that keeps the short side >= DRAFT_MIN_SIDE."""
+    short = min(width, height)
+    for scale in (8, 4, 2):
+        if -(-short // scale) >= DRAFT_MIN_SIDE:  # libjpeg rounds reduced sizes up
+            return scale
+    return 1
+
+
+def _hash(img: Image) -> PdqHash:
+    if img.mode == "YCbCr":  # a draft: hash its Y plane, the luma pdqhash would compute
+        import numpy as np
+
+        return pdq_from_luma(np.asarray(img)[:, :, 0])
+    return pdq_from_image(img)
+
+
+def _embedded_thumbnail_distance(
+    jpeg: bytes, main: PdqHash, settings: AnalysisSettings, errors: list[ErrorRecord]
+) -> int | None:
+    """PDQ distance from the EXIF thumbnail to the picture: large after an edit or a crop.
+
+    The thumbnail is untrusted bytes like any image, so it gets the same header check.
+    """
+    from PIL import UnidentifiedImageError
+
+    limit = min(EMBEDDED_THUMBNAIL_MAX_PIXELS, settings.max_image_pixels)
+    try:
+        with _open(jpeg, _PILLOW_FORMATS[JPEG.mime]) as thumb:
+            too_large = _too_large(thumb, limit)
+            if too_large:
+                errors.append(ErrorRecord("metadata", f"EXIF thumbnail: {too_large}"))
+                return None
+            with _pixel_limit(limit):
+                thumb.load()
+            return hamming(pdq_from_image(thumb).hex, main.hex)
+    except UnidentifiedImageError:
+        errors.append(ErrorRecord("metadata", f"EXIF thumbnail: not a readable {JPEG.mime} image"))
+        return None
+    except Exception as exc:
+        errors.append(ErrorRecord("metadata", f"EXIF thumbnail: {_describe(exc)}"))
+        return None
+
+
+def _open(data: bytes, formats: tuple[str, ...] | None) -> Image:
+    """Read the header only. Pillow's own pixel check is off here because it would refuse to
+    say how large the image is; `_too_large` checks the same limit before any decoding."""
+    from PIL import Image as PILImage
+
+    with _pixel_limit(None):
+        return PILImage.open(io.BytesIO(data), formats=formats)
+
+
+def _too_large(img: Image, limit: int) -> str | None:
+    width, height = img.size
+    if width * height <= limit:
+        return None
+    return f"{width}x{height} = {width * height} pixels exceeds the limit of {limit}"
+
+
+@contextlib.contextmanager
+def _pixel_limit(limit: int | None) -> Iterator[None]:
+    """Pillow's decompression-bomb check at `limit` (None: off), raised rather than warned.
+
+    It still matters after our header check: TIFF tiles and GIF frames are sized separately.
+    """
+    import warnings
+
+    from PIL import Image as PILImage
+
+    previous = PILImage.MAX_IMAGE_PIXELS
+    PILImage.MAX_IMAGE_PIXELS = limit
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            yield
+    finally:
+        PILImage.MAX_IMAGE_PIXELS = previous
+
+
+def _exif_block(img: Image, data: bytes) -> bytes | None:
+    block = img.info.get("exif")
+    if isinstance(block, bytes):
+        return block
+    return data if img.format == "TIFF" else None  # a TIFF file's own IFDs are its EXIF
+
+
+@functools.cache
+def _register_heif() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,309 @@
+"""Hash sets: import in any format investigators exchange, list, remove, export for sharing.
+
+Records go to the store in large batches inside one transaction (a failed import leaves
+nothing behind); their digests and PDQs go to the workspace's known-material indexes, which
+is what matching searches. Each set keeps the SHA-256 of the file it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from cairn.core.errors import NotFoundError, UsageError
+from cairn.hashsets.base import KnownHashRecord, ReadOptions, RecordError
+from cairn.hashsets.registry import by_name, detect
+from cairn.matching.known import HASH_KINDS, KnownIndexes
+from cairn.services.context import Context
+from cairn.store import audit
+from cairn.store.models import HashSet, KnownHash
+
+KINDS = ("illegal", "ignorable", "alert")
+INSERT_BATCH = 20_000
+MAX_ERRORS_KEPT = 100
+MAX_CONFLICTS_KEPT = 20
+
+
+@dataclass
+class ImportSummary:
+    name: str
+    format: str
+    kind: str
+    source_sha256: str
+    records: int = 0
+    bad_records: int = 0
+    errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
+    conflicts: int = 0  # hashes another set gives a different category
+    conflict_examples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class HashSetInfo:
+    name: str
+    kind: str
+    format: str
+    entries: int
+    bad_records: int
+    pdq_threshold: int
+    source_file: str
+    source_sha256: str
+    source_date: str | None
+    imported_at: str
+    imported_by: str
+    removed_at: str | None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _KeyBuffer:
+    """Compact growing arrays of (binary key, id) per hash kind: 10M MD5s cost 240 MB, not 5 GB
+    of Python strings."""
+
+    def __init__(self) -> None:
+        self.keys = {kind: bytearray() for kind in HASH_KINDS}
+        self.ids = {kind: array("q") for kind in HASH_KINDS}
+
+    def add(self, kind: str, hex_value: str | None, known_id: int) -> None:
+        if hex_value:
+            self.keys[kind] += bytes.fromhex(hex_value)
+            self.ids[kind].append(known_id)
+
+
+def _row(record: KnownHashRecord, known_id: int, hashset_id: int) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if record.comments:
+        details["comments"] = record.comments
+    if record.tags:
+        details["tags"] = record.tags
+    if record.mime_type:
+        details["mime_type"] = record.mime_type
+    if record.pdq_quality is not None:
+        details["pdq_quality"] = record.pdq_quality
+    if record.extra:
+        details["extra"] = dict(record.extra)
+    category = record.category
+    return {
+        "id": known_id, "hashset_id": hashset_id, "md5": record.md5, "sha1": record.sha1,
+        "sha256": record.sha256, "pdq": record.pdq, "photodna": record.photodna,
+        "category_scheme": category.scheme.value if category else None,
+        "category_code": category.code if category else None,
+        "series": ",".join(record.series) or None,
+        "victim_identified": record.victim_identified,
+        "offender_identified": record.offender_identified,
+        "distributed": record.distributed, "media_id": record.media_id,
+        "file_name": record.file_name, "size": record.size, "details": details or None,
+    }
+
+
+def import_hashset(
+    ctx: Context,
+    path: Path,
+    name: str,
+    *,
+    fmt: str = "auto",
+    kind: str = "illegal",
+    options: ReadOptions | None = None,
+    pdq_threshold: int = 31,
+) -> ImportSummary:
+    if kind not in KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if not 0 <= pdq_threshold <= 128:
+        raise UsageError("--pdq-threshold must be between 0 and 128")
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    reader = detect(path) if fmt == "auto" else by_name(fmt)
+    options = options or ReadOptions()
+    started = time.monotonic()
+    summary = ImportSummary(name, reader.name, kind, file_sha256(path))
+    keys = _KeyBuffer()
+    with ctx.db.engine.begin() as connection:
+        if connection.scalar(select(HashSet.id).where(HashSet.name == name)) is not None:
+            raise UsageError(f"a hash set named {name!r} exists; remove it or choose another --name")
+        hashset_id = connection.execute(
+            insert(HashSet).returning(HashSet.id),
+            {"name": name, "kind": kind, "format": reader.name, "source_file": str(path.resolve()),
+             "source_sha256": summary.source_sha256,
+             "source_date": datetime.fromtimestamp(path.stat().st_mtime, UTC),
+             "pdq_threshold": pdq_threshold, "imported_at": datetime.now(UTC),
+             "imported_by": ctx.actor.user},
+        ).scalar_one()
+        first_id = (connection.scalar(select(func.max(KnownHash.id))) or 0) + 1
+        _store_records(connection, reader.read(path, options), hashset_id, first_id, keys, summary)
+        connection.execute(
+            update(HashSet).where(HashSet.id == hashset_id)
+            .values(entries=summary.records, bad_records=summary.bad_records)
+        )
+        indexes = KnownIndexes(ctx.workspace.root / "indexes")
+        _find_conflicts(connection, indexes, keys, hashset_id, summary)
+        indexes.add(keys.keys, keys.ids)
+        with Session(bind=connection) as session:  # the import's own transaction
+            audit.record(session, ctx.actor, "hashset.import", None, name=name, kind=kind,
+                         format=reader.name, file=str(path.resolve()),
+                         sha256=summary.source_sha256, records=summary.records,
+                         bad_records=summary.bad_records)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _store_records(
+    connection: Connection,
+    records: Iterator[KnownHashRecord | RecordError],
+    hashset_id: int,
+    next_id: int,
+    keys: _KeyBuffer,
+    summary: ImportSummary,
+) -> None:
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        if isinstance(record, RecordError):
+            summary.bad_records += 1
+            if len(summary.errors) < MAX_ERRORS_KEPT:
+                summary.errors.append(str(record))
+            continue
+        batch.append(_row(record, next_id, hashset_id))
+        for kind in HASH_KINDS:
+            keys.add(kind, getattr(record, kind), next_id)
+        next_id += 1
+        summary.records += 1
+        if len(batch) >= INSERT_BATCH:
+            connection.execute(insert(KnownHash), batch)
+            batch = []
+    if batch:
+        connection.execute(insert(KnownHash), batch)
+
+
+def _find_conflicts(
+    connection: Connection, indexes: KnownIndexes, keys: _KeyBuffer, hashset_id: int,
+    summary: ImportSummary,
+) -> None:
+    """Hashes this set and an earlier one categorise differently: both kept, reported."""
+    pairs: set[tuple[int, int]] = set()
+    for kind in ("md5", "sha1", "sha256"):
+        pairs.update(indexes.exact_pairs(kind, bytes(keys.keys[kind]), keys.ids[kind]))
+    if not pairs:
+        return
+    new_ids = sorted({new for new, _ in pairs})
+    categories: dict[int, tuple[str | None, str | None, str]] = {}
+    for start in range(0, len(new_ids), 10_000):
+        wanted = new_ids[start:start + 10_000] + sorted({old for _, old in pairs})
+        for known_id, scheme, code, set_name in connection.execute(
+            select(KnownHash.id, KnownHash.category_scheme, KnownHash.category_code, HashSet.name)
+            .join(HashSet, HashSet.id == KnownHash.hashset_id)
+            .where(KnownHash.id.in_(wanted))
+        ):
+            categories[known_id] = (scheme, code, set_name)
+    for new, old in sorted(pairs):
+        a, b = categories.get(new), categories.get(old)
+        if a is None or b is None or a[0] is None or b[0] is None or a[:2] == b[:2]:
+            continue
+        summary.conflicts += 1
+        if len(summary.conflict_examples) < MAX_CONFLICTS_KEPT:
+            summary.conflict_examples.append(
+                f"known hash {new} is {a[0]}:{a[1] or ''} here but {b[0]}:{b[1] or ''} in {b[2]!r}"
+            )
+
+
+def list_hashsets(ctx: Context, include_removed: bool = False) -> list[HashSetInfo]:
+    with ctx.db.session() as session:
+        query = select(HashSet).order_by(HashSet.id)
+        if not include_removed:
+            query = query.where(HashSet.removed_at.is_(None))
+        return [
+            HashSetInfo(
+                h.name, h.kind, h.format, h.entries, h.bad_records, h.pdq_threshold,
+                h.source_file, h.source_sha256,
+                h.source_date.isoformat() if h.source_date else None, h.imported_at.isoformat(),
+                h.imported_by, h.removed_at.isoformat() if h.removed_at else None,
+            )
+            for h in session.scalars(query)
+        ]
+
+
+def get_hashset(session: Session, name: str) -> HashSet:
+    hashset = session.scalar(
+        select(HashSet).where(HashSet.name == name, HashSet.removed_at.is_(None))
+    )
+    if hashset is None:
+        raise NotFoundError(f"no hash set {name!r}")
+    return hashset
+
+
+def remove_hashset(ctx: Context, name: str) -> None:
+    """Retire a set: it stops matching; the matches it already produced stay on record."""
+    with ctx.db.session() as session:
+        hashset = get_hashset(session, name)
+        now = datetime.now(UTC)
+        hashset.removed_at = now
+        hashset.name = f"{name} (removed {now:%Y-%m-%dT%H:%M:%SZ})"  # frees the name
+        audit.record(session, ctx.actor, "hashset.remove", None, name=name, id=hashset.id)
+    rebuild_indexes(ctx)
+
+
+def rebuild_indexes(ctx: Context) -> None:
+    """Rebuild the known-material indexes from the active sets (after a removal)."""
+    keys = _KeyBuffer()
+    with ctx.db.engine.connect() as connection:
+        rows = connection.execute(
+            select(KnownHash.id, KnownHash.md5, KnownHash.sha1, KnownHash.sha256, KnownHash.pdq)
+            .join(HashSet, HashSet.id == KnownHash.hashset_id)
+            .where(HashSet.removed_at.is_(None))
+            .order_by(KnownHash.id)
+            .execution_options(yield_per=50_000)
+        )
+        for known_id, md5, sha1, sha256, pdq in rows:
+            keys.add("md5", md5, known_id)
+            keys.add("sha1", sha1, known_id)
+            keys.add("sha256", sha256, known_id)
+            keys.add("pdq", pdq, known_id)
+    KnownIndexes(ctx.workspace.root / "indexes").rebuild(keys.keys, keys.ids)
+
+
+def export_hashset(ctx: Context, name: str, out: IO[str]) -> int:
+    """A VICS 2.0 #Media set of one hash set: hashes and labels only, never paths."""
+    from cairn.hashsets.vics import write_media_set
+
+    with ctx.db.session() as session:
+        hashset = get_hashset(session, name)
+        rows = session.scalars(
+            select(KnownHash).where(KnownHash.hashset_id == hashset.id).order_by(KnownHash.id)
+            .execution_options(yield_per=10_000)
+        )
+        written = write_media_set((_record(row) for row in rows), out)
+        audit.record(session, ctx.actor, "export.hashset", None, name=name,
+                     records=written.written)
+    return written.written
+
+
+def _record(row: KnownHash) -> KnownHashRecord:
+    from cairn.core.types import Category, CategoryScheme
+
+    details = row.details or {}
+    category = (
+        Category(CategoryScheme(row.category_scheme), row.category_code)
+        if row.category_scheme else None
+    )
+    return KnownHashRecord(
+        md5=row.md5, sha1=row.sha1, sha256=row.sha256, pdq=row.pdq,
+        pdq_quality=details.get("pdq_quality"), photodna=row.photodna, size=row.size,
+        category=category, series=tuple(s for s in (row.series or "").split(",") if s),
+        victim_identified=row.victim_identified, offender_identified=row.offender_identified,
+        distributed=row.distributed, media_id=row.media_id, file_name=None,
+        mime_type=details.get("mime_type"), comments=details.get("comments"),
+        tags=details.get("tags"),
+    )

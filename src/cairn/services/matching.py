@@ -1,0 +1,280 @@
+"""Matching a case against the known-material indexes, and the triage that follows from it.
+
+Exact digests first, then PDQ: every stored hash within the review band of any form of the
+image (as stored, its seven rotations and flips, its border-trimmed forms). A PDQ hit within
+the set's threshold is a match; one in the band above it is only "possible", for a human to
+confirm. Matching is idempotent: rerunning adds only what is new.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, select, update
+from sqlalchemy.orm import Session
+
+from cairn.core.types import Triage
+from cairn.matching.known import KnownIndexes
+from cairn.services.cases import get_case
+from cairn.services.context import Context
+from cairn.services.provenance import library_versions
+from cairn.store import audit
+from cairn.store.models import (
+    Evidence,
+    HashSet,
+    KnownHash,
+    Match,
+    Media,
+    MediaPdqVariant,
+    Occurrence,
+    ProcessingRun,
+)
+from cairn.store.writer import insert_ignoring_duplicates
+
+POSSIBLE_MAX = 52  # top of the "possible" band: 32-52 by default, for human confirmation
+MIN_QUALITY = 50  # PDQ's own advice: below it a hash is unreliable (hashed, never trusted)
+HOSTILE = ("illegal", "alert")
+ID_CHUNK = 5000
+
+
+@dataclass
+class MatchSummary:
+    case_ref: str
+    media: int = 0
+    hash_sets: int = 0
+    new_matches: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ActiveSet:
+    id: int
+    name: str
+    kind: str
+    threshold: int
+    source_sha256: str
+
+
+def _chunks(values: list[Any], size: int = ID_CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _case_media(connection: Connection, case_id: int) -> list[tuple[str, str, str, str | None]]:
+    in_case = (
+        select(Occurrence.media_sha256)
+        .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .where(Evidence.case_id == case_id, Occurrence.media_sha256.is_not(None))
+        .distinct()
+    )
+    rows = connection.execute(
+        select(Media.sha256, Media.md5, Media.sha1, Media.pdq).where(Media.sha256.in_(in_case))
+        .order_by(Media.sha256)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _variants(connection: Connection, shas: list[str]) -> dict[str, list[tuple[str, str]]]:
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for chunk in _chunks(shas):
+        for sha, variant, pdq in connection.execute(
+            select(MediaPdqVariant.media_sha256, MediaPdqVariant.variant, MediaPdqVariant.pdq)
+            .where(MediaPdqVariant.media_sha256.in_(chunk))
+        ):
+            found[sha].append((variant, pdq))
+    return found
+
+
+def _hex_array(values: Iterable[str], width: int) -> np.ndarray[Any, Any]:
+    joined = b"".join(bytes.fromhex(v) for v in values)
+    return np.frombuffer(joined, np.uint8).reshape(-1, width)
+
+
+def match_case(ctx: Context, case_ref: str) -> MatchSummary:
+    started = time.monotonic()
+    summary = MatchSummary(case_ref)
+    with ctx.db.engine.begin() as connection:
+        with Session(bind=connection) as session:
+            case_id = get_case(session, case_ref).id
+        sets = {
+            s.id: ActiveSet(s.id, s.name, s.kind, s.pdq_threshold, s.source_sha256)
+            for s in connection.execute(select(HashSet).where(HashSet.removed_at.is_(None)))
+        }
+        summary.hash_sets = len(sets)
+        media = _case_media(connection, case_id)
+        summary.media = len(media)
+        if not sets or not media:
+            summary.seconds = time.monotonic() - started
+            return summary
+        indexes = KnownIndexes(ctx.workspace.root / "indexes")
+        # (media position, known id, method, variant) -> distance
+        found: dict[tuple[int, int, str, str], int] = {}
+        for method, position, width in (("md5", 1, 16), ("sha1", 2, 20), ("sha256", 0, 32)):
+            queries = _hex_array((m[position] for m in media), width)
+            rows, known_ids = indexes.lookup(method, queries)
+            for row, known_id in zip(rows.tolist(), known_ids.tolist(), strict=True):
+                found[(row, known_id, method, "")] = 0
+        pdq_rows: list[tuple[int, str]] = []
+        pdq_hex: list[str] = []
+        variants = _variants(connection, [m[0] for m in media])
+        for position, (sha, _md5, _sha1, pdq) in enumerate(media):
+            if pdq:
+                pdq_rows.append((position, ""))
+                pdq_hex.append(pdq)
+            for variant, variant_pdq in variants.get(sha, ()):
+                pdq_rows.append((position, variant))
+                pdq_hex.append(variant_pdq)
+        if pdq_hex:
+            radius = max(POSSIBLE_MAX, *(s.threshold for s in sets.values()))
+            hits = indexes.pdq_search(_hex_array(pdq_hex, 32), radius)
+            for query, known_id, distance in zip(
+                hits.query.tolist(), hits.id.tolist(), hits.distance.tolist(), strict=True
+            ):
+                position, variant = pdq_rows[query]
+                key = (position, known_id, "pdq", variant)
+                found[key] = min(distance, found.get(key, distance))
+        owner = _owners(connection, sorted({key[1] for key in found}))
+        now = datetime.now(UTC)
+        run_id = _record_run(connection, ctx, case_id, sets, now)
+        rows_out = []
+        for (position, known_id, method, variant), distance in found.items():
+            hashset = sets.get(owner.get(known_id, -1))
+            if hashset is None:  # a set removed since the indexes were built
+                continue
+            if method == "pdq" and distance > max(hashset.threshold, POSSIBLE_MAX):
+                continue
+            band = "match" if method != "pdq" or distance <= hashset.threshold else "possible"
+            rows_out.append({
+                "media_sha256": media[position][0], "hashset_id": hashset.id,
+                "known_hash_id": known_id, "method": method, "distance": distance,
+                "variant": variant, "band": band,
+                "hashset_file_sha256": hashset.source_sha256, "matched_at": now,
+                "run_id": run_id,
+            })
+        counts: Counter[str] = Counter()
+        for chunk in _chunks(rows_out):
+            result = connection.execute(
+                insert_ignoring_duplicates(ctx.db.engine, Match, "media_sha256",
+                                           "known_hash_id", "method", "variant"),
+                chunk,
+            )
+            summary.new_matches += max(result.rowcount or 0, 0)
+        for row in rows_out:
+            counts[f"{row['method']}:{row['band']}"] += 1
+        summary.by_method = dict(counts)
+        summary.seconds = time.monotonic() - started
+        _finish_run(connection, ctx, run_id, case_ref, summary)
+    return summary
+
+
+def _owners(connection: Connection, known_ids: list[int]) -> dict[int, int]:
+    owner: dict[int, int] = {}
+    for chunk in _chunks(known_ids):
+        owner.update(
+            connection.execute(
+                select(KnownHash.id, KnownHash.hashset_id).where(KnownHash.id.in_(chunk))
+            ).tuples()
+        )
+    return owner
+
+
+def _record_run(connection: Connection, ctx: Context, case_id: int,
+                sets: dict[int, ActiveSet], now: datetime) -> int:
+    return int(connection.execute(
+        ProcessingRun.__table__.insert().returning(ProcessingRun.id),
+        {"case_id": case_id, "evidence_id": None, "command": "match",
+         "cairn_version": library_versions()["cairn"], "libraries": library_versions(),
+         "settings": {"possible_max": POSSIBLE_MAX, "min_quality": MIN_QUALITY,
+                      "hash_sets": {s.name: {"kind": s.kind, "pdq_threshold": s.threshold,
+                                             "sha256": s.source_sha256}
+                                    for s in sets.values()}},
+         "host": socket.gethostname(), "user": ctx.actor.user, "started_at": now,
+         "status": "running"},
+    ).scalar_one())
+
+
+def _finish_run(connection: Connection, ctx: Context, run_id: int, case_ref: str,
+                summary: MatchSummary) -> None:
+    connection.execute(
+        update(ProcessingRun).where(ProcessingRun.id == run_id).values(
+            ended_at=datetime.now(UTC), status="completed",
+            counts={"media": summary.media, "new_matches": summary.new_matches,
+                    **summary.by_method},
+        )
+    )
+    with Session(bind=connection) as session:
+        audit.record(session, ctx.actor, "match", case_ref, run=run_id, media=summary.media,
+                     new_matches=summary.new_matches)
+        session.flush()
+
+
+@dataclass(frozen=True)
+class BestMatch:
+    """What the export shows for one media item: its bucket and the best match behind it."""
+
+    triage: Triage
+    hashset: str = ""
+    category: str = ""
+    distance: int | None = None
+    method: str = ""
+    variant: str = ""
+    series: str = ""
+
+
+def _bucket(hits: list[tuple[str, int, str, str, str]], quality: int | None) -> Triage:
+    """DESIGN.md's precedence: an illegal (or alert) hit always beats an ignorable one."""
+    low_quality = quality is not None and quality < MIN_QUALITY
+    if any(method != "pdq" and kind in HOSTILE for method, _d, _v, band, kind in hits):
+        return Triage.KNOWN
+    if any(m == "pdq" and band == "match" and kind in HOSTILE for m, _d, _v, band, kind in hits):
+        return Triage.POSSIBLE if low_quality else Triage.NEAR_KNOWN
+    if any(method != "pdq" and kind == "ignorable" for method, _d, _v, _b, kind in hits):
+        return Triage.KNOWN_IGNORABLE
+    if any(band == "possible" and kind in HOSTILE for _m, _d, _v, band, kind in hits):
+        return Triage.POSSIBLE
+    # A near match to an ignorable set alone does not clear an image: it stays new.
+    return Triage.NEW
+
+
+def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
+    """Per matched media item of the case: its triage bucket and best match (active sets)."""
+    in_case = (
+        select(Occurrence.media_sha256)
+        .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .where(Evidence.case_id == case_id, Occurrence.media_sha256.is_not(None))
+        .distinct()
+    )
+    rows = connection.execute(
+        select(Match.media_sha256, Match.method, Match.distance, Match.variant, Match.band,
+               HashSet.kind, HashSet.name, KnownHash.category_scheme, KnownHash.category_code,
+               KnownHash.series, Media.pdq_quality)
+        .join(HashSet, HashSet.id == Match.hashset_id)
+        .join(KnownHash, KnownHash.id == Match.known_hash_id)
+        .join(Media, Media.sha256 == Match.media_sha256)
+        .where(Match.media_sha256.in_(in_case), HashSet.removed_at.is_(None))
+    )
+    grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    quality: dict[str, int | None] = {}
+    for sha, method, distance, variant, band, kind, name, scheme, code, series, q in rows:
+        grouped[sha].append((method, distance, variant, band, kind, name, scheme, code, series))
+        quality[sha] = q
+    result = {}
+    for sha, hits in grouped.items():
+        bucket = _bucket([h[:5] for h in hits], quality[sha])
+        # Exact before PDQ, hostile before ignorable, then the lowest distance.
+        method, distance, variant, _band, _kind, name, scheme, code, series = min(
+            hits, key=lambda h: (h[0] == "pdq", h[4] not in HOSTILE, h[1], h[5])
+        )
+        result[sha] = BestMatch(
+            bucket, name, f"{scheme}:{code or ''}" if scheme else "", distance, method, variant,
+            series or "",
+        )
+    return result

@@ -1,0 +1,81 @@
+"""Fixtures shared by every test package: a workspace, an open context, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from cairn.services.context import Context
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Benign public reference files (see ../shared/data/*/README): never abuse material.
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """An empty workspace folder (Cairn creates it with mode 0700 on first use)."""
+    return tmp_path / "workspace"
+
+
+@pytest.fixture
+def ctx(workspace: Path) -> Iterator[Context]:
+    context = Context.open(workspace)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+class RunCli(Protocol):
+    def __call__(
+        self,
+        *args: str | os.PathLike[str],
+        env: Mapping[str, str] | None = None,
+        prefix: Sequence[str] = (),
+        workspace: Path = ...,
+        timeout: float = 300,
+    ) -> tuple[int, str, str]: ...
+
+
+@pytest.fixture
+def run_cli(workspace: Path) -> RunCli:
+    """`run_cli(*args)` runs `python -m cairn ARGS` with CAIRN_WORKSPACE set to `workspace`.
+
+    Returns (exit code, stdout, stderr), decoded with surrogateescape so that non-UTF-8 file
+    names survive; `prefix` wraps the command (e.g. `setpriv ...`), `env` adds variables.
+    """
+
+    def run(
+        *args: str | os.PathLike[str],
+        env: Mapping[str, str] | None = None,
+        prefix: Sequence[str] = (),
+        workspace: Path = workspace,
+        timeout: float = 300,
+    ) -> tuple[int, str, str]:
+        full_env = {
+            **os.environ,
+            "CAIRN_WORKSPACE": str(workspace),
+            "COLUMNS": "200",
+            **(env or {}),
+        }
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "cairn", *map(str, args)],
+            env=full_env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        return (
+            done.returncode,
+            done.stdout.decode("utf-8", "surrogateescape"),
+            done.stderr.decode("utf-8", "surrogateescape"),
+        )
+
+    return run

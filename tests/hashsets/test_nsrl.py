@@ -1,0 +1,201 @@
+"""NSRL: RDSv3 SQLite (FILE view or table, read-only) and RDSv2 NSRLFile.txt."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cairn.core.errors import UsageError
+from cairn.hashsets import nsrl
+from cairn.hashsets.base import KnownHashRecord, ReadOptions, RecordError, example_hashes
+from cairn.hashsets.nsrl import RDS2_HEADER, NsrlFormat, write_rds3
+
+MD5 = [example_hashes(n)[0] for n in range(8)]
+SHA1 = [example_hashes(n)[1] for n in range(8)]
+SHA256 = [example_hashes(n)[2] for n in range(8)]
+RDS2_HEADER_LINE = (
+    '"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode","SpecialCode"'
+)
+
+
+def read(path: Path) -> list[KnownHashRecord | RecordError]:
+    return list(NsrlFormat.read(path, ReadOptions()))
+
+
+def record(n: int, name: str | None, size: int | None, package: int) -> KnownHashRecord:
+    return KnownHashRecord(
+        md5=MD5[n],
+        sha1=SHA1[n],
+        sha256=SHA256[n],
+        file_name=name,
+        size=size,
+        extra=(("package_id", str(package)),),
+    )
+
+
+def test_rds3_view_upper_case_hex_is_lowered_and_names_get_their_extension(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "RDS_2026.03.1_modern.db"
+    write_rds3(
+        path,
+        [
+            (SHA256[1].upper(), SHA1[1], MD5[1], "setup", "exe", 10, 7),
+            (SHA256[2], SHA1[2], MD5[2], "LICENSE", "", 0, 8),
+        ],
+    )
+    assert read(path) == [record(1, "setup.exe", 10, 7), record(2, "LICENSE", 0, 8)]
+
+
+def test_reading_leaves_the_database_untouched(tmp_path: Path) -> None:
+    path = NsrlFormat.example(tmp_path)
+    before = (hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns)
+    os.chmod(path, 0o444)
+    assert len(read(path)) == 2
+    assert (hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["example-nsrl.db"]  # no journal
+
+
+def bad_rows_db(path: Path) -> None:
+    """A FILE *table* (some tools flatten the view) with bad rows among good ones."""
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE file (sha256, sha1, md5, file_name, file_size, package_id)"
+        )
+        connection.executemany(
+            "INSERT INTO file VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (SHA256[1], SHA1[1], MD5[1], "a", 1, 1),
+                (SHA256[2][:-1], SHA1[2], MD5[2], "b", 2, 2),
+                (SHA256[3], SHA1[3] + "0", MD5[3], "c", 3, 3),
+                (SHA256[4], SHA1[4], "z" * 32, "d", 4, 4),
+                (None, None, MD5[5], None, None, None),
+                (None, None, None, "e", 5, 5),
+                (SHA256[6], SHA1[6], MD5[6], "f", -1, 6),
+                (SHA256[7], SHA1[7], MD5[7], b"g\xff", "77", 7),
+                (SHA256[1], SHA1[1], MD5[1], "", 1, 1),
+            ],
+        )
+    connection.close()
+
+
+EXPECTED_BAD_ROWS: list[KnownHashRecord | RecordError] = [
+    record(1, "a", 1, 1),
+    RecordError(2, f"SHA-256 '{SHA256[2][:-1]}' has 63 hex digits, expected 64"),
+    RecordError(3, f"SHA-1 '{SHA1[3]}0' has 41 hex digits, expected 40"),
+    RecordError(4, f"MD5 '{'z' * 32}' has characters that are not hexadecimal"),
+    KnownHashRecord(md5=MD5[5]),
+    RecordError(6, "no MD5, SHA-1, SHA-256 or PDQ hash"),
+    RecordError(7, "file_size: expected a whole number, found -1"),
+    record(7, "g\ufffd", 77, 7),
+    record(1, None, 1, 1),
+]
+
+
+def test_rds3_bad_rows_are_reported_and_reading_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "flat.db"
+    bad_rows_db(path)
+    assert read(path) == EXPECTED_BAD_ROWS
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 4096])
+def test_batch_boundaries_do_not_change_the_result(
+    batch: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nsrl, "_BATCH", batch)
+    path = tmp_path / "flat.db"
+    bad_rows_db(path)
+    assert read(path) == EXPECTED_BAD_ROWS
+
+
+def test_a_file_table_with_only_some_columns(tmp_path: Path) -> None:
+    path = tmp_path / "partial.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE FILE (SHA1 TEXT, md5 TEXT)")
+        connection.execute("INSERT INTO FILE VALUES (?, ?)", (SHA1[1].upper(), MD5[1].upper()))
+    connection.close()
+    assert read(path) == [KnownHashRecord(md5=MD5[1], sha1=SHA1[1])]
+
+
+def test_an_sqlite_database_that_is_not_rds(tmp_path: Path) -> None:
+    path = tmp_path / "msgstore.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE message (_id INTEGER PRIMARY KEY, text_data TEXT)")
+    connection.close()
+    with pytest.raises(UsageError) as caught:
+        read(path)
+    assert str(caught.value) == (
+        "msgstore.db is an SQLite database but not an NSRL RDSv3 set: it has no FILE table or view"
+    )
+    no_hashes = tmp_path / "nohash.db"
+    with sqlite3.connect(no_hashes) as connection:
+        connection.execute("CREATE TABLE FILE (file_name TEXT)")
+    connection.close()
+    with pytest.raises(UsageError, match="the FILE table has no sha256, sha1 or md5 column"):
+        read(no_hashes)
+
+
+def test_a_damaged_database_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.db"
+    path.write_bytes(nsrl.SQLITE_MAGIC + b"\xff" * 4000)
+    with pytest.raises(UsageError, match=r"damaged\.db is not a readable SQLite database"):
+        read(path)
+
+
+def test_rds2_text(tmp_path: Path) -> None:
+    path = tmp_path / "NSRLFile.txt"
+    rows = [
+        RDS2_HEADER_LINE,
+        f'"{SHA1[1].upper()}","{MD5[1].upper()}","14CCE906","WORD.EXE",1217654,103,"NT4WKS",""',
+        f'"{SHA1[2]}","{MD5[2]}","00000000","a,b.dll",0,104,"358","M"',
+        f'"{SHA1[3]}","{MD5[3][:-1]}","00000000","c.dll",1,105,"358",""',
+        f'"{SHA1[4]}","{MD5[4]}","00000000","d.dll",1,105',
+        f'"{SHA1[5]}","{MD5[5]}","00000000","e.dll",big,105,"358",""',
+        f'"{SHA1[6]}","{MD5[6]}","00000000","caf\xe9.dll",6,106,"358",""',
+    ]
+    path.write_bytes(b"\r\n".join(r.encode("latin-1") for r in rows) + b"\r\n")
+    assert read(path) == [
+        KnownHashRecord(
+            md5=MD5[1],
+            sha1=SHA1[1],
+            file_name="WORD.EXE",
+            size=1217654,
+            extra=(("ProductCode", "103"), ("OpSystemCode", "NT4WKS")),
+        ),
+        KnownHashRecord(
+            md5=MD5[2],
+            sha1=SHA1[2],
+            file_name="a,b.dll",
+            size=0,
+            extra=(("ProductCode", "104"), ("OpSystemCode", "358"), ("SpecialCode", "M")),
+        ),
+        RecordError(3, f"MD5 '{MD5[3][:-1]}' has 31 hex digits, expected 32", 4),
+        RecordError(4, "expected 8 fields, found 6", 5),
+        RecordError(5, "FileSize: expected a whole number, found 'big'", 6),
+        KnownHashRecord(
+            md5=MD5[6],
+            sha1=SHA1[6],
+            file_name="caf\ufffd.dll",
+            size=6,
+            extra=(("ProductCode", "106"), ("OpSystemCode", "358")),
+        ),
+    ]
+
+
+def test_a_text_file_without_the_rds2_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "NSRLProd.txt"
+    path.write_text('"ProductCode","ProductName"\r\n103,"Word"\r\n')
+    with pytest.raises(UsageError, match="neither an SQLite database nor an NSRL RDSv2 file"):
+        read(path)
+
+
+def test_probe() -> None:
+    assert ",".join(f'"{name}"' for name in RDS2_HEADER) == RDS2_HEADER_LINE
+    assert NsrlFormat.probe((RDS2_HEADER_LINE + "\r\n").encode(), "NSRLFile.txt")
+    assert NsrlFormat.probe(b"\xef\xbb\xbf" + RDS2_HEADER_LINE.encode(), "x")
+    assert NsrlFormat.probe(nsrl.SQLITE_MAGIC + b"\x10\x00", "x.db")
+    assert not NsrlFormat.probe(b'"SHA-1","MD5"\r\n', "x")

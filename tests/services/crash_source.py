@@ -1,0 +1,50 @@
+"""A folder source that kills its worker process on chosen files: a stand-in for a native
+decoder dying on hostile input. Test support only, never registered in Cairn itself.
+
+The ingest pool pickles the source class by reference, so worker processes import this module
+by name: the test runs `main` in a subprocess with this folder on PYTHONPATH.
+
+- `crash*` kills the worker while analysing, but hashing-only settings pass (a decoder crash);
+- `always-crash*` kills the worker even when only hashing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from cairn.core.records import UnitResult
+from cairn.core.settings import AnalysisSettings
+from cairn.evidence.base import Unit
+from cairn.evidence.directory import DirectorySource
+from cairn.evidence.worker import hash_only
+
+CRASH_EXIT = 70
+
+
+class CrashingSource(DirectorySource):
+    kind = "crashing-directory"
+
+    def process(self, unit: Unit, settings: AnalysisSettings) -> UnitResult:
+        name = unit.path.rsplit(b"/", 1)[-1]
+        hashing_only = settings == hash_only(settings)
+        if name.startswith(b"always-crash") or (name.startswith(b"crash") and not hashing_only):
+            os._exit(CRASH_EXIT)
+        return super().process(unit, settings)
+
+
+def main(workspace: str, source: str, workers: int) -> None:
+    """Ingest `source` with the crashing source registered; print the summary as JSON."""
+    from cairn.evidence import registry
+    from cairn.services.cases import create_case
+    from cairn.services.context import Context
+    from cairn.services.ingest import ingest
+
+    registry.SOURCES = (CrashingSource, *registry.SOURCES)
+    ctx = Context.open(workspace)
+    create_case(ctx, "C-1")
+    summary = ingest(ctx, "C-1", Path(source), workers=workers, source_kind=CrashingSource.kind)
+    json.dump({"counts": summary.counts, "exit_code": summary.exit_code}, sys.stdout)
+    ctx.close()

@@ -1,0 +1,525 @@
+"""Ingest end to end: the CLI, the worker pool, bad input, crash safety, exports, accounting."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import closing, suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cairn.core.errors import NotFoundError, UsageError
+from cairn.evidence.worker import CRASH_ERROR, HASH_CRASH_ERROR
+from cairn.services import ingest as ingest_module
+from cairn.services.cases import create_case
+from cairn.services.context import Context
+from cairn.services.ingest import ingest
+from cairn.store.models import IngestError, Media, Occurrence, ProcessingRun
+
+RunCli = Callable[..., tuple[int, str, str]]
+HERE = Path(__file__).resolve().parent
+DESIGN_COLUMNS = [
+    *("evidence", "path", "kind", "deleted", "unallocated", "offset", "size", "md5", "sha1"),
+    *("sha256", "mime", "pdq", "pdq_quality", "pdq_method", "mtime", "ctime", "atime", "crtime"),
+    *("inode", "triage", "hashset", "category", "distance", "match_variant", "error"),
+]
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+DROP_DAC = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
+Row = tuple[bytes, str, str | None, int | None, tuple[tuple[str, str], ...]]
+
+
+def triple(data: bytes) -> tuple[str, str, str]:
+    return (
+        hashlib.md5(data).hexdigest(),
+        hashlib.sha1(data).hexdigest(),
+        hashlib.sha256(data).hexdigest(),
+    )
+
+
+def write(root: Path, relative: bytes, data: bytes) -> None:
+    path = os.fsencode(root) + b"/" + relative
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as out:
+        out.write(data)
+
+
+def build_mixed_tree(root: Path) -> dict[bytes, bytes]:
+    """Regular files (zero-byte, duplicates, a non-UTF-8 name) and every non-regular kind."""
+    files = {
+        b"docs/report.txt": b"quarterly report\n",
+        b"docs/copy-of-report.txt": b"quarterly report\n",
+        b"docs/caf\xe9-latin1.txt": b"not utf-8 name",
+        b"empty": b"",
+        b"blob.bin": os.urandom(3 * (1 << 20) + 5),
+        b"nested/a/b/c/deep.txt": b"deep",
+    }
+    for relative, data in files.items():
+        write(root, relative, data)
+    os.symlink("docs/report.txt", root / "link-to-file")
+    os.symlink("nested", root / "link-to-dir")
+    os.symlink("loop-2", root / "loop-1")
+    os.symlink("loop-1", root / "loop-2")
+    os.mkfifo(root / "fifo")
+    os.mknod(root / "device", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    with closing(socket.socket(socket.AF_UNIX)) as sock:
+        sock.bind(str(root / "socket"))  # the socket file outlives the closed socket
+    return files
+
+
+NON_REGULAR = {
+    b"device": "device",
+    b"fifo": "fifo",
+    b"link-to-dir": "symlink",
+    b"link-to-file": "symlink",
+    b"loop-1": "symlink",
+    b"loop-2": "symlink",
+    b"socket": "socket",
+}
+
+
+def snapshot(workspace: Path) -> tuple[list[Row], list[tuple[Any, ...]]]:
+    """What an ingest stored: occurrences (path, kind, sha256, size, errors) and media rows."""
+    ctx = Context.open(workspace)
+    try:
+        with ctx.db.session() as session:
+            errors: dict[int, list[tuple[str, str]]] = defaultdict(list)
+            for occurrence_id, stage, message in session.execute(
+                select(IngestError.occurrence_id, IngestError.stage, IngestError.message).order_by(
+                    IngestError.id
+                )
+            ):
+                errors[occurrence_id].append((stage, message))
+            occurrences = [
+                (o.path, o.kind, o.media_sha256, o.size, tuple(errors[o.id]))
+                for o in session.scalars(select(Occurrence))
+            ]
+            media = [
+                (m.sha256, m.md5, m.sha1, m.size, m.mime) for m in session.scalars(select(Media))
+            ]
+    finally:
+        ctx.close()
+    return sorted(occurrences, key=lambda row: row[0]), sorted(media)
+
+
+def hashdeep(root: Path) -> dict[bytes, tuple[str, str, str]]:
+    out = subprocess.run(
+        ["hashdeep", "-c", "md5,sha1,sha256", "-r", "-o", "f", str(root)],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    prefix = os.fsencode(root) + b"/"
+    found = {}
+    for line in out.splitlines():
+        if not line.startswith((b"%%%%", b"##")):
+            _size, md5, sha1, sha256, name = line.split(b",", 4)
+            found[name.removeprefix(prefix)] = (md5.decode(), sha1.decode(), sha256.decode())
+    return found
+
+
+def status_of(run_cli: RunCli, case: str = "C-1") -> dict[str, Any]:
+    code, out, err = run_cli("status", "--case", case, "--json")
+    assert code == 0, err
+    (item,) = json.loads(out)
+    assert item["enumerated"] == item["hashed"] + item["errored"] + item["non_regular"]
+    return dict(item)
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, dict]]:
+    """A mixed tree ingested once through the CLI with the worker pool: (tree, workspace, files)."""
+    base = tmp_path_factory.mktemp("ingested")
+    tree, workspace = base / "device", base / "workspace"
+    tree.mkdir()
+    files = build_mixed_tree(tree)
+    env = {**os.environ, "CAIRN_WORKSPACE": str(workspace), "COLUMNS": "200"}
+    for args in (["case", "create", "C-1"], ["ingest", "--case", "C-1", "--workers", "2", tree]):
+        # A timeout, because a FIFO opened by mistake would block forever.
+        done = subprocess.run(
+            [sys.executable, "-m", "cairn", *map(str, args)],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+    yield tree, workspace, files
+
+
+@pytest.fixture
+def ingested_cli(ingested: tuple[Path, Path, dict], run_cli: RunCli) -> RunCli:
+    """run_cli bound to the module's ingested workspace."""
+    return lambda *args, **kw: run_cli(*args, workspace=ingested[1], **kw)
+
+
+def export(run_cli: RunCli, fmt: str, out: Path) -> bytes:
+    code, _, err = run_cli("export", "hashes", "--case", "C-1", "--format", fmt, "-o", out)
+    assert code == 0, err
+    return out.read_bytes()
+
+
+def test_status_accounts_for_every_entry(
+    ingested: tuple[Path, Path, dict], ingested_cli: RunCli
+) -> None:
+    status = status_of(ingested_cli)
+    assert (status["enumerated"], status["hashed"], status["errored"], status["non_regular"]) == (
+        13,
+        6,
+        0,
+        7,
+    )
+    assert status["unique_media"] == 5 and status["last_run"] == "completed"
+    assert status["bytes_hashed"] == sum(len(d) for d in ingested[2].values())
+
+
+def test_csv_export_matches_hashlib_and_hashdeep(
+    ingested: tuple[Path, Path, dict], ingested_cli: RunCli, tmp_path: Path
+) -> None:
+    tree, _, files = ingested
+    raw = export(ingested_cli, "csv", tmp_path / "hashes.csv")
+    # The non-UTF-8 name passes through as its own bytes, not as a replacement character.
+    assert b"docs/caf\xe9-latin1.txt," in raw
+    reader = csv.reader(io.StringIO(raw.decode("utf-8", "surrogateescape"), newline=""))
+    header, *rows = list(reader)
+    assert header[: len(DESIGN_COLUMNS)] == DESIGN_COLUMNS
+    records = [dict(zip(header, row, strict=True)) for row in rows]
+    by_path = {os.fsencode(r["path"]): r for r in records}
+    assert len(by_path) == len(records) == 13  # one row per occurrence
+    reference = hashdeep(tree)
+    assert set(reference) == set(files)
+    for path, data in files.items():
+        row = by_path[path]
+        assert (row["md5"], row["sha1"], row["sha256"]) == triple(data) == reference[path]
+        assert (row["kind"], row["size"], row["error"], row["evidence"]) == (
+            "file",
+            str(len(data)),
+            "",
+            "device",
+        )
+        assert row["inode"] == str(os.lstat(os.fsencode(tree) + b"/" + path).st_ino)
+    for path, kind in NON_REGULAR.items():
+        row = by_path[path]
+        assert (row["kind"], row["md5"], row["sha256"], row["size"], row["error"]) == (
+            kind,
+            "",
+            "",
+            "",
+            "",
+        )
+    assert by_path[b"empty"]["sha256"] == EMPTY_SHA256
+
+
+def dfxml_path(name: str) -> bytes:
+    """Undo the export's reversible escaping: \\xNN is a raw byte, \\\\ a backslash."""
+    out, i = bytearray(), 0
+    while i < len(name):
+        if name.startswith("\\x", i):
+            out.append(int(name[i + 2 : i + 4], 16))
+            i += 4
+        elif name.startswith("\\\\", i):
+            out += b"\\"
+            i += 2
+        else:
+            out += name[i].encode()
+            i += 1
+    return bytes(out)
+
+
+def test_dfxml_export_parses_and_its_digests_match(
+    ingested: tuple[Path, Path, dict], ingested_cli: RunCli, tmp_path: Path
+) -> None:
+    files = ingested[2]
+    raw = export(ingested_cli, "dfxml", tmp_path / "hashes.xml")
+    ns = {"d": "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML"}
+    root = ET.fromstring(raw)
+    objects = root.findall("d:fileobject", ns)
+    assert len(objects) == 13
+    found = {}
+    for obj in objects:
+        path = dfxml_path(obj.findtext("d:filename", namespaces=ns) or "")
+        digests = {h.get("type"): h.text for h in obj.findall("d:hashdigest", ns)}
+        found[path] = digests
+    for path, data in files.items():
+        md5, sha1, sha256 = triple(data)
+        assert found[path] == {"md5": md5, "sha1": sha1, "sha256": sha256}
+    assert all(found[path] == {} for path in NON_REGULAR)
+
+
+def test_same_source_again_adds_nothing(
+    ingested: tuple[Path, Path, dict], ingested_cli: RunCli
+) -> None:
+    tree, workspace, _ = ingested
+    before = snapshot(workspace)
+    code, out, err = ingested_cli("ingest", "--case", "C-1", tree, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["counts"], summary["skipped_units"], summary["errors"]) == ({}, 13, [])
+    assert snapshot(workspace) == before
+    code, out, _ = ingested_cli("evidence", "list", "--case", "C-1", "--json")
+    assert code == 0 and [e["label"] for e in json.loads(out)] == ["device"]
+
+
+def test_unreadable_entries_are_recorded_and_exit_1(
+    tmp_path: Path, run_cli: RunCli, workspace: Path
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"x")
+    secret.chmod(0)
+    probe = subprocess.run([*DROP_DAC, "cat", str(secret)], capture_output=True, check=False)
+    if probe.returncode == 0:
+        pytest.skip("setpriv cannot drop root's file-permission override here")
+    tree = tmp_path / "device"
+    write(tree, b"readable.txt", b"readable")
+    write(tree, b"locked.txt", b"locked")
+    write(tree, b"closed/inside.txt", b"inside")
+    (tree / "locked.txt").chmod(0)
+    (tree / "closed").chmod(0)
+    assert run_cli("case", "create", "C-1")[0] == 0
+    code, out, err = run_cli("ingest", "--case", "C-1", "--workers", "2", tree, prefix=DROP_DAC)
+    assert code == 1, err
+    assert "1 hashed" in out and "2 unreadable" in out and "2 recorded errors" in out
+    assert "locked.txt: read EACCES: Permission denied" in out
+    assert "closed: read cannot list folder: EACCES: Permission denied" in out
+    occurrences, _ = snapshot(workspace)
+    assert occurrences == [
+        (
+            b"closed",
+            "directory",
+            None,
+            None,
+            (("read", "cannot list folder: EACCES: Permission denied"),),
+        ),
+        (b"locked.txt", "file", None, 6, (("read", "EACCES: Permission denied"),)),
+        (b"readable.txt", "file", triple(b"readable")[2], 8, ()),
+    ]
+    status = status_of(run_cli)
+    assert (status["enumerated"], status["hashed"], status["errored"]) == (3, 1, 2)
+
+
+def test_files_vanishing_mid_run_are_recorded_and_the_run_goes_on(
+    tmp_path: Path, ctx: Context
+) -> None:
+    """After the first stored batch, later files and a folder are deleted (in-process run)."""
+    tree = tmp_path / "device"
+    total = ingest_module.BATCH_UNITS + 20
+    for i in range(total):
+        write(tree, b"a/f%03d" % i, b"%d" % i)
+    write(tree, b"b/inside", b"inside")
+    first_gone = ingest_module.BATCH_UNITS + 5
+
+    class DeleteAfterFirstBatch:
+        deleted = False
+
+        def start(self, units: int, total_bytes: int) -> None:
+            assert units == total + 1
+
+        def advance(self, units: int, nbytes: int) -> None:
+            if not self.deleted:
+                self.deleted = True
+                for i in range(first_gone, total):
+                    (tree / "a" / f"f{i:03d}").unlink()
+                (tree / "b" / "inside").unlink()
+                (tree / "b").rmdir()
+
+    create_case(ctx, "C-1")
+    summary = ingest(ctx, "C-1", tree, workers=0, progress=DeleteAfterFirstBatch())
+    gone = total - first_gone
+    assert summary.exit_code == 1
+    assert summary.counts == {
+        "enumerated": first_gone + gone + 1,
+        "hashed": first_gone,
+        "bytes": sum(len(b"%d" % i) for i in range(first_gone)),
+        "errored": gone + 1,
+        "with_errors": gone + 1,
+    }
+    assert [(e.path, e.stage, e.message) for e in summary.errors] == [
+        *(
+            (b"a/f%03d" % i, "read", "ENOENT: No such file or directory")
+            for i in range(first_gone, total)
+        ),
+        (b"b", "read", "cannot list folder: ENOENT: No such file or directory"),
+    ]
+
+
+def set_atimes_back(paths: list[Path], seconds: int) -> dict[Path, int]:
+    old = time.time_ns() - seconds * 1_000_000_000
+    for path in paths:
+        os.utime(path, ns=(old, os.lstat(path).st_mtime_ns), follow_symlinks=False)
+    return {path: os.lstat(path).st_atime_ns for path in paths}
+
+
+def test_access_times_are_left_unchanged(tmp_path: Path, ctx: Context, run_cli: RunCli) -> None:
+    control = tmp_path / "control"
+    control.mkdir()
+    (control / "file").write_bytes(b"control")
+    before = set_atimes_back([control, control / "file"], 3 * 86400)
+    (control / "file").read_bytes()
+    os.listdir(control)
+    if any(os.lstat(path).st_atime_ns == atime for path, atime in before.items()):
+        pytest.skip("this file system does not update access times on read (noatime)")
+    trees = {}
+    for name in ("in-process", "pool"):
+        tree = tmp_path / name
+        write(tree, b"top.txt", b"top")
+        write(tree, b"sub/inner.bin", os.urandom(70_000))
+        trees[name] = [tree, tree / "sub", tree / "top.txt", tree / "sub" / "inner.bin"]
+    times = {name: set_atimes_back(paths, 3 * 86400) for name, paths in trees.items()}
+    create_case(ctx, "C-1")
+    assert ingest(ctx, "C-1", tmp_path / "in-process", workers=0).exit_code == 0
+    code, _, err = run_cli("ingest", "--case", "C-1", "--workers", "2", tmp_path / "pool")
+    assert code == 0, err
+    for name, paths in trees.items():
+        assert {p: os.lstat(p).st_atime_ns for p in paths} == times[name], name
+
+
+def test_exit_codes_for_usage_errors(tmp_path: Path, run_cli: RunCli) -> None:
+    tree = tmp_path / "device"
+    write(tree, b"a.txt", b"a")
+    assert run_cli("case", "create", "C-1")[0] == 0
+    for args, env, message in [
+        (("ingest", "--case", "NOPE", tree), {}, "no case 'NOPE'"),
+        (("ingest", "--case", "C-1", tmp_path / "missing"), {}, "no such file or folder"),
+        (("ingest", "--case", "C-1", "--workers", "-1", tree), {}, "--workers must be 0"),
+        (("ingest", "--case", "C-1", tree), {"CAIRN_COMMIT_ENTRIES": "0"}, "CAIRN_COMMIT_ENTRIES"),
+        (("ingest", "--case", "C-1", "--evidence", "other", tree), {}, "no evidence 'other'"),
+        (("ingest", "--case", "C-1", "--no-such-option", tree), {}, "No such option"),
+        (("export", "hashes", "--case", "C-1", "--format", "xls"), {}, "unknown format"),
+    ]:
+        code, _, err = run_cli(*args, env=env)
+        assert (code, message in err) == (2, True), (args, err)
+    code, out, err = run_cli("ingest", "--case", "C-1", tree)
+    assert code == 0, err
+    assert "1 hashed" in out
+
+
+def test_usage_errors_raise_before_anything_is_stored(tmp_path: Path, ctx: Context) -> None:
+    create_case(ctx, "C-1")
+    with pytest.raises(NotFoundError):
+        ingest(ctx, "C-2", tmp_path)
+    with pytest.raises(UsageError):
+        ingest(ctx, "C-1", tmp_path, workers=-1)
+    with ctx.db.session() as session:
+        assert session.scalars(select(ProcessingRun)).all() == []
+
+
+def committed(database: Path) -> int:
+    """Occurrences committed so far, read through a separate read-only connection."""
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as db:
+            return int(db.execute("SELECT count(*) FROM occurrences").fetchone()[0])
+    except sqlite3.OperationalError:  # not created or not migrated yet
+        return 0
+
+
+def build_crash_tree(root: Path) -> int:
+    """A few thousand small files (some duplicated, two corrupt JPEGs), plus non-regular ones."""
+    count = 0
+    for folder in range(30):
+        for i in range(100):
+            write(root, b"d%02d/f%03d.txt" % (folder, i), b"content %d" % (i % 70 + folder * 100))
+            count += 1
+    write(root, b"broken.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    write(root, b"also-broken.jpg", b"\xff\xd8\xff\xdb" + b"\x01" * 64)
+    write(root, b"zero", b"")
+    os.symlink("d00", root / "link")
+    os.mkfifo(root / "fifo")
+    return count + 5
+
+
+def test_killed_ingest_resumes_to_the_same_database(tmp_path: Path, run_cli: RunCli) -> None:
+    tree = tmp_path / "device"
+    total = build_crash_tree(tree)
+    clean = tmp_path / "clean"
+    assert run_cli("case", "create", "C-1", workspace=clean)[0] == 0
+    code, _, err = run_cli("ingest", "--case", "C-1", tree, workspace=clean)
+    assert code == 1, err  # the corrupt JPEGs are recorded errors
+    expected = snapshot(clean)
+    assert len(expected[0]) == total
+
+    env = {"CAIRN_COMMIT_ENTRIES": "25"}  # many small commits, so the kill lands between two
+    for attempt in range(3):
+        killed = tmp_path / f"killed-{attempt}"
+        assert run_cli("case", "create", "C-1", workspace=killed)[0] == 0
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cairn", "ingest", "--case", "C-1", str(tree)],
+            env={**os.environ, "CAIRN_WORKSPACE": str(killed), **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: workers and fork server die too
+        )
+        while process.poll() is None and committed(killed / "cairn.db") == 0:
+            time.sleep(0.002)
+        with suppress(ProcessLookupError):  # it may have finished already
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        stored = committed(killed / "cairn.db")
+        if 0 < stored < total:
+            break
+    else:
+        pytest.fail(f"could not kill the ingest between two commits ({stored} of {total})")
+    code, out, err = run_cli("ingest", "--case", "C-1", tree, "--json", workspace=killed, env=env)
+    assert code == 1, err
+    summary = json.loads(out)
+    assert summary["skipped_units"] == stored
+    assert summary["counts"]["enumerated"] == total - stored
+    assert snapshot(killed) == expected
+
+
+def run_crashing_source(tmp_path: Path, tree: Path, workers: int) -> dict[str, Any]:
+    workspace = tmp_path / "workspace"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import crash_source; crash_source.main({str(workspace)!r}, {str(tree)!r}, {workers})",
+        ],
+        env={**os.environ, "PYTHONPATH": str(HERE)},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    result: dict[str, Any] = json.loads(done.stdout)
+    result["rows"] = snapshot(workspace)[0]
+    return result
+
+
+def test_a_worker_crash_costs_only_the_analysis_of_its_unit(tmp_path: Path) -> None:
+    tree = tmp_path / "device"
+    names = [b"a.txt", b"always-crash.bin", b"b.txt", b"crash-decoder.bin", b"c.txt"]
+    for name in names:
+        write(tree, name, name * 3)
+    result = run_crashing_source(tmp_path, tree, workers=2)
+    assert result["exit_code"] == 1
+    assert result["counts"] == {
+        "enumerated": 5,
+        "hashed": 4,
+        "errored": 1,
+        "with_errors": 2,
+        "bytes": sum(len(n) * 3 for n in names) - len(b"always-crash.bin") * 3,
+    }
+    crash = ((CRASH_ERROR.stage, CRASH_ERROR.message),)
+    hash_crash = ((HASH_CRASH_ERROR.stage, HASH_CRASH_ERROR.message),)
+    assert result["rows"] == [
+        (b"a.txt", "file", triple(b"a.txt" * 3)[2], 15, ()),
+        (b"always-crash.bin", "file", None, 48, hash_crash),
+        (b"b.txt", "file", triple(b"b.txt" * 3)[2], 15, ()),
+        (b"c.txt", "file", triple(b"c.txt" * 3)[2], 15, ()),
+        (b"crash-decoder.bin", "file", triple(b"crash-decoder.bin" * 3)[2], 51, crash),
+    ]

@@ -16,7 +16,7 @@ from cairn.core.records import ErrorRecord, ExifInfo
 from cairn.core.settings import AnalysisSettings
 from cairn.media.exif import ExifResult, read_exif
 from cairn.media.image import analyse_image
-from cairn.media.sniff import JPEG, PNG, WEBP
+from cairn.media.sniff import JPEG, PNG, WEBP, ContentType
 from cairn.media.synthetic import synthetic_image
 
 EXIF_ROTN = (
@@ -168,10 +168,10 @@ def test_pillow_written_exif_reads_back_exactly(
 
 
 @pytest.mark.parametrize(("fmt", "content_type"), [("PNG", PNG), ("WEBP", WEBP)])
-def test_exif_in_other_containers(fmt: str, content_type: object) -> None:
+def test_exif_in_other_containers(fmt: str, content_type: ContentType) -> None:
     out = io.BytesIO()
     synthetic_image(2, 160, 120).save(out, fmt, exif=_pillow_exif("N", "W"))
-    info, errors = analyse_image(out.getvalue(), content_type, FAST)  # type: ignore[arg-type]
+    info, errors = analyse_image(out.getvalue(), content_type, FAST)
     assert errors == []
     assert info is not None and info.exif is not None
     assert (info.exif.make, info.exif.serial) == ("Canon", "032021001234")

@@ -422,18 +422,7 @@ def demo(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        app()  # standalone: click reports usage errors itself, with exit code 2
     except CairnError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise

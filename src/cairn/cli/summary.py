@@ -60,6 +60,7 @@ def print_demo(result: DemoResult) -> None:
     console.rule("[bold]Cairn demo")
     console.print(f"Generated a benign synthetic device at {result.device}")
     print_ingest_summary(result.ingest)
+    print_match_summary(result.matched)
     for line in result.findings:
         console.print(f"• {line}")
 

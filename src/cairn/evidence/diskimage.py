@@ -252,13 +252,12 @@ def _times(meta: pytsk3.TSK_FS_META, wall_clock: bool) -> FileTimes:
     )
 
 
-def _failure(image: Image | None, exc: BaseException) -> str:
-    """TSK's error text, with the image read error behind it when there was one."""
-    text = error_text(exc)
+def _failure(image: Image | None, message: str) -> str:
+    """A TSK error message, with the image read error behind it when there was one."""
     if image is None:
-        return text
+        return message
     cause, image.last_error = image.last_error, None
-    return f"{text} (reading the image: {cause})" if cause else text
+    return f"{message} (reading the image: {cause})" if cause else message
 
 
 def _stream_locator(volume_offset: int, inode: int, attr_type: int, attr_id: int) -> str:
@@ -401,7 +400,9 @@ class _FileSystemWalk:
                     kind=EntryKind.DIRECTORY,
                     deleted=in_deleted,
                     errors=(
-                        ErrorRecord("read", f"cannot list folder: {_failure(self.image, exc)}"),
+                        ErrorRecord(
+                            "read", f"cannot list folder: {_failure(self.image, str(exc))}"
+                        ),
                     ),
                 )
                 continue
@@ -572,9 +573,10 @@ class _TskStream:
         try:
             data = self._file.read_random(self._pos, n, self._type, self._id)
         except OSError as exc:
-            raise OSError(exc.errno, _failure(self._image, exc)) from exc
+            raise OSError(_failure(self._image, str(exc))) from exc
         if not data:
-            raise OSError(errno.EIO, f"no data at byte {self._pos} of {self._size}")
+            message = f"TSK read no data at byte {self._pos} of {self._size}"
+            raise OSError(_failure(self._image, message))
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
@@ -704,6 +706,19 @@ class DiskImageSource(EvidenceSource):
 
     def _volume_units(self, image: Image, volume: Volume) -> Iterator[Unit | EntryRecord]:
         end = volume.offset + volume.length
+        if volume.offset >= image.media_size:
+            yield EntryRecord(
+                path=volume.path,
+                kind=EntryKind.DIRECTORY,
+                errors=(
+                    ErrorRecord(
+                        "image",
+                        f"{volume.description} starts at byte {volume.offset}, past the end of "
+                        f"the image ({image.media_size} bytes): truncated image or bad table",
+                    ),
+                ),
+            )
+            return
         try:
             fs = self._file_system(volume.offset)
         except OSError as exc:
@@ -714,21 +729,21 @@ class DiskImageSource(EvidenceSource):
                     ErrorRecord(
                         "filesystem",
                         f"no file system TSK can open in {volume.description} at byte "
-                        f"{volume.offset}: {_failure(image, exc)}",
+                        f"{volume.offset}: {_failure(image, str(exc))}",
                     ),
                 ),
             )
             yield from _carve_units([(volume.offset, min(end, image.media_size))])
             return
         fs_end = volume.offset + (fs.info.last_block + 1) * fs.info.block_size
-        if min(fs_end, end) > image.media_size:
+        if fs_end > image.media_size:
             yield EntryRecord(
                 path=volume.path,
                 kind=EntryKind.DIRECTORY,
                 errors=(
                     ErrorRecord(
                         "image",
-                        f"truncated: the file system runs to byte {min(fs_end, end)} but the image "
+                        f"truncated: the file system runs to byte {fs_end} but the image "
                         f"ends at {image.media_size}",
                     ),
                 ),
@@ -751,7 +766,7 @@ class DiskImageSource(EvidenceSource):
         try:
             file = self._file_system(volume_offset).open_meta(inode=inode)
         except OSError as exc:
-            analysis = Analysis(errors=[ErrorRecord("read", _failure(self._opened, exc))])
+            analysis = Analysis(errors=[ErrorRecord("read", _failure(self._opened, str(exc)))])
         else:
             stream = _TskStream(self._image(), file, attr_type, attr_id, unit.size or 0)
             analysis = analyse_stream(stream, unit.path, 0, settings, size=unit.size)

@@ -7,10 +7,12 @@ touching their access times, and passed to libewf as file objects.
 
 Format quirks handled here:
 - `pyewf.glob` stops at the first gap in the segment names, and libewf opens a set with
-  segments missing at the end; both only fail later, on a read in the missing range. `problems`
-  names the gap and probes the last sector, so an incomplete set is reported up front.
-- libewf fills a chunk whose checksum fails with zeros instead of raising; only recomputing the
-  acquisition hash (`cairn evidence verify`) reveals such damage.
+  segments missing at the end or cut short; reads in the damage then fail, or come back
+  zero-filled. `problems` walks each segment's section chain (every section header carries
+  an Adler-32 and the offset of the next; the last segment ends in a `done` section), so a
+  missing or truncated segment is reported before anything is hashed.
+- libewf also zero-fills a chunk whose checksum fails instead of raising; only recomputing
+  the acquisition hash (`cairn evidence verify`) reveals damage inside chunk data.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from __future__ import annotations
 import errno
 import os
 import re
+import struct
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -155,8 +160,12 @@ class EwfImage(pytsk3.Img_Info):  # type: ignore[misc]  # pytsk3 ships no type i
         return {key.lower(): str(value).lower() for key, value in values.items()}
 
     def problems(self) -> list[str]:
-        """Segments missing from the set: found by name gaps and by reading the last sector."""
-        found: list[str] = []
+        """What is wrong with the segment set: gaps, a missing last segment, damaged segments.
+
+        libewf opens such sets and then zero-fills or fails the reads that fall in the damage,
+        so this is where it is noticed before any file is hashed.
+        """
+        found = [damage for damage in map(_segment_damage, self.segments) if damage]
         opened = {p.name for p in self.segments}
         stranded = [p.name for p in _sibling_segments(self.segments[0]) if p.name not in opened]
         if stranded:
@@ -164,10 +173,54 @@ class EwfImage(pytsk3.Img_Info):  # type: ignore[misc]  # pytsk3 ships no type i
                 f"the segment after {self.segments[-1].name} is missing; "
                 f"not opened: {', '.join(stranded)}"
             )
-        if self.media_size:
-            sector = self._handle.get_bytes_per_sector() or 512
-            try:
-                self.pread(self.media_size - sector, sector)
-            except OSError as exc:
-                found.append(f"the last sector cannot be read: {error_text(exc)}")
+        elif not found and _last_section(self.segments[-1]) != b"done":
+            found.append(f"the set continues after {self.segments[-1].name}: a segment is missing")
         return found
+
+
+# EWF1 section descriptor: type, next section's offset, size, padding, Adler-32 of the rest.
+_SECTION = struct.Struct("<16sQQ40xI")
+_FILE_HEADER_SIZE = 13  # signature, 0x01, segment number, 0x0000
+
+
+def _walk_sections(path: Path) -> Iterator[tuple[bytes, int, int]]:
+    """(type, offset, file size) of each section, raising ValueError where the chain breaks."""
+    fd = open_readonly(os.fsencode(path))
+    try:
+        size = os.fstat(fd).st_size
+        offset = _FILE_HEADER_SIZE
+        while True:
+            raw = os.pread(fd, _SECTION.size, offset)
+            if len(raw) < _SECTION.size:
+                raise ValueError(f"ends inside a section header at byte {offset} ({size} bytes)")
+            kind, following, _, checksum = _SECTION.unpack(raw)
+            if zlib.adler32(raw[:-4]) != checksum:
+                raise ValueError(f"the section header at byte {offset} is damaged")
+            kind = kind.rstrip(b"\0")
+            yield kind, offset, size
+            if kind in (b"next", b"done"):
+                return
+            if not offset < following <= size:
+                raise ValueError(
+                    f"the {kind.decode('ascii', 'replace')} section at byte {offset} runs to "
+                    f"byte {following}, past the end of the file ({size} bytes)"
+                )
+            offset = following
+    finally:
+        os.close(fd)
+
+
+def _segment_damage(path: Path) -> str | None:
+    try:
+        for _ in _walk_sections(path):
+            pass
+    except (OSError, ValueError) as exc:
+        return f"segment {path.name} is damaged: {exc}"
+    return None
+
+
+def _last_section(path: Path) -> bytes | None:
+    try:
+        return [kind for kind, _, _ in _walk_sections(path)][-1]
+    except (OSError, ValueError):
+        return None

@@ -105,20 +105,23 @@ def whatsapp_map(paths: Iterable[bytes]) -> dict[str, str]:
 def _zip_names(path: Path) -> list[bytes] | None:
     """The member names of a zip as stored (bytes), or None when it is not a readable zip."""
     try:
-        fd = open_readonly(os.fsencode(path))
-    except OSError:
-        return None
-    with open(fd, "rb") as stream:
-        if stream.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
-            return None
-        try:
+        with open(open_readonly(os.fsencode(path)), "rb") as stream:
+            if stream.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                return None
             with zipfile.ZipFile(stream) as archive:
                 return [
                     info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
                     for info in archive.infolist()
                 ]
-        except (zipfile.BadZipFile, OSError, UnicodeEncodeError, ValueError):
-            return None
+    except (zipfile.BadZipFile, OSError, UnicodeEncodeError, ValueError):
+        return None
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a folder we may not search: it proves nothing
+        return False
 
 
 def _android_roots(folder: Path) -> list[Path]:
@@ -128,7 +131,7 @@ def _android_roots(folder: Path) -> list[Path]:
         candidates += sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
     except OSError:
         return []
-    return [c for c in candidates if any((c / m).exists() for m in _ANDROID_MARKERS)]
+    return [c for c in candidates if any(_exists(c / m) for m in _ANDROID_MARKERS)]
 
 
 def _walk_files(root: Path, top: Path) -> Iterator[bytes]:

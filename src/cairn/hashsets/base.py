@@ -166,6 +166,9 @@ def show(value: object) -> str:
 
 def hex_hash(value: object, kind: HashKind) -> str | None:
     """A validated lower-case hex hash; None when absent (null or empty)."""
+    # The common case first, in as few calls as possible: a hash set has millions of them.
+    if type(value) is str and len(value) == HASH_LENGTHS[kind] and _HEX.fullmatch(value):
+        return value.lower()
     if value is None:
         return None
     label = HASH_LABELS[kind]

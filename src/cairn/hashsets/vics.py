@@ -59,9 +59,9 @@ from cairn.hashsets.base import (
 _T = TypeVar("_T")
 _CONTEXT_KEYS: Final = ("@odata.context", "odata.metadata")
 _V2_CONTEXT = re.compile(r"/DataModels/2\.0\.xml/(\w+)/\$metadata#(\w+)", re.IGNORECASE)
-_V1_CONTEXT = re.compile(r"/DataModels/(1\.[0-9])\.xml#(\w+)", re.IGNORECASE)
+_V1_CONTEXT = re.compile(r"/DataModels/(1\.[1-3])\.xml#(\w+)", re.IGNORECASE)
 _PROFILES: Final = {"default": "Default", "us": "US", "uk": "UK", "custom": "CUSTOM"}
-_SHAPES: Final = {"media": "Media", "cases": "Cases"}
+_SHAPES: Final[dict[str, Literal["Media", "Cases"]]] = {"media": "Media", "cases": "Cases"}
 CONTEXT_URL: Final = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{}/$metadata#{}"
 # The profile Cairn writes: US is the profile named for the `vics` numbering Cairn writes.
 WRITE_PROFILE: Final = "US"
@@ -70,6 +70,7 @@ WRITE_PROFILE: Final = "US"
 # IsPrecategorized is neither: FORMATS.md calls it unreliable, and Cairn writes its own.
 _EXTRA_FLAGS: Final = ("IsSuspected", "SelfGenerated")
 _EXTRA_TEXT: Final = ("DateUpdated",)
+_EXTRA_NAMES: Final = frozenset(_EXTRA_FLAGS + _EXTRA_TEXT)
 # AlternativeHashes names, upper-cased without '-' or '_'. Others (EDK, ...) are dropped: Cairn
 # cannot compute them, so they could never match.
 _ALT_HASHES: Final[dict[str, HashKind]] = {
@@ -109,11 +110,11 @@ class VicsContext:
                 profile = _PROFILES.get(match[1].lower())
                 shape = _SHAPES.get(match[2].lower())
                 if profile is not None and shape is not None:
-                    return cls("2.0", profile, "Media" if shape == "Media" else "Cases")
+                    return cls("2.0", profile, shape)
             elif match := _V1_CONTEXT.search(url):
                 shape = _SHAPES.get(match[2].lower())
                 if shape is not None:
-                    return cls(match[1], None, "Media" if shape == "Media" else "Cases")
+                    return cls(match[1], None, shape)
         raise UsageError(
             f"unsupported VICS context {show(url)}: expected a 1.1-1.3 or 2.0 "
             "(Default, US, UK or CUSTOM) data model with #Media or #Cases"
@@ -223,6 +224,8 @@ class _JsonStream:
 
     def peek(self) -> str:
         """The next character that is not white space, without consuming it; "" at the end."""
+        if self.pos < len(self.buf) and self.buf[self.pos] not in " \t\r\n":
+            return self.buf[self.pos]  # the common case, without the regex
         while True:
             match = _WS.match(self.buf, self.pos)
             assert match is not None  # the pattern matches the empty string
@@ -340,12 +343,13 @@ class _JsonStream:
             self.pos += 1
             return
         while True:
-            yield
+            yield  # positioned on the element's first character
             found = self.peek()
             if found == "]":
                 self.pos += 1
                 return
             self.take(",")
+            self.peek()
 
 
 _CategoryReader = Callable[[object], Category | None]
@@ -391,11 +395,12 @@ def _category_reader(context: VicsContext, options: ReadOptions) -> _CategoryRea
 
 def _scheme_reader(scheme: CategoryScheme) -> _CategoryReader:
     cache: dict[int, Category] = {}
+    uncategorised = Category(scheme, None)
 
     def read(raw: object) -> Category | None:
         code = _category_number(raw)
         if code is None:
-            return Category(scheme, None)
+            return uncategorised
         category = cache.get(code)
         if category is None:
             category = cache[code] = make_category(scheme, str(code))
@@ -424,39 +429,24 @@ def _merge(current: str | None, new: str | None, label: str) -> str | None:
 def _media_record(obj: object, category: _CategoryReader) -> KnownHashRecord:
     if not isinstance(obj, dict):
         raise BadRecord(f"a Media record must be a JSON object, found {show(obj)}")
-    hashes: dict[HashKind, str | None] = {
+    hashes: dict[str, str | None] = {
         "md5": hex_hash(obj.get("MD5"), "md5"),
         "sha1": hex_hash(obj.get("SHA1"), "sha1"),
         "sha256": None,
         "pdq": None,
+        "photodna": text_value(obj.get("PhotoDNA"), "PhotoDNA"),
     }
-    photodna = text_value(obj.get("PhotoDNA"), "PhotoDNA")
-    alternatives = obj.get("AlternativeHashes") or []
-    if not isinstance(alternatives, list):
-        raise BadRecord(f"AlternativeHashes: expected a list, found {show(alternatives)}")
-    for alternative in alternatives:
-        if not isinstance(alternative, dict):
-            raise BadRecord(f"AlternativeHashes: expected objects, found {show(alternative)}")
-        name = str(alternative.get("HashName") or "").upper().replace("-", "").replace("_", "")
-        value = alternative.get("HashValue")
-        if name == "PHOTODNA":  # 1.x keeps PhotoDNA here; 2.0 has a property as well
-            photodna = _merge(photodna, text_value(value, "PhotoDNA"), "PhotoDNA")
-        elif (kind := _ALT_HASHES.get(name)) is not None:
-            hashes[kind] = _merge(hashes[kind], hex_hash(value, kind), name)
-    extra: list[tuple[str, str]] = []
-    for name in _EXTRA_FLAGS:
-        if (flag := parse_flag(obj.get(name), name)) is not None:
-            extra.append((name, flag_text(flag)))
-    for name in _EXTRA_TEXT:
-        if (text := text_value(obj.get(name), name)) is not None:
-            extra.append((name, text))
+    if alternatives := obj.get("AlternativeHashes"):
+        _merge_alternatives(hashes, alternatives)
+    # Most records have none of the extras: one C-level check skips their loops.
+    extra = () if _EXTRA_NAMES.isdisjoint(obj) else _extra(obj)
     return require_hash(
         KnownHashRecord(
             md5=hashes["md5"],
             sha1=hashes["sha1"],
             sha256=hashes["sha256"],
             pdq=hashes["pdq"],
-            photodna=photodna,
+            photodna=hashes["photodna"],
             size=parse_count(obj.get("MediaSize"), "MediaSize"),
             category=category(obj.get("Category")),
             series=split_series(obj.get("Series")),
@@ -466,9 +456,35 @@ def _media_record(obj: object, category: _CategoryReader) -> KnownHashRecord:
             mime_type=text_value(obj.get("MimeType"), "MimeType"),
             comments=text_value(obj.get("Comments"), "Comments"),
             tags=text_value(obj.get("Tags"), "Tags"),
-            extra=tuple(extra),
+            extra=extra,
         )
     )
+
+
+def _merge_alternatives(hashes: dict[str, str | None], alternatives: object) -> None:
+    if not isinstance(alternatives, list):
+        raise BadRecord(f"AlternativeHashes: expected a list, found {show(alternatives)}")
+    for alternative in alternatives:
+        if not isinstance(alternative, dict):
+            raise BadRecord(f"AlternativeHashes: expected objects, found {show(alternative)}")
+        name = str(alternative.get("HashName") or "").upper().replace("-", "").replace("_", "")
+        value = alternative.get("HashValue")
+        if name == "PHOTODNA":  # 1.x keeps PhotoDNA here; 2.0 has a property as well
+            new = text_value(value, "PhotoDNA")
+            hashes["photodna"] = _merge(hashes["photodna"], new, "PhotoDNA")
+        elif (kind := _ALT_HASHES.get(name)) is not None:
+            hashes[kind] = _merge(hashes[kind], hex_hash(value, kind), name)
+
+
+def _extra(obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    extra: list[tuple[str, str]] = []
+    for name in _EXTRA_FLAGS:
+        if (flag := parse_flag(obj.get(name), name)) is not None:
+            extra.append((name, flag_text(flag)))
+    for name in _EXTRA_TEXT:
+        if (text := text_value(obj.get(name), name)) is not None:
+            extra.append((name, text))
+    return tuple(extra)
 
 
 def _datetime(value: object, field_name: str) -> datetime | None:
@@ -575,7 +591,6 @@ class _Walker(Generic[_T]):
         assert self._category is not None
         for _ in stream.items():
             number = self.record + 1  # self.record counts finished records, for _Damaged
-            stream.peek()
             line = self._record_line = stream.line()
             try:
                 obj = stream.value()

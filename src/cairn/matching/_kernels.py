@@ -52,14 +52,17 @@ def _ctpop(typingctx: Any, x: Any) -> Any:
 
 @intrinsic  # type: ignore[misc]
 def _prefetch(typingctx: Any, array: Any, row: Any, column: Any) -> Any:
-    """Hint the CPU to start loading array[row, column] (LLVM prefetch, read, keep in cache)."""
-    if not isinstance(array, types.Array) or array.ndim != 2:
+    """Hint the CPU to load array[row, column] (array[row] if 1-D): LLVM prefetch, for read."""
+    if not isinstance(array, types.Array) or array.ndim not in (1, 2):
         return None
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         array_type = signature.args[0]
         view = context.make_array(array_type)(context, builder, args[0])
-        indices = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], signature.args[1:], strict=True)]
+        indices = [
+            context.cast(builder, value, kind, types.intp)
+            for value, kind in zip(args[1:], signature.args[1:], strict=True)
+        ][: array_type.ndim]
         pointer = cgutils.get_item_pointer(
             context, builder, array_type, view, indices, wraparound=False
         )
@@ -316,57 +319,106 @@ def search_scan(words: U64, queries: U64, radius: int) -> tuple[I64, I64, I64]:
 
 
 @_jit
-def _lookup_one(
-    prefix: U64, rest: U8, directory: U32, shift: int, qprefix: U64, qrest: U8, q: int,
-    out_r: I64, n: int,
+def sort_into_buckets(bucket: I64, prefix: U64, directory: U32, order: I64) -> None:
+    """Order rows by (bucket, prefix): counting sort by bucket, then sort each small bucket.
+
+    Digests spread evenly, so buckets hold a handful of rows and an insertion sort is the
+    cheapest; a large bucket (many equal or crafted keys) falls back to a merge sort.
+    """
+    buckets = directory.shape[0] - 1
+    directory[:] = 0
+    for row in range(bucket.shape[0]):
+        directory[bucket[row] + 1] += 1
+    for b in range(buckets):
+        directory[b + 1] += directory[b]
+    cursor = directory[:buckets].astype(np.int64)
+    for row in range(bucket.shape[0]):
+        order[cursor[bucket[row]]] = row
+        cursor[bucket[row]] += 1
+    for b in range(buckets):
+        lo = np.int64(directory[b])
+        hi = np.int64(directory[b + 1])
+        if hi - lo > 32:
+            part = order[lo:hi].copy()
+            order[lo:hi] = part[np.argsort(prefix[part], kind="mergesort")]
+            continue
+        for i in range(lo + 1, hi):
+            row = order[i]
+            j = i - 1
+            while j >= lo and prefix[order[j]] > prefix[row]:
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = row
+
+
+@_jit
+def _bucket_bounds(
+    directory: U32, prefix: U64, qbucket: I64, qprefix: U64, start: I64, end: I64
+) -> None:
+    """Passes 1 and 2 of a lookup: each query's bucket, then its first row >= its prefix."""
+    for q in range(qbucket.shape[0]):
+        start[q] = directory[qbucket[q]]
+        end[q] = directory[qbucket[q] + 1]
+    for q in range(qbucket.shape[0]):
+        if q + PREFETCH_DISTANCE < qbucket.shape[0]:
+            _prefetch(prefix, start[q + PREFETCH_DISTANCE], 0)
+        lo = start[q]
+        hi = end[q]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if prefix[mid] < qprefix[q]:
+                lo = mid + 1
+            else:
+                hi = mid
+        start[q] = lo
+
+
+@_jit
+def _equal_rows(
+    prefix: U64, rest: U8, qprefix: U64, qrest: U8, start: I64, end: I64, out_q: I64,
+    out_r: I64,
 ) -> int:  # fmt: skip
-    key = qprefix[q]
-    bucket = np.int64(key >> np.uint64(shift))
-    lo = np.int64(directory[bucket])
-    hi = np.int64(directory[bucket + 1])
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if prefix[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    row = lo
-    while row < prefix.shape[0] and prefix[row] == key:
-        same = True
-        for b in range(rest.shape[1]):
-            if rest[row, b] != qrest[q, b]:
-                same = False
+    """Pass 3 of a lookup: rows equal to each query; -1 when the output is too small."""
+    n = 0
+    for q in range(qprefix.shape[0]):
+        if q + PREFETCH_DISTANCE < qprefix.shape[0]:
+            _prefetch(rest, start[q + PREFETCH_DISTANCE], 0)
+        for row in range(start[q], end[q]):
+            if prefix[row] != qprefix[q]:
                 break
-        if same:
-            if n == out_r.shape[0]:
-                return -1
-            out_r[n] = row
-            n += 1
-        row += 1
+            same = True
+            for b in range(rest.shape[1]):
+                if rest[row, b] != qrest[q, b]:
+                    same = False
+                    break
+            if same:
+                if n == out_q.shape[0]:
+                    return -1
+                out_q[n] = q
+                out_r[n] = row
+                n += 1
     return n
 
 
 @_jit
 def lookup_sorted(
-    prefix: U64, rest: U8, directory: U32, shift: int, qprefix: U64, qrest: U8
+    directory: U32, prefix: U64, rest: U8, qbucket: I64, qprefix: U64, qrest: U8
 ) -> tuple[I64, I64]:
-    """Exact lookup in keys sorted by their first 8 bytes (`prefix`, big-endian uint64).
+    """Exact lookup of keys split as (bucket, prefix, rest), sorted by bucket then prefix.
 
-    `directory[b]` is the first row whose prefix has top bits `b` (prefix >> shift), so a
-    lookup is one directory read, a binary search over a few rows, and a byte compare of the
-    remaining key bytes for every row sharing the prefix. Returns (query, row) arrays.
+    `directory[b]:directory[b + 1]` are the rows of bucket b; a lookup is one directory read,
+    a binary search over that bucket's uint64 prefixes and a byte compare of the remaining
+    bytes of every row sharing the prefix. The three steps run as passes over all queries so
+    the cache misses of different queries overlap. Returns (query, row) arrays.
     """
-    out_q = np.empty(1024, np.int64)
-    out_r = np.empty(1024, np.int64)
-    n = 0
-    q = 0
-    while q < qprefix.shape[0]:
-        end = _lookup_one(prefix, rest, directory, shift, qprefix, qrest, q, out_r, n)
-        if end < 0:
-            out_q = _grown(out_q, 2 * out_q.shape[0])
-            out_r = _grown(out_r, 2 * out_r.shape[0])
-            continue
-        out_q[n:end] = q
-        n = end
-        q += 1
-    return out_q[:n], out_r[:n]
+    start = np.empty(qbucket.shape[0], np.int64)
+    end = np.empty(qbucket.shape[0], np.int64)
+    _bucket_bounds(directory, prefix, qbucket, qprefix, start, end)
+    size = qbucket.shape[0] + 16
+    while True:
+        out_q = np.empty(size, np.int64)
+        out_r = np.empty(size, np.int64)
+        n = _equal_rows(prefix, rest, qprefix, qrest, start, end, out_q, out_r)
+        if n >= 0:
+            return out_q[:n], out_r[:n]
+        size *= 4

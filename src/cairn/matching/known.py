@@ -35,7 +35,7 @@ class KnownIndexes:
             return PdqIndex()
         from cairn.matching.digest_index import DigestIndex
 
-        return DigestIndex(KEY_BYTES[kind])
+        return DigestIndex(kind)
 
     def _index(self, kind: str) -> Any:
         if kind not in self._loaded:
@@ -72,7 +72,8 @@ class KnownIndexes:
         if not len(queries) or not (self.folder / kind).is_dir():
             empty = np.empty(0, np.int64)
             return empty, empty
-        return self._index(kind).lookup(queries)  # type: ignore[no-any-return]
+        found = self._index(kind).lookup_arrays(queries)
+        return found.query, found.id
 
     def exact_pairs(self, kind: str, keys: bytes | bytearray, ids: array[int]) -> Iterator[tuple[int, int]]:
         """(given id, stored id) for every given key already in the index."""

@@ -67,9 +67,12 @@ DEFAULT_RADIUS = 31  # PDQ's published match threshold (DESIGN.md)
 DIHEDRAL_VARIANTS = 8
 MIN_CHUNKS = 10  # widths up to 26 bits: larger CSR tables would not fit in memory
 MAX_CHUNKS = 64  # widths down to 4 bits
-# A linear scan touches rows in order; an index probe or candidate is a cache miss. Measured
-# on the bench machine, a cache miss costs about as much as scanning SCAN_ROWS_PER_MISS rows.
-SCAN_ROWS_PER_MISS = 40
+OFFSETS_PER_HASH = 4  # memory budget of the CSR offsets: at most 16 bytes per stored hash
+# Measured on the bench machine: a linear scan costs 1.8 ns per stored row and query; an
+# index probe or candidate 6-30 ns (more once the tables outgrow the caches). A segment is
+# scanned when the index's expected probes + candidates exceed 1/SCAN_ROWS_PER_PROBE of its
+# rows: tiny segments, and large radii (the 32-52 review band on small segments).
+SCAN_ROWS_PER_PROBE = 8
 QUERY_BLOCK = 128  # queries per thread task: small enough to balance skewed (clustered) blocks
 
 Method = Literal["auto", "index", "scan"]
@@ -120,13 +123,17 @@ def chunk_widths(chunks: int) -> tuple[int, ...]:
 
 
 def choose_chunks(count: int) -> int:
-    """Chunks for a segment of `count` hashes: widths of about log2(count) - 2 bits.
+    """Chunks for a segment of `count` hashes: the fewest whose offsets fit the memory budget.
 
-    Narrower chunks mean more candidates to verify, wider ones more probes and a larger
-    offsets table (2**width entries per chunk); bench/pdq_search.py --chunks measures this.
+    Fewer, wider chunks mean fewer candidates to verify (faster) but 2**width offsets per
+    chunk. Measured at 10M hashes, 1 core (bench/pdq_search.py --chunks): 11 chunks 3,900
+    queries/CPU-s at 131 bytes/hash, 12 chunks 3,000 at 101, 13 chunks 1,900 at 97, 16
+    chunks 850 at 104. The budget picks 12 chunks at 10M and 15 at 1M.
     """
-    target = max(4, int(np.log2(max(count, 1))) - 2)
-    return min(MAX_CHUNKS, max(MIN_CHUNKS, -(-HASH_BITS // target)))
+    for chunks in range(MIN_CHUNKS, MAX_CHUNKS):
+        if sum((1 << w) + 1 for w in chunk_widths(chunks)) <= OFFSETS_PER_HASH * count:
+            return chunks
+    return MAX_CHUNKS
 
 
 @lru_cache(maxsize=256)
@@ -179,6 +186,7 @@ class PdqSegment(Segment):
         self.rows = rows
         self.offsets = offsets
         self.words: U64 = hashes.view("<u8")
+        self.words.flags.writeable = False  # one compiled signature for built and loaded
         starts = np.cumsum((0, *widths[:-1]))
         bases = np.cumsum([0] + [(1 << w) + 1 for w in widths[:-1]])
         self.starts: I64 = starts.astype(np.int64)
@@ -258,7 +266,7 @@ class PdqSegment(Segment):
     def searcher(self, radius: int, method: Method) -> Callable[[U64], tuple[I64, I64, I64]]:
         """A function of query words for this radius: the index probe, or a linear scan."""
         taus, cost = _thresholds(self.widths, radius, len(self))
-        if method == "scan" or (method == "auto" and cost * SCAN_ROWS_PER_MISS > len(self)):
+        if method == "scan" or (method == "auto" and cost * SCAN_ROWS_PER_PROBE > len(self)):
             return lambda queries: _kernels.search_scan(self.words, queries, radius)
         masks = [_masks(w, t) if t >= 0 else _masks(w, 0)[:0] for w, t in zip(self.widths, taus)]
         all_masks = np.concatenate(masks)

@@ -118,8 +118,8 @@ def _analyse(
     info = ImageInfo(
         width=width,
         height=height,
-        pdq=pdq.hex if pdq else None,
-        pdq_quality=pdq.quality if pdq else None,
+        pdq=pdq.hex if pdq is not None else None,
+        pdq_quality=pdq.quality if pdq is not None else None,
         pdq_method=method,
         exif=exif_info,
         thumbnail=thumbnail,

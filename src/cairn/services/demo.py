@@ -1,8 +1,10 @@
 """`cairn demo`: a benign synthetic "seized device", ingested end to end.
 
 The device holds camera photos with EXIF and GPS, an exact copy and a resized, re-encoded copy
-of one photo, a zip inside a zip, a JPEG renamed to `.dat`, and a truncated JPEG: the everyday
-shapes of seized data, made from nothing but gradients and rectangles.
+of one photo, a rotated and a letterboxed copy, a zip inside a zip, a JPEG renamed to `.dat`,
+and a truncated JPEG: the everyday shapes of seized data, made from nothing but gradients and
+rectangles. Demo hash sets play the part of known material: a VICS set and a PDQ list marking
+some of the (benign) photos as if they were known, and a known-file list of ignorable files.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from cairn.core.errors import NotFoundError
 from cairn.core.settings import AnalysisSettings
 from cairn.services.cases import create_case, get_case
 from cairn.services.context import Context
+from cairn.services.hashsets import import_hashset, list_hashsets
 from cairn.services.ingest import IngestSummary, Progress, ingest
+from cairn.services.matching import MatchSummary, match_case
+from cairn.services.triage import triage_report
 from cairn.store.models import Evidence, Media, Occurrence
 
 DEMO_CASE = "DEMO-1"
@@ -30,6 +35,7 @@ PLACES = [(48.8584, 2.2945), (40.6892, -74.0445), (-33.8568, 151.2153), (51.5007
 class DemoResult:
     device: Path
     ingest: IngestSummary
+    matched: MatchSummary
     findings: list[str] = field(default_factory=list)
 
 
@@ -62,6 +68,12 @@ def build_device(root: Path) -> Path:
     (root / "Documents" / "notes.dat").write_bytes(photos[2])  # a JPEG hidden under .dat
     (root / "Documents" / "shopping.txt").write_text("milk\nbread\n")
     (root / "Documents" / "broken.jpg").write_bytes(photos[3][: len(photos[3]) // 3])
+    from PIL import ImageOps
+
+    rotated = Image.open(io.BytesIO(photos[6])).rotate(90, expand=True)
+    (downloads / "received_rotated.jpg").write_bytes(jpeg_bytes(rotated, quality=85))
+    letterboxed = ImageOps.pad(Image.open(io.BytesIO(photos[7])), (1280, 1280), color=(0, 0, 0))
+    (whatsapp / "IMG-20240521-WA0002.jpg").write_bytes(jpeg_bytes(letterboxed, quality=85))
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as z:
         z.writestr("inner/photo.jpg", photos[4])
@@ -70,6 +82,41 @@ def build_device(root: Path) -> Path:
         z.writestr("backup/inner.zip", inner.getvalue())
         z.writestr("backup/photo_copy.jpg", photos[5])
     return root
+
+
+def build_hash_sets(folder: Path, device: Path) -> list[tuple[Path, str, str]]:
+    """Demo hash sets over the device's (benign) photos: (file, name, kind) to import."""
+    from cairn.hashing.digests import digest_bytes
+    from cairn.hashing.pdq import pdq_from_image
+    from cairn.hashsets.base import KnownHashRecord
+    from cairn.hashsets.vics import write_media_set
+    from cairn.core.types import Category, CategoryScheme
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    camera = device / "DCIM" / "Camera"
+    photo = [camera / f"IMG_2024051{i}_1030.jpg" for i in range(8)]
+    known = Category(CategoryScheme.VICS, "1")  # "known" here means: chosen for the demo
+    vics = folder / "demo-known.json"
+    with vics.open("w", encoding="utf-8") as out:
+        write_media_set(
+            [KnownHashRecord(md5=digest_bytes(photo[0].read_bytes()).md5, category=known,
+                             series=("Demo series A",), media_id="1"),
+             KnownHashRecord(md5=digest_bytes(photo[4].read_bytes()).md5, category=known,
+                             series=("Demo series A",), media_id="2")],
+            out,
+        )
+    pdq_list = folder / "demo-known-pdq.csv"
+    rows = ["pdq,category,series"]
+    for index in (1, 6, 7):
+        with Image.open(photo[index]) as image:
+            rows.append(f"{pdq_from_image(image).hex},vics:1,Demo series B")
+    pdq_list.write_text("\n".join(rows) + "\n")
+    ignorable = folder / "demo-known-files.txt"
+    text = (device / "Documents" / "shopping.txt").read_bytes()
+    ignorable.write_text(f"{digest_bytes(text).sha256}  shopping.txt\n")
+    return [(vics, "demo-known", "illegal"), (pdq_list, "demo-known-pdq", "illegal"),
+            (ignorable, "demo-known-files", "ignorable")]
 
 
 def _findings(ctx: Context, case_ref: str) -> list[str]:
@@ -116,6 +163,11 @@ def _findings(ctx: Context, case_ref: str) -> list[str]:
     lines.append(
         f"{len(gps)} photos carry GPS positions; {len(serials)} camera serial numbers seen"
     )
+    report = triage_report(ctx, case_ref)
+    totals = ", ".join(f"{bucket} {n}" for bucket, n in report.totals.items())
+    lines.append(f"triage of unique items: {totals}")
+    lines.append(f"{report.no_view_share:.0%} of items need no human view (reviewer exposure "
+                 f"cut by that share); `cairn queue --case {case_ref}` lists the rest")
     return lines
 
 
@@ -125,6 +177,10 @@ def run_demo(
     from cairn.media.thumbnail import load_or_create_key
 
     build_device(device)
+    existing = {h.name for h in list_hashsets(ctx)}
+    for path, name, kind in build_hash_sets(ctx.workspace.root / "demo-hashsets", device):
+        if name not in existing:
+            import_hashset(ctx, path, name, kind=kind)
     with ctx.db.session() as session:
         try:
             get_case(session, DEMO_CASE)
@@ -135,4 +191,7 @@ def run_demo(
         create_case(ctx, DEMO_CASE, "Benign synthetic demo case")
     settings = AnalysisSettings(thumbnail_key=load_or_create_key(ctx.workspace.key_file))
     summary = ingest(ctx, DEMO_CASE, device, workers=workers, settings=settings, progress=progress)
-    return DemoResult(device=device, ingest=summary, findings=_findings(ctx, DEMO_CASE))
+    matched = match_case(ctx, DEMO_CASE)
+    return DemoResult(
+        device=device, ingest=summary, matched=matched, findings=_findings(ctx, DEMO_CASE)
+    )

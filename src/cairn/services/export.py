@@ -144,11 +144,7 @@ def write_csv(session: Session, case_id: int, out: IO[str]) -> int:
                 iso_utc(occ.atime),
                 iso_utc(occ.crtime),
                 occ.inode or "",
-                "new" if media else "",
-                "",
-                "",
-                "",
-                "",
+                *match_columns,
                 "; ".join(exported.errors),
                 occ.flags,
             )

@@ -178,11 +178,10 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
 def _owners(connection: Connection, known_ids: list[int]) -> dict[int, int]:
     owner: dict[int, int] = {}
     for chunk in _chunks(known_ids):
-        owner.update(
-            connection.execute(
-                select(KnownHash.id, KnownHash.hashset_id).where(KnownHash.id.in_(chunk))
-            ).tuples()
+        rows = connection.execute(
+            select(KnownHash.id, KnownHash.hashset_id).where(KnownHash.id.in_(chunk))
         )
+        owner.update((known_id, hashset_id) for known_id, hashset_id in rows)
     return owner
 
 

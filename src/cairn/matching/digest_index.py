@@ -1,0 +1,252 @@
+"""Exact MD5 / SHA-1 / SHA-256 lookups in sets of tens of millions (NSRL scale) in few bytes each.
+
+Why not a Python set or dict: each bytes key is a 33-byte-plus-payload object plus a hash-table
+slot, well over 100 bytes per entry, rebuilt on every start. Here a set is a sorted array of the
+raw digest bytes plus an int64 id per entry (at 10M entries a SHA-256
+entry costs 38.4 bytes, SHA-1 26.4, MD5 22.4),
+memory-mapped from the workspace, so opening a 10M-entry set is instant and shared between
+processes; bench/digest_lookup.py measures it against a dict.
+
+Each key of W bytes is read as a directory bucket (its top `directory_bits` bits, about
+log2(N) - 3 so buckets hold about eight keys), a prefix (the 8 bytes after the
+`directory_bits // 8` whole bytes the bucket number already implies, as a big-endian uint64)
+and the rest. Digests are uniformly distributed, so buckets are even: a lookup is one directory
+read, a binary search over a few prefixes (one or two cache lines) and a compare of the rest.
+The implied leading bytes are not stored.
+
+On-disk layout (inside the folder layout of `cairn.matching.segments`), one segment of N keys,
+with d = directory_bits and s = d // 8 (the leading bytes not stored):
+
+    directory.npy uint32 (2**d + 1,)  bucket b's rows are directory[b]:directory[b + 1]
+    prefix.npy    uint64 (N,)         key bytes [s, s + 8) read big-endian
+    rest.npy      uint8  (N, W - s - 8)   the remaining key bytes [s + 8, W)
+    ids.npy       int64  (N,)         the caller's id of each key
+    segment.json  {"directory_bits": d, "key_bytes": W}
+
+Rows are sorted by (bucket, prefix); the same digest may appear several times (several ids).
+The manifest records the algorithm ("md5", "sha1" or "sha256").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from cairn.matching import _kernels
+from cairn.matching.segments import (
+    Segment,
+    SegmentedIndex,
+    check_queries,
+    default_threads,
+    run_all,
+)
+
+DIGEST_BYTES = {"md5": 16, "sha1": 20, "sha256": 32}
+PREFIX_BYTES = 8
+MIN_DIRECTORY_BITS = 8
+MAX_DIRECTORY_BITS = 24  # 64 MiB of directory: enough for 100M+ keys
+QUERY_BLOCK = 1 << 16
+
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+
+class DigestHit(NamedTuple):
+    query: int  # position of the digest in the queries passed
+    id: int  # the stored entry's id
+
+
+@dataclass(frozen=True, eq=False)
+class DigestMatches:
+    """All hits of one lookup as parallel arrays, sorted by (query, id)."""
+
+    query: I64
+    id: I64
+
+    def __len__(self) -> int:
+        return int(self.query.shape[0])
+
+    def hits(self) -> list[DigestHit]:
+        return [
+            DigestHit(q, i) for q, i in zip(self.query.tolist(), self.id.tolist(), strict=True)
+        ]
+
+
+def _directory_bits(count: int) -> int:
+    """About eight keys per bucket: a bucket's prefixes then fill one or two cache lines."""
+    return min(MAX_DIRECTORY_BITS, max(MIN_DIRECTORY_BITS, int(np.log2(max(count, 1))) - 3))
+
+
+def _split(keys: U8, directory_bits: int) -> tuple[I64, U64, U8]:
+    """(bucket, prefix, rest) of each key, as the module docstring defines them."""
+    head = np.ascontiguousarray(keys[:, :PREFIX_BYTES]).view(">u8").reshape(-1)
+    bucket = (head >> (64 - directory_bits)).astype(np.int64)
+    skip = directory_bits // 8
+    prefix_bytes = np.ascontiguousarray(keys[:, skip : skip + PREFIX_BYTES])
+    prefix = prefix_bytes.view(">u8").reshape(-1).astype(np.uint64)
+    rest = np.ascontiguousarray(keys[:, skip + PREFIX_BYTES :])
+    return bucket, prefix, rest
+
+
+class DigestSegment(Segment):
+    """N keys sorted by (bucket, prefix), with a bucket directory (module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        ids: I64,
+        directory_bits: int,
+        directory: npt.NDArray[np.uint32],
+        prefix: U64,
+        rest: U8,
+    ) -> None:
+        super().__init__(name, ids)
+        self.directory_bits = directory_bits
+        self.directory = directory
+        self.prefix = prefix
+        self.rest = rest
+
+    @classmethod
+    def build(cls, keys: U8, ids: I64, name: str) -> Self:
+        if keys.shape[0] >= 1 << 32:
+            raise ValueError("a segment holds fewer than 2**32 keys (uint32 directory)")
+        bits = _directory_bits(keys.shape[0])
+        bucket, prefix, rest = _split(keys, bits)
+        directory = np.empty((1 << bits) + 1, np.uint32)
+        order = np.empty(keys.shape[0], np.int64)
+        _kernels.sort_into_buckets(bucket, prefix, directory, order)
+        # Gather whole rows as opaque items: numpy copies them with one memcpy each.
+        rows = rest.view(f"V{rest.shape[1]}").reshape(-1)[order]
+        arrays = (directory, prefix[order], rows.view(np.uint8).reshape(rest.shape), ids[order])
+        for array in arrays:
+            array.flags.writeable = False  # the same compiled signature as memory-mapped ones
+        return cls(name, arrays[3], bits, *arrays[:3])
+
+    @classmethod
+    def from_arrays(
+        cls, name: str, arrays: Mapping[str, np.ndarray[Any, Any]], meta: Mapping[str, Any]
+    ) -> Self:
+        bits = int(meta["directory_bits"])
+        key_bytes = int(meta["key_bytes"])
+        if not MIN_DIRECTORY_BITS <= bits <= MAX_DIRECTORY_BITS or key_bytes not in (
+            DIGEST_BYTES.values()
+        ):
+            raise ValueError(f"bad segment.json: {dict(meta)}")
+        count = arrays["ids"].shape[0]
+        expected = {
+            "directory": (np.uint32, ((1 << bits) + 1,)),
+            "prefix": (np.uint64, (count,)),
+            "rest": (np.uint8, (count, key_bytes - bits // 8 - PREFIX_BYTES)),
+            "ids": (np.int64, (count,)),
+        }
+        for stem, (dtype, shape) in expected.items():
+            array = arrays[stem]
+            if array.dtype != dtype or array.shape != shape:
+                raise ValueError(f"{stem}.npy is {array.dtype} {array.shape}, expected {shape}")
+        directory = np.asarray(arrays["directory"])
+        if directory[0] != 0 or directory[-1] != count:
+            raise ValueError("directory.npy does not span the rows")
+        return cls(
+            name,
+            np.asarray(arrays["ids"]),
+            bits,
+            directory,
+            np.asarray(arrays["prefix"]),
+            np.asarray(arrays["rest"]),
+        )
+
+    def keys(self) -> U8:
+        sizes = np.diff(self.directory.astype(np.int64))
+        bucket = np.repeat(np.arange(sizes.shape[0], dtype=np.uint64), sizes)
+        skip = self.directory_bits // 8
+        head = (bucket << np.uint64(64 - self.directory_bits)).astype(">u8")
+        leading = head.view(np.uint8).reshape(-1, PREFIX_BYTES)[:, :skip]
+        prefix = self.prefix.astype(">u8").view(np.uint8).reshape(-1, PREFIX_BYTES)
+        return np.concatenate([leading, prefix, self.rest], axis=1)
+
+    def arrays(self) -> dict[str, np.ndarray[Any, Any]]:
+        return {
+            "directory": self.directory,
+            "prefix": self.prefix,
+            "rest": self.rest,
+            "ids": self.ids,
+        }
+
+    def meta(self) -> dict[str, Any]:
+        key_bytes = self.directory_bits // 8 + PREFIX_BYTES + int(self.rest.shape[1])
+        return {"directory_bits": self.directory_bits, "key_bytes": key_bytes}
+
+    def lookup(self, queries: U8) -> tuple[I64, I64]:
+        """(query, row) of every stored key equal to a query."""
+        bucket, prefix, rest = _split(queries, self.directory_bits)
+        return _kernels.lookup_sorted(self.directory, self.prefix, self.rest, bucket, prefix, rest)
+
+
+class DigestIndex(SegmentedIndex[DigestSegment]):
+    """Exact lookups of one digest algorithm's values, each stored with an int64 id.
+
+    `build(digests, ids)` replaces the content, `add` appends a segment, `save`/`load` persist
+    it (`cairn.matching.segments`); digests are raw bytes, (N, digest size) uint8.
+    """
+
+    FORMAT = "cairn-digest-index"
+    segment_type = DigestSegment
+
+    def __init__(self, algorithm: str = "sha256", threads: int | None = None) -> None:
+        super().__init__()
+        if algorithm not in DIGEST_BYTES:
+            raise ValueError(f"algorithm must be one of {sorted(DIGEST_BYTES)}, got {algorithm!r}")
+        self.algorithm = algorithm
+        self.threads = threads or default_threads()
+
+    @property
+    def key_width(self) -> int:
+        return DIGEST_BYTES[self.algorithm]
+
+    def settings(self) -> dict[str, Any]:
+        return {"algorithm": self.algorithm}
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Self:
+        return cls(algorithm=str(settings.get("algorithm")))
+
+    def lookup(self, digests: npt.ArrayLike) -> list[DigestHit]:
+        """Every (query, id) whose stored digest equals the query, by (query, id)."""
+        return self.lookup_arrays(digests).hits()
+
+    def lookup_arrays(self, digests: npt.ArrayLike) -> DigestMatches:
+        """As `lookup`, as arrays (no Python object per hit: for bulk matching)."""
+        queries = check_queries(digests, self.key_width)
+        tasks = [
+            (segment, start)
+            for segment in self._segments
+            for start in range(0, queries.shape[0], QUERY_BLOCK)
+        ]
+
+        def run(task: tuple[DigestSegment, int]) -> tuple[I64, I64]:
+            segment, start = task
+            q, rows = segment.lookup(queries[start : start + QUERY_BLOCK])
+            return q + start, segment.ids[rows]
+
+        parts = run_all(run, tasks, self.threads)
+        if not parts:
+            empty = np.empty(0, np.int64)
+            return DigestMatches(empty, empty)
+        q, ids = (np.concatenate(column) for column in zip(*parts, strict=True))
+        ordered = (q[1:] > q[:-1]) | ((q[1:] == q[:-1]) & (ids[1:] >= ids[:-1]))
+        if ordered.all():  # the usual case (one segment, distinct digests): skip the sort
+            return DigestMatches(q, ids)
+        order = np.lexsort((ids, q))
+        return DigestMatches(q[order], ids[order])
+
+    def contains(self, digests: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """For each query, whether any stored entry has that digest."""
+        queries = check_queries(digests, self.key_width)
+        found = np.zeros(queries.shape[0], bool)
+        found[self.lookup_arrays(queries).query] = True
+        return found

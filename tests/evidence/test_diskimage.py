@@ -451,8 +451,8 @@ def test_mbr_disk_raw_e01_and_split_raw_agree(
     }
     assert info["volume_system"] == "dos"
     assert info["volumes"] == (
-        "p1: offset 1048576, 16777216 bytes, DOS FAT16 (0x06)\n"
-        "p2: offset 17825792, 8388608 bytes, Linux (0x83)"
+        "p1: offset 1048576, 16777216 bytes, DOS FAT16 (0x06), fat16\n"
+        "p2: offset 17825792, 8388608 bytes, Linux (0x83), ext4"
     )
 
 
@@ -601,10 +601,7 @@ def test_e01_with_a_missing_segment(ctx: Context, tmp_path: Path) -> None:
     assert one(rows, b"small.txt").sha256 == sha256(NOTES)
     assert one(rows, b"big.bin").sha256 is None
     assert "missing segment file" in one(rows, b"big.bin").errors[0][1]
-    ((stage, message),) = one(rows, b".").errors
-    assert (stage, message.partition(", ")[0]) == (
-        "image", "the segment after fat.E02 is missing; not opened: fat.E04"
-    )  # fmt: skip
+    assert one(rows, b".").errors == (("image", "the segment after fat.E02 is missing"),)
 
 
 def test_e01_with_a_truncated_segment(ctx: Context, tmp_path: Path) -> None:
@@ -645,3 +642,23 @@ def test_files_that_only_look_like_images(ctx: Context, tmp_path: Path) -> None:
         ("image", "no partition table or file system that TSK recognises"),
     )
     assert one(rows, b"$Carved/%d.jpg" % MiB).sha256 == sha256(PHOTO)
+
+
+def test_access_times_are_left_unchanged(ctx: Context, tmp_path: Path) -> None:
+    (tmp_path / "raw").mkdir()
+    raw = make_fat(tmp_path / "raw" / "fat.dd", FAT_FILES)
+    e01 = make_e01(raw, tmp_path / "ewf" / "fat")
+    watched = [raw.parent, raw, e01.parent, *e01.parent.iterdir()]
+    old = time.time_ns() - 3 * 86400 * 10**9
+    for path in watched:
+        os.utime(path, ns=(old, path.stat().st_mtime_ns))
+    control = tmp_path / "control"
+    control.write_bytes(b"x")
+    os.utime(control, ns=(old, control.stat().st_mtime_ns))
+    control.read_bytes()
+    if control.stat().st_atime_ns == old:
+        pytest.skip("this file system does not update access times on read (noatime)")
+    before = {path: path.stat().st_atime_ns for path in watched}
+    for source, workers in ((raw, 0), (e01, 2)):
+        assert run_ingest(ctx, source, workers=workers, carve=True).exit_code == 0
+    assert {path: path.stat().st_atime_ns for path in watched} == before

@@ -304,7 +304,7 @@ def hashset_import(
     name: Annotated[str, typer.Option("--name", help="A name for the set.")],
     format_: Annotated[str, typer.Option("--format", help="auto, vics, icse-csv, plain or nsrl.")] = "auto",
     kind: Annotated[str, typer.Option(help="illegal, ignorable or alert.")] = "illegal",
-    category_scheme: Annotated[str | None, typer.Option(help="vics or dhs, for bare category numbers.")] = None,
+    category_scheme: Annotated[str | None, typer.Option(help="vics, dhs, caid or custom: the numbering of bare category codes.")] = None,
     hash_type: Annotated[str | None, typer.Option(help="pdq: bare 64-hex hashes are PDQ.")] = None,
     pdq_threshold: Annotated[int, typer.Option(help="PDQ match distance for this set.")] = 31,
     json_: AsJson = False,
@@ -322,7 +322,8 @@ def hashset_import(
     try:
         scheme = CategoryScheme(category_scheme) if category_scheme else None
     except ValueError:
-        raise UsageError(f"--category-scheme must be vics or dhs, not {category_scheme!r}") from None
+        choices = ", ".join(s.value for s in CategoryScheme)
+        raise UsageError(f"--category-scheme must be one of {choices}") from None
     options = ReadOptions(category_scheme=scheme, hash_type="pdq" if hash_type else None)
     summary = import_hashset(context(), file, name, fmt=format_, kind=kind, options=options,
                              pdq_threshold=pdq_threshold)

@@ -112,6 +112,8 @@ class RawImage(pytsk3.Img_Info):  # type: ignore[misc]  # pytsk3 ships no type i
     own raw reader does not promise.
     """
 
+    last_error: str | None = None  # see tsk_read
+
     def __init__(self, segments: list[Path]) -> None:
         self.segments = segments
         self._fds: list[int] = []
@@ -127,8 +129,6 @@ class RawImage(pytsk3.Img_Info):  # type: ignore[misc]  # pytsk3 ships no type i
             self.close()
             raise
         super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
-
-    last_error: str | None = None
 
     def read(self, offset: int, size: int) -> bytes:
         return tsk_read(self, offset, size)
@@ -216,7 +216,7 @@ def read_layout(image: Image) -> Layout:
         vs = pytsk3.Volume_Info(image)
     except OSError:
         if _has_file_system(image, 0):
-            return Layout(None, (Volume("", 0, image.media_size, "file system"),), ())
+            return Layout(None, (Volume("", 0, image.media_size, "whole image"),), ())
         return Layout(None, (), ())
     sector = vs.info.block_size
     volumes: list[Volume] = []
@@ -637,6 +637,13 @@ class DiskImageSource(EvidenceSource):
             fs = self._file_systems[offset] = pytsk3.FS_Info(self._image(), offset=offset)
         return fs
 
+    def _file_system_name(self, offset: int) -> str:
+        try:
+            ftype = int(self._file_system(offset).info.ftype)
+        except OSError:
+            return "no file system TSK can open"
+        return _FILE_SYSTEMS.get(ftype, f"TSK type {ftype:#x}")
+
     def describe(self) -> dict[str, str]:
         """Image format, size, partitions, and an E01's acquisition header and stored hashes."""
         try:
@@ -657,7 +664,8 @@ class DiskImageSource(EvidenceSource):
         if layout.volume_system:
             info["volume_system"] = layout.volume_system
         info["volumes"] = "\n".join(
-            f"{v.label or '.'}: offset {v.offset}, {v.length} bytes, {v.description}"
+            f"{v.label or '.'}: offset {v.offset}, {v.length} bytes, {v.description}, "
+            f"{self._file_system_name(v.offset)}"
             for v in layout.volumes
         )
         return info

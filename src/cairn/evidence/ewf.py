@@ -48,7 +48,6 @@ HEADER_KEYS = (
     "model",
     "serial_number",
 )
-_SEGMENT_EXTENSION = re.compile(r"^\.[Ee]([0-9]{2}|[A-Za-z]{2})$")
 
 
 def _libewf_cause(message: str) -> str:
@@ -72,15 +71,6 @@ def has_ewf_signature(path: Path) -> bool:
 def segment_paths(first: Path) -> list[Path]:
     """The segment files libewf would open for `first` (E01, E02, … E99, EAA, …)."""
     return [Path(name) for name in pyewf.glob(str(first))]
-
-
-def _sibling_segments(first: Path) -> list[Path]:
-    """Every file beside `first` whose name looks like a segment of the same set."""
-    return sorted(
-        p
-        for p in first.parent.iterdir()
-        if p.stem == first.stem and _SEGMENT_EXTENSION.match(p.suffix)
-    )
 
 
 class ImageReader(Protocol):
@@ -160,21 +150,14 @@ class EwfImage(pytsk3.Img_Info):  # type: ignore[misc]  # pytsk3 ships no type i
         return {key.lower(): str(value).lower() for key, value in values.items()}
 
     def problems(self) -> list[str]:
-        """What is wrong with the segment set: gaps, a missing last segment, damaged segments.
+        """What is wrong with the segment set: a missing segment, damaged segments.
 
         libewf opens such sets and then zero-fills or fails the reads that fall in the damage,
         so this is where it is noticed before any file is hashed.
         """
         found = [damage for damage in map(_segment_damage, self.segments) if damage]
-        opened = {p.name for p in self.segments}
-        stranded = [p.name for p in _sibling_segments(self.segments[0]) if p.name not in opened]
-        if stranded:
-            found.append(
-                f"the segment after {self.segments[-1].name} is missing; "
-                f"not opened: {', '.join(stranded)}"
-            )
-        elif not found and _last_section(self.segments[-1]) != b"done":
-            found.append(f"the set continues after {self.segments[-1].name}: a segment is missing")
+        if not found and _last_section(self.segments[-1]) != b"done":
+            found.append(f"the segment after {self.segments[-1].name} is missing")
         return found
 
 

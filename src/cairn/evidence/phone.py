@@ -20,15 +20,17 @@ surrogate escapes (`os.fsdecode`).
 from __future__ import annotations
 
 import enum
+import fnmatch
 import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cairn.core.records import EntryRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
-from cairn.evidence.analysis import error_text, open_readonly
+from cairn.evidence.analysis import open_readonly
 from cairn.evidence.base import EvidenceSource, Unit
 from cairn.evidence.directory import DirectorySource, FileSource
 
@@ -117,28 +119,77 @@ def _zip_names(path: Path) -> list[bytes] | None:
         return None
 
 
-def _exists(path: Path) -> bool:
+def _listing(folder: bytes) -> list[tuple[bytes, bool]]:
+    """(name, is a folder) of a folder's entries, sorted; [] when it cannot be listed.
+
+    Listed through an O_NOATIME descriptor, as the folder source does: listing a folder
+    would otherwise update its access time, and evidence timestamps must not change.
+    """
     try:
-        return path.exists()
-    except OSError:  # a folder we may not search: it proves nothing
+        fd = open_readonly(folder)
+    except OSError:
+        return []
+    try:
+        with os.scandir(fd) as entries:
+            return sorted((os.fsencode(e.name), e.is_dir(follow_symlinks=False)) for e in entries)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+
+
+def _is_folder(path: bytes) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode)
+    except OSError:  # absent, or in a folder we may not search: it proves nothing
         return False
 
 
-def _android_roots(folder: Path) -> list[Path]:
-    """The folder and its immediate subfolders that look like an Android file system."""
-    candidates = [folder]
+def _exists(path: bytes) -> bool:
     try:
-        candidates += sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+        os.stat(path, follow_symlinks=False)
     except OSError:
-        return []
-    return [c for c in candidates if any(_exists(c / m) for m in _ANDROID_MARKERS)]
+        return False
+    return True
 
 
-def _walk_files(root: Path, top: Path) -> Iterator[bytes]:
-    """Paths (relative to `root`) of the files under `top`; symlinks are not followed."""
-    for folder, _, files in os.walk(os.fsencode(top)):
-        for name in files:
-            yield os.path.relpath(os.path.join(folder, name), os.fsencode(root))
+def _android_roots(folder: bytes) -> list[bytes]:
+    """The folder and its immediate subfolders that look like an Android file system."""
+    candidates = [folder] + [folder + b"/" + name for name, is_dir in _listing(folder) if is_dir]
+    return [
+        c for c in candidates if any(_exists(c + b"/" + os.fsencode(m)) for m in _ANDROID_MARKERS)
+    ]
+
+
+def _matching_folders(base: bytes, pattern: str) -> list[bytes]:
+    """Folders under `base` matching a '/'-separated pattern whose parts may hold '*'."""
+    folders = [base]
+    for part in os.fsencode(pattern).split(b"/"):
+        found: list[bytes] = []
+        for folder in folders:
+            if b"*" in part:
+                found += [
+                    folder + b"/" + name
+                    for name, is_dir in _listing(folder)
+                    if is_dir and fnmatch.fnmatchcase(name, part)
+                ]
+            elif _is_folder(folder + b"/" + part):
+                found.append(folder + b"/" + part)
+        folders = found
+    return folders
+
+
+def _files_under(top: bytes) -> Iterator[bytes]:
+    """Absolute paths of the non-folder entries under `top`; symlinks are not followed."""
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        for name, is_dir in _listing(folder):
+            path = folder + b"/" + name
+            if is_dir:
+                stack.append(path)
+            else:
+                yield path
 
 
 class AndroidExtractionSource(EvidenceSource):
@@ -153,7 +204,7 @@ class AndroidExtractionSource(EvidenceSource):
     @classmethod
     def probe(cls, path: Path) -> bool:
         if path.is_dir():
-            return bool(_android_roots(path))
+            return bool(_android_roots(os.fsencode(path)))
         names = _zip_names(path) if path.is_file() else None
         return names is not None and any(_ANDROID_ZIP_MARKER.search(n) for n in names)
 
@@ -175,11 +226,7 @@ class AndroidExtractionSource(EvidenceSource):
             container = os.fsencode(self.root.name)
             paths = (container + b"!" + n for n in names if not n.endswith(b"/"))
             extraction = "zip"
-        try:
-            found = whatsapp_map(paths)
-        except OSError as exc:
-            return {"platform": "android", "extraction": extraction, "error": error_text(exc)}
-        return {"platform": "android", "extraction": extraction, **found}
+        return {"platform": "android", "extraction": extraction, **whatsapp_map(paths)}
 
     def _whatsapp_candidates(self) -> Iterator[bytes]:
         """Files in the folders where WhatsApp keeps data, under each Android root.
@@ -187,8 +234,9 @@ class AndroidExtractionSource(EvidenceSource):
         Only those folders are walked: the rest of a phone (often hundreds of thousands of
         files) is left to the ingest itself.
         """
-        for root in _android_roots(self.root):
+        root = os.fsencode(self.root)
+        for android in _android_roots(root):
             for pattern in _WHATSAPP_FOLDERS:
-                for top in sorted(root.glob(pattern)):
-                    if top.is_dir() and not top.is_symlink():
-                        yield from _walk_files(self.root, top)
+                for top in _matching_folders(android, pattern):
+                    for path in _files_under(top):
+                        yield path[len(root) + 1 :]

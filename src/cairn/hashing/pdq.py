@@ -85,33 +85,38 @@ def pdq_from_luma(luma: NDArray[np.uint8]) -> PdqHash:
     pdqhash turns RGB into luma with weights that sum to 1, so this hashes the luma itself;
     for an 'L' image it is bit-identical to hashing `convert('RGB')` of it.
     """
-    return pdq_from_rgb(_luma_as_rgb(luma))
+    return pdq_from_rgb(luma_as_rgb(luma))
 
 
-def _luma_as_rgb(luma: NDArray[np.uint8]) -> NDArray[np.uint8]:
+def luma_as_rgb(luma: NDArray[np.uint8]) -> NDArray[np.uint8]:
     import numpy as np
 
     return np.broadcast_to(luma[:, :, None], (*luma.shape, 3))
 
 
-def _reference_rgb(img: Image) -> NDArray[np.uint8]:
+def reference_rgb(img: Image) -> NDArray[np.uint8]:
     """The pixels the reference hashes, `img.convert('RGB')`, without the conversions that
     would only copy (RGB already) or triple (L: three equal channels, see pdq_from_luma)."""
     import numpy as np
 
     if img.mode == "L":
-        return _luma_as_rgb(np.asarray(img))
+        return luma_as_rgb(np.asarray(img))
     return np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
 
 
 def pdq_from_image(img: Image) -> PdqHash:
     """Hash a decoded image exactly as the reference does (no EXIF rotation, no resize)."""
-    return pdq_from_rgb(_reference_rgb(img))
+    return pdq_from_rgb(reference_rgb(img))
 
 
 def dihedral_from_image(img: Image) -> DihedralHashes:
     """The eight dihedral variants of an image, for querying rotated or mirrored copies."""
-    pixels = _reference_rgb(img)
+    return dihedral_from_rgb(reference_rgb(img))
+
+
+def dihedral_from_rgb(pixels: NDArray[np.uint8]) -> DihedralHashes:
+    """The eight variants of an RGB array; one DCT serves all eight, so this costs about one
+    plain hash, and its ORIGINAL variant is the plain hash."""
     if _too_small(pixels):
         return DihedralHashes(dict.fromkeys(DihedralVariant, ZERO_HEX), 0)
     import pdqhash

@@ -1,10 +1,10 @@
 """Compiled inner loops of the matching indexes (numba, compiled once and cached on disk).
 
-Why numba: candidate verification is one random memory access plus four popcounts per
-candidate; in numpy every step would allocate an array per query and the index would be no
-faster than a brute-force scan. `cache=True` stores the machine code beside this file (or in
-numba's user cache when that folder is read-only), so only the first run on a machine pays
-the compile. `nogil=True` lets the caller spread query blocks over threads.
+Why numba: a PDQ query is thousands of tiny steps (a probe, a bucket of a few rows, four
+popcounts per candidate); numpy would pay an array allocation and a Python call per step.
+`cache=True` stores the machine code beside this file (or in numba's user cache when that
+folder is read-only), so only the first run on a machine pays the compile (about 10 s).
+`nogil=True` lets the caller spread query blocks over threads.
 
 Hashes are seen here as rows of four little-endian uint64 words; a "chunk" is `width` bits
 starting at bit `start` of the 256-bit little-endian integer those words form. Every integer
@@ -19,8 +19,8 @@ from typing import Any, TypeVar, cast
 import numba
 import numpy as np
 import numpy.typing as npt
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba import types
-from llvmlite import ir
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -38,8 +38,7 @@ def _jit(fn: _F) -> _F:
     return cast(_F, numba.njit(nogil=True, cache=True)(fn))
 
 
-@intrinsic  # type: ignore[misc]
-def _ctpop(typingctx: Any, x: Any) -> Any:
+def _ctpop_typer(typingctx: Any, x: Any) -> Any:
     """Population count of a uint64 as the CPU's popcnt instruction (LLVM ctpop)."""
     if x != types.uint64:
         return None
@@ -50,8 +49,7 @@ def _ctpop(typingctx: Any, x: Any) -> Any:
     return types.uint64(types.uint64), codegen
 
 
-@intrinsic  # type: ignore[misc]
-def _prefetch(typingctx: Any, array: Any, row: Any, column: Any) -> Any:
+def _prefetch_typer(typingctx: Any, array: Any, row: Any, column: Any) -> Any:
     """Hint the CPU to load array[row, column] (array[row] if 1-D): LLVM prefetch, for read."""
     if not isinstance(array, types.Array) or array.ndim not in (1, 2):
         return None
@@ -63,11 +61,11 @@ def _prefetch(typingctx: Any, array: Any, row: Any, column: Any) -> Any:
             context.cast(builder, value, kind, types.intp)
             for value, kind in zip(args[1:], signature.args[1:], strict=True)
         ][: array_type.ndim]
-        pointer = cgutils.get_item_pointer(
+        pointer = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
             context, builder, array_type, view, indices, wraparound=False
         )
         i32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
+        function = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
             builder.module,
             ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32]),
             "llvm.prefetch.p0",
@@ -78,6 +76,11 @@ def _prefetch(typingctx: Any, array: Any, row: Any, column: Any) -> Any:
     return types.void(array, row, column), codegen
 
 
+# Typed for mypy as what they are inside compiled code; they cannot be called from Python.
+_ctpop = cast(Callable[[np.uint64], np.uint64], intrinsic(_ctpop_typer))
+_prefetch = cast(Callable[[np.ndarray[Any, Any], int, int], None], intrinsic(_prefetch_typer))
+
+
 @_jit
 def _chunk(words: U64, row: int, start: int, width: int) -> np.uint64:
     lo = start >> 6
@@ -85,7 +88,7 @@ def _chunk(words: U64, row: int, start: int, width: int) -> np.uint64:
     value = words[row, lo] >> np.uint64(shift)
     if shift + width > 64:
         value |= words[row, lo + 1] << np.uint64(64 - shift)
-    return value & ((np.uint64(1) << np.uint64(width)) - np.uint64(1))
+    return np.uint64(value & ((np.uint64(1) << np.uint64(width)) - np.uint64(1)))
 
 
 @_jit

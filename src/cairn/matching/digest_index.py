@@ -72,9 +72,7 @@ class DigestMatches:
         return int(self.query.shape[0])
 
     def hits(self) -> list[DigestHit]:
-        return [
-            DigestHit(q, i) for q, i in zip(self.query.tolist(), self.id.tolist(), strict=True)
-        ]
+        return [DigestHit(q, i) for q, i in zip(self.query.tolist(), self.id.tolist(), strict=True)]
 
 
 def _directory_bits(count: int) -> int:
@@ -161,7 +159,7 @@ class DigestSegment(Segment):
         )
 
     def keys(self) -> U8:
-        sizes = np.diff(self.directory.astype(np.int64))
+        sizes: I64 = np.diff(self.directory).astype(np.int64)
         bucket = np.repeat(np.arange(sizes.shape[0], dtype=np.uint64), sizes)
         skip = self.directory_bits // 8
         head = (bucket << np.uint64(64 - self.directory_bits)).astype(">u8")

@@ -75,7 +75,9 @@ class KnownIndexes:
         found = self._index(kind).lookup_arrays(queries)
         return found.query, found.id
 
-    def exact_pairs(self, kind: str, keys: bytes | bytearray, ids: array[int]) -> Iterator[tuple[int, int]]:
+    def exact_pairs(
+        self, kind: str, keys: bytes | bytearray, ids: array[int]
+    ) -> Iterator[tuple[int, int]]:
         """(given id, stored id) for every given key already in the index."""
         queries, given = self._arrays(kind, keys, ids)
         rows, stored = self.lookup(kind, queries)

@@ -16,9 +16,10 @@ twice. The thresholds are spread greedily to minimise expected probes plus candi
 that estimate exceeds a linear scan's cost (tiny segments, very large radii) the segment is
 scanned instead — both are exact, the choice only changes speed.
 
-Chunk widths follow the segment size (`choose_chunks`): about log2(N) - 2 bits, so buckets stay
-small while the bucket offsets cost a few bytes per hash. For 10M hashes that is 12 chunks of
-21-22 bits with thresholds 1-2 at radius 31 (bench/pdq_search.py measures the alternatives).
+Chunk widths follow the segment size (`choose_chunks`): the widest chunks whose bucket offsets
+(2**width per chunk) cost at most 16 bytes per hash. For 10M hashes that is 12 chunks of 21-22
+bits with thresholds 1-2 at radius 31, about 2,000 probes and 7,000 candidates per query
+(bench/pdq_search.py --chunks measures the alternatives).
 
 Dihedral matching: a rotated or mirrored copy is far from the stored hash but close to one of
 the query's eight dihedral variants (FORMATS.md); `search_dihedral` takes the eight variants
@@ -30,8 +31,8 @@ On-disk layout (inside the folder layout of `cairn.matching.segments`), one segm
     ids.npy      int64  (N,)      the caller's id of each hash
     rows.npy     uint32 (m, N)    per chunk, row numbers sorted by that chunk's value
     offsets.npy  uint32 (sum over chunks of 2**width + 1,)  per chunk, CSR bucket starts:
-                                  chunk i's bucket v is rows[i, offsets[b_i + v]:offsets[b_i + v + 1]]
-                                  where b_i = sum over chunks j < i of (2**width_j + 1)
+                                  chunk i's bucket v is rows[i, offsets[b + v]:offsets[b + v + 1]]
+                                  with b = sum over chunks j < i of (2**width_j + 1)
     segment.json {"widths": [...]}  chunk widths in bits, in bit order, summing to 256
 
 Chunk bits are taken from the 256-bit integer formed by the hash's four little-endian 64-bit
@@ -268,7 +269,10 @@ class PdqSegment(Segment):
         taus, cost = _thresholds(self.widths, radius, len(self))
         if method == "scan" or (method == "auto" and cost * SCAN_ROWS_PER_PROBE > len(self)):
             return lambda queries: _kernels.search_scan(self.words, queries, radius)
-        masks = [_masks(w, t) if t >= 0 else _masks(w, 0)[:0] for w, t in zip(self.widths, taus)]
+        masks = [
+            _masks(w, t) if t >= 0 else np.empty(0, np.uint64)
+            for w, t in zip(self.widths, taus, strict=True)
+        ]
         all_masks = np.concatenate(masks)
         mask_chunks = np.repeat(np.arange(len(masks)), [m.shape[0] for m in masks])
         taus_array = np.array(taus, np.int64)
@@ -343,9 +347,10 @@ class PdqIndex(SegmentedIndex[PdqSegment]):
             raise ValueError(f"method must be auto, index or scan, got {method!r}")
         radius = int(radius)
         words = query_array.view("<u8")
+        searchers = [(segment.searcher(radius, method), segment.ids) for segment in self._segments]
         tasks = [
-            (segment.searcher(radius, method), segment.ids, start)
-            for segment in self._segments
+            (search, ids, start)
+            for search, ids in searchers
             for start in range(0, words.shape[0], QUERY_BLOCK)
         ]
 
@@ -392,5 +397,3 @@ class PdqIndex(SegmentedIndex[PdqSegment]):
                 strict=True,
             )
         ]
-
-

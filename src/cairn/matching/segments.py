@@ -192,27 +192,39 @@ class SegmentedIndex(abc.ABC, Generic[S]):
             self._segments.append(self._build_segment(key_array, id_array))
 
     def add(self, keys: npt.ArrayLike, ids: npt.ArrayLike) -> None:
-        """Add entries as a new segment, then merge trailing segments of similar size."""
+        """Add entries as a new segment, merged with the trailing segments of similar size.
+
+        The merge is decided before building, so the new entries are built once, together
+        with the segments they absorb.
+        """
         key_array, id_array = check_keys(keys, ids, self.key_width)
         if not key_array.shape[0]:
             return
-        self._segments.append(self._build_segment(key_array, id_array))
-        while (
-            len(self._segments) > 1
-            and len(self._segments[-1]) * MERGE_RATIO >= len(self._segments[-2])
-        ):
-            self._merge_last(2)
+        size, absorbed = key_array.shape[0], 0
+        while absorbed < len(self._segments):
+            previous = len(self._segments[-1 - absorbed])
+            if size * MERGE_RATIO < previous:
+                break
+            size += previous
+            absorbed += 1
+        self._replace_tail(absorbed, key_array, id_array)
 
     def compact(self) -> None:
         """Merge all segments into one (fastest searches; costs one full rebuild)."""
         if len(self._segments) > 1:
-            self._merge_last(len(self._segments))
+            width = self.key_width
+            self._replace_tail(
+                len(self._segments), np.empty((0, width), np.uint8), np.empty(0, np.int64)
+            )
 
-    def _merge_last(self, count: int) -> None:
-        parts = self._segments[-count:]
-        keys = np.concatenate([segment.keys() for segment in parts])
-        ids = np.concatenate([np.asarray(segment.ids) for segment in parts])
-        self._segments[-count:] = [self._build_segment(keys, ids)]
+    def _replace_tail(
+        self, count: int, keys: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]
+    ) -> None:
+        """Replace the last `count` segments and these new entries by one new segment."""
+        parts = self._segments[len(self._segments) - count :]
+        all_keys = np.concatenate([*(segment.keys() for segment in parts), keys])
+        all_ids = np.concatenate([*(np.asarray(segment.ids) for segment in parts), ids])
+        self._segments[len(self._segments) - count :] = [self._build_segment(all_keys, all_ids)]
 
     def _build_segment(self, keys: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]) -> S:
         return self.segment_type.build(keys, ids, new_segment_name())
@@ -263,7 +275,10 @@ class SegmentedIndex(abc.ABC, Generic[S]):
                 f"{root}: {cls.FORMAT} version {manifest.get('version')!r}, "
                 f"this Cairn reads version {cls.VERSION}"
             )
-        index = cls.from_settings(manifest)
+        try:
+            index = cls.from_settings(manifest)
+        except (TypeError, ValueError) as exc:
+            raise IndexFileError(f"{root / MANIFEST}: {exc}") from None
         for entry in manifest.get("segments", []):
             name = str(entry.get("name", ""))
             if not _SEGMENT_NAME.fullmatch(name):

@@ -24,17 +24,30 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from cairn.core.records import ErrorRecord, ImageInfo
+from cairn.core.records import ErrorRecord, ImageInfo, PdqVariant
 from cairn.core.settings import AnalysisSettings
-from cairn.hashing.pdq import PdqHash, hamming, pdq_from_image, pdq_from_luma
+from cairn.hashing.pdq import (
+    ZERO_HEX,
+    DihedralVariant,
+    PdqHash,
+    dihedral_from_rgb,
+    hamming,
+    luma_as_rgb,
+    pdq_from_image,
+    reference_rgb,
+)
+from cairn.media.borders import content_box
 from cairn.media.exif import read_exif
 from cairn.media.sniff import HEIC, JPEG, ContentType
 from cairn.media.thumbnail import make_thumbnail
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
     from PIL.Image import Image
 
 DRAFT_MIN_SIDE = 1024
+BORDER_SCAN_SIDE = 512  # border detection runs on a view about this many pixels on its short side
 # EXIF thumbnails are 160x120 by the standard; one far larger is a bomb, not a thumbnail.
 EMBEDDED_THUMBNAIL_MAX_PIXELS = 1 << 20
 
@@ -86,13 +99,14 @@ def _analyse(
     decoded: Image | None = None
     method: str | None = None
     pdq: PdqHash | None = None
+    variants: tuple[PdqVariant, ...] = ()
     too_large = _too_large(img, settings.max_image_pixels)
     if too_large:
         errors.append(ErrorRecord("limit", f"{too_large}; not decoded"))
     else:
         try:
             decoded, method = _decode(img, settings, colour=key is not None)
-            pdq = _hash(decoded)
+            pdq, variants = _hashes(decoded)
         except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
             errors.append(ErrorRecord("limit", str(exc)))
             decoded = method = None
@@ -123,6 +137,7 @@ def _analyse(
         pdq_method=method,
         exif=exif_info,
         thumbnail=thumbnail,
+        pdq_variants=variants,
     )
     return info, errors
 
@@ -153,12 +168,49 @@ def draft_scale(width: int, height: int) -> int:
     return 1
 
 
-def _hash(img: Image) -> PdqHash:
-    if img.mode == "YCbCr":  # a draft: hash its Y plane, the luma pdqhash would compute
-        import numpy as np
+def _pixels(img: Image) -> NDArray[np.uint8]:
+    """The RGB array PDQ hashes: a draft's Y plane (the luma pdqhash would compute) as a
+    zero-copy grey RGB view, else exactly the reference's pixels."""
+    import numpy as np
 
-        return pdq_from_luma(np.asarray(img)[:, :, 0])
-    return pdq_from_image(img)
+    if img.mode == "YCbCr":
+        return luma_as_rgb(np.asarray(img)[:, :, 0])
+    return reference_rgb(img)
+
+
+def _trim_box(pixels: NDArray[np.uint8]) -> tuple[int, int, int, int] | None:
+    """Added borders, looked for on a subsampled view: a 2 % bar survives subsampling, and
+    misplacing an edge by a few pixels does not move PDQ."""
+    step = max(1, min(pixels.shape[:2]) // BORDER_SCAN_SIDE)
+    box = content_box(pixels[::step, ::step])
+    if box is None:
+        return None
+    height, width = pixels.shape[:2]
+    top, bottom, left, right = box
+    return top * step, min(height, bottom * step), left * step, min(width, right * step)
+
+
+def _hashes(img: Image) -> tuple[PdqHash, tuple[PdqVariant, ...]]:
+    """The plain hash, plus the forms matching queries: the seven other rotations and flips,
+    and, when the picture sits inside added borders, the trimmed picture in all eight."""
+    pixels = _pixels(img)
+    dihedral = dihedral_from_rgb(pixels)
+    plain = PdqHash(dihedral.hashes[DihedralVariant.ORIGINAL], dihedral.quality)
+    if plain.hex == ZERO_HEX:  # too small to hash: no form of it can match anything
+        return plain, ()
+    variants = [
+        PdqVariant(name.value, value, dihedral.quality)
+        for name, value in dihedral.hashes.items()
+        if name is not DihedralVariant.ORIGINAL
+    ]
+    box = _trim_box(pixels)
+    if box is not None:
+        top, bottom, left, right = box
+        trimmed = dihedral_from_rgb(pixels[top:bottom, left:right])
+        for name, value in trimmed.hashes.items():
+            label = "trimmed" if name is DihedralVariant.ORIGINAL else f"trimmed-{name.value}"
+            variants.append(PdqVariant(label, value, trimmed.quality))
+    return plain, tuple(variants)
 
 
 def _embedded_thumbnail_distance(

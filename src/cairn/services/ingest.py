@@ -44,9 +44,9 @@ log = logging.getLogger(__name__)
 BATCH_UNITS = 64
 BATCH_BYTES = 16 << 20
 # Units submitted but not yet stored: bounds the parent's memory, whatever the source's size.
-MAX_IN_FLIGHT = 4096
+MAX_IN_FLIGHT = 1024
 # Entries per commit; a killed run loses at most the uncommitted ones (they are redone).
-COMMIT_ENTRIES = 5000
+COMMIT_ENTRIES = 2000
 
 
 class Progress(Protocol):

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cairn.core.records import EntryRecord, UnitResult
@@ -183,11 +183,29 @@ class IngestWriter:
                     insert_ignoring_duplicates(self.engine, Thumbnail, "sha256"),
                     [{"sha256": k, "blob": v} for k, v in thumbnails.items()],
                 )
-            ids = connection.scalars(
-                insert(Occurrence).returning(Occurrence.id, sort_by_parameter_order=True),
-                occurrences,
-            ).all()
-            errors = [
+            self._insert_occurrences(connection, occurrences)
+        self._pending.clear()
+
+    def _insert_occurrences(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert occurrences in order; only those with errors need their new id back.
+
+        Runs of error-free rows go in one executemany; a row with errors is inserted alone
+        with RETURNING. (Asking for all ids in parameter order made SQLAlchemy insert row by
+        row on SQLite: most of the writer's time on a tree of small files.)
+        """
+        plain = insert(Occurrence)
+        returning = insert(Occurrence).returning(Occurrence.id)
+        run: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for row, entry in zip(rows, self._pending, strict=True):
+            if not entry.errors:
+                run.append(row)
+                continue
+            if run:
+                connection.execute(plain, run)
+                run = []
+            occurrence_id = connection.execute(returning, row).scalar_one()
+            errors.extend(
                 {
                     "evidence_id": self.evidence_id,
                     "occurrence_id": occurrence_id,
@@ -196,12 +214,12 @@ class IngestWriter:
                     "message": error.message,
                     "run_id": self.run_id,
                 }
-                for occurrence_id, entry in zip(ids, self._pending, strict=True)
                 for error in entry.errors
-            ]
-            if errors:
-                connection.execute(insert(IngestError), errors)
-        self._pending.clear()
+            )
+        if run:
+            connection.execute(plain, run)
+        if errors:
+            connection.execute(insert(IngestError), errors)
 
     def _count(self, entry: EntryRecord) -> None:
         self.counts["enumerated"] += 1

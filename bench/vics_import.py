@@ -1,0 +1,136 @@
+"""VICS import: records/s and peak RSS of Cairn's streaming reader against `json.load`.
+
+Generates a VICS 2.0 `#Media` hash set of 1M benign random records (pinned seed; `--quick`:
+100k) with Cairn's writer, then reads it in fresh child processes:
+- cairn: `VicsFormat.read`, which validates and builds every record;
+- peer: `json.load` of the same file, parse only (it builds no records and validates nothing,
+  so the speed ratio flatters the peer).
+Each child reports CPU seconds, wall seconds and its own peak RSS (ru_maxrss). Target (issue 3):
+a 1M-record file imports in under 300 MB peak RSS.
+
+    .venv/bin/python bench/vics_import.py [--quick] [--records N] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cairn.core.types import Category, CategoryScheme
+from cairn.hashsets.base import KnownHashRecord, ReadOptions, RecordError
+from cairn.hashsets.vics import VicsFormat, write_media_set
+
+SEED = 20261129
+RSS_TARGET_MB = 300
+CATEGORIES = [Category(CategoryScheme.VICS, c) for c in (None, "0", "1", "2", "3", "4")]
+SERIES = ["Bridge", "Desk", "Street", "Harbour", "Park"]
+
+
+def records(count: int) -> Iterator[KnownHashRecord]:
+    """Benign random hashes shaped like a national set: most have SHA-1 and SHA-256, a third
+    PhotoDNA (192 base64 characters), a tenth a series."""
+    rng = random.Random(SEED)
+    for _ in range(count):
+        has_series = rng.random() < 0.1
+        yield KnownHashRecord(
+            md5=rng.randbytes(16).hex(),
+            sha1=rng.randbytes(20).hex(),
+            sha256=rng.randbytes(32).hex() if rng.random() < 0.9 else None,
+            photodna="A" * 190 + "==" if rng.random() < 0.33 else None,
+            size=rng.randrange(1 << 24),
+            category=rng.choice(CATEGORIES),
+            series=(rng.choice(SERIES),) if has_series else (),
+            victim_identified=rng.random() < 0.2,
+            offender_identified=rng.random() < 0.1,
+            distributed=rng.random() < 0.5,
+        )
+
+
+def child(mode: str, path: Path) -> None:
+    """Runs in a fresh process so that ru_maxrss is this reader's own peak."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    count = errors = 0
+    if mode == "idle":  # the interpreter with Cairn imported: the RSS floor of any reader
+        pass
+    elif mode == "cairn":
+        for item in VicsFormat.read(path, ReadOptions()):
+            if isinstance(item, RecordError):
+                errors += 1
+            else:
+                count += 1
+    else:
+        with path.open(encoding="utf-8-sig") as file:
+            count = len(json.load(file)["value"])
+    result = {
+        "records": count,
+        "errors": errors,
+        "cpu": time.process_time() - cpu,
+        "wall": time.perf_counter() - wall,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(json.dumps(result))
+
+
+def run_child(mode: str, path: Path) -> dict[str, Any]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(output)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100k records instead of 1M")
+    parser.add_argument("--records", type=int, help="number of records to generate")
+    parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return
+    count = args.records or (100_000 if args.quick else 1_000_000)
+    with tempfile.TemporaryDirectory(prefix="cairn-vics-bench-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"vics-{count}.json"
+        started = time.perf_counter()
+        with path.open("w", encoding="utf-8") as out:
+            summary = write_media_set(records(count), out)
+        print(
+            f"generated {summary.written:,} records, {path.stat().st_size / 2**20:,.0f} MiB "
+            f"in {time.perf_counter() - started:.1f} s (seed {SEED})"
+        )
+        results = {mode: run_child(mode, path) for mode in ("idle", "cairn", "json")}
+    cairn, peer = results["cairn"], results["json"]
+    assert cairn["records"] == peer["records"] == count and cairn["errors"] == 0
+    print(f"{'reader':<28}{'records/s (cpu)':>16}{'records/s (wall)':>18}{'peak RSS MB':>13}")
+    for name, result in (("cairn VicsFormat.read", cairn), ("peer json.load (parse only)", peer)):
+        print(
+            f"{name:<28}{result['records'] / result['cpu']:>16,.0f}"
+            f"{result['records'] / result['wall']:>18,.0f}{result['rss_mb']:>13,.0f}"
+        )
+    print(
+        f"ratios cairn/json.load: speed (cpu) {peer['cpu'] / cairn['cpu']:.2f}x, "
+        f"speed (wall) {peer['wall'] / cairn['wall']:.2f}x, "
+        f"peak RSS {cairn['rss_mb'] / peer['rss_mb']:.3f}x"
+    )
+    print(f"RSS of an idle interpreter with cairn imported: {results['idle']['rss_mb']:.0f} MB")
+    verdict = "PASS" if cairn["rss_mb"] < RSS_TARGET_MB else "FAIL"
+    print(f"target: peak RSS < {RSS_TARGET_MB} MB for {count:,} records: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,8 @@ from cairn.services.cases import add_evidence, create_case
 from cairn.services.context import Context
 from cairn.store import audit
 from cairn.store.database import open_database
-from cairn.store.models import AuditEvent, Base, IngestError, Media, Occurrence
+from cairn.store.models import AuditEvent, IngestError, Media, Occurrence
+from cairn.store.schema import metadata
 from cairn.store.writer import IngestWriter
 
 ACTOR = Actor(user="examiner", host="lab-1")
@@ -29,7 +30,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
 
     db = open_database(database_url)
     with db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
     db.dispose()
     assert diff == []
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cairn.cli.messaging import messaging_app
 from cairn.core.errors import CairnError
 from cairn.services.context import Context
 
@@ -23,6 +24,7 @@ export_app = typer.Typer(no_args_is_help=True, help="Export case data.")
 hashset_app = typer.Typer(no_args_is_help=True, help="Import, list and remove hash sets.")
 app.add_typer(case_app, name="case")
 app.add_typer(hashset_app, name="hashset")
+app.add_typer(messaging_app, name="messaging")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(export_app, name="export")
 

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
-from cairn.core.errors import UsageError
+from cairn.core.errors import CairnError, UsageError
 from cairn.core.records import EntryRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
 from cairn.evidence.base import EvidenceSource, Unit
@@ -182,6 +182,7 @@ class _Pool:
         try:
             return self._alone(batch, self.settings)
         except BrokenProcessPool:
+            self._check_workers_start()
             if len(batch) == 1:
                 return [self._after_crash(batch[0])]
         results = []
@@ -191,6 +192,20 @@ class _Pool:
             except BrokenProcessPool:
                 results.append(self._after_crash(unit))
         return results
+
+    def _check_workers_start(self) -> None:
+        """Tell a crash caused by input from workers that die whatever they are given.
+
+        A worker that cannot run an empty batch is broken by its environment (an import
+        failing, no memory); blaming each unit in turn would record every file as crashing.
+        """
+        try:
+            self._alone([], self.settings)
+        except BrokenProcessPool as exc:
+            raise CairnError(
+                "worker processes die before reading any evidence; see the log above "
+                "(or run with --workers 0 to see the failure in-process)"
+            ) from exc
 
     def _after_crash(self, unit: Unit) -> UnitResult:
         log.warning("worker crashed on %r; retrying with hashing only", unit.path)

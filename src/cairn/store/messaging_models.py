@@ -1,0 +1,1 @@
+"""Messaging tables (issue 6)."""

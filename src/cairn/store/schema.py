@@ -1,0 +1,11 @@
+"""Every table Cairn has: importing this module registers all model modules on Base.metadata.
+
+Model modules are split by concern (spine and known material, video, messaging); migrations
+and schema checks import this one module so that none is forgotten.
+"""
+
+from cairn.store import messaging_models, models, video_models
+
+metadata = models.Base.metadata
+
+__all__ = ["messaging_models", "metadata", "models", "video_models"]

@@ -1,0 +1,1 @@
+"""Video tables (issue 5)."""

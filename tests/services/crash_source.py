@@ -5,12 +5,14 @@ The ingest pool pickles the source class by reference, so worker processes impor
 by name: the test runs `main` in a subprocess with this folder on PYTHONPATH.
 
 - `crash*` kills the worker while analysing, but hashing-only settings pass (a decoder crash);
-- `always-crash*` kills the worker even when only hashing.
+- `always-crash*` kills the worker even when only hashing;
+- `DeadWorkerSource` kills every worker before it reads anything (a broken environment).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -35,16 +37,25 @@ class CrashingSource(DirectorySource):
         return super().process(unit, settings)
 
 
-def main(workspace: str, source: str, workers: int) -> None:
-    """Ingest `source` with the crashing source registered; print the summary as JSON."""
+class DeadWorkerSource(DirectorySource):
+    kind = "dead-worker-directory"
+
+    def __init__(self, root: Path) -> None:
+        if multiprocessing.parent_process() is not None:  # in a worker, not in the parent
+            os._exit(CRASH_EXIT)
+        super().__init__(root)
+
+
+def main(workspace: str, source: str, workers: int, kind: str = CrashingSource.kind) -> None:
+    """Ingest `source` with the test sources registered; print the summary as JSON."""
     from cairn.evidence import registry
     from cairn.services.cases import create_case
     from cairn.services.context import Context
     from cairn.services.ingest import ingest
 
-    registry.SOURCES = (CrashingSource, *registry.SOURCES)
+    registry.SOURCES = (CrashingSource, DeadWorkerSource, *registry.SOURCES)
     ctx = Context.open(workspace)
     create_case(ctx, "C-1")
-    summary = ingest(ctx, "C-1", Path(source), workers=workers, source_kind=CrashingSource.kind)
+    summary = ingest(ctx, "C-1", Path(source), workers=workers, source_kind=kind)
     json.dump({"counts": summary.counts, "exit_code": summary.exit_code}, sys.stdout)
     ctx.close()

@@ -481,23 +481,19 @@ def test_killed_ingest_resumes_to_the_same_database(tmp_path: Path, run_cli: Run
     assert snapshot(killed) == expected
 
 
-def run_crashing_source(tmp_path: Path, tree: Path, workers: int) -> dict[str, Any]:
+def run_test_source(
+    tmp_path: Path, tree: Path, kind: str = "crashing-directory"
+) -> subprocess.CompletedProcess[bytes]:
+    """Ingest `tree` with a test source from crash_source.py, in a subprocess (2 workers)."""
     workspace = tmp_path / "workspace"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"import crash_source; crash_source.main({str(workspace)!r}, {str(tree)!r}, {workers})",
-        ],
+    code = f"import crash_source; crash_source.main({str(workspace)!r}, {str(tree)!r}, 2, {kind!r})"
+    return subprocess.run(
+        [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(HERE)},
         capture_output=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stderr.decode()
-    result: dict[str, Any] = json.loads(done.stdout)
-    result["rows"] = snapshot(workspace)[0]
-    return result
 
 
 def test_a_worker_crash_costs_only_the_analysis_of_its_unit(tmp_path: Path) -> None:
@@ -505,7 +501,9 @@ def test_a_worker_crash_costs_only_the_analysis_of_its_unit(tmp_path: Path) -> N
     names = [b"a.txt", b"always-crash.bin", b"b.txt", b"crash-decoder.bin", b"c.txt"]
     for name in names:
         write(tree, name, name * 3)
-    result = run_crashing_source(tmp_path, tree, workers=2)
+    done = run_test_source(tmp_path, tree)
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout)
     assert result["exit_code"] == 1
     assert result["counts"] == {
         "enumerated": 5,
@@ -516,10 +514,24 @@ def test_a_worker_crash_costs_only_the_analysis_of_its_unit(tmp_path: Path) -> N
     }
     crash = ((CRASH_ERROR.stage, CRASH_ERROR.message),)
     hash_crash = ((HASH_CRASH_ERROR.stage, HASH_CRASH_ERROR.message),)
-    assert result["rows"] == [
+    assert snapshot(tmp_path / "workspace")[0] == [
         (b"a.txt", "file", triple(b"a.txt" * 3)[2], 15, ()),
         (b"always-crash.bin", "file", None, 48, hash_crash),
         (b"b.txt", "file", triple(b"b.txt" * 3)[2], 15, ()),
         (b"c.txt", "file", triple(b"c.txt" * 3)[2], 15, ()),
         (b"crash-decoder.bin", "file", triple(b"crash-decoder.bin" * 3)[2], 51, crash),
     ]
+
+
+def test_workers_that_cannot_start_stop_the_run_instead_of_blaming_files(tmp_path: Path) -> None:
+    tree = tmp_path / "device"
+    for name in (b"a.txt", b"b.txt"):
+        write(tree, name, name)
+    done = run_test_source(tmp_path, tree, kind="dead-worker-directory")
+    assert done.returncode == 1
+    assert b"CairnError: worker processes die before reading any evidence" in done.stderr
+    assert snapshot(tmp_path / "workspace") == ([], [])
+    ctx = Context.open(tmp_path / "workspace")
+    with ctx.db.session() as session:
+        assert session.scalars(select(ProcessingRun.status)).all() == ["interrupted"]
+    ctx.close()

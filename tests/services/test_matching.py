@@ -74,8 +74,14 @@ def _sets(tmp_path: Path, device: dict[str, bytes]) -> tuple[Path, Path, Path]:
     vics = tmp_path / "known.json"
     with vics.open("w") as out:
         write_media_set(
-            [KnownHashRecord(md5=digest_bytes(device["a.jpg"]).md5, category=VICS_1,
-                             series=("Series A",), media_id="7")],
+            [
+                KnownHashRecord(
+                    md5=digest_bytes(device["a.jpg"]).md5,
+                    category=VICS_1,
+                    series=("Series A",),
+                    media_id="7",
+                )
+            ],
             out,
         )
     pdq = tmp_path / "known-pdq.csv"
@@ -105,12 +111,19 @@ def _triage_by_path(ctx: Context) -> dict[str, tuple[str, ...]]:
     result = {}
     for line in lines[1:]:
         row = dict(zip(header, line.split(","), strict=True))
-        result[row["path"]] = (row["triage"], row["hashset"], row["category"], row["distance"],
-                               row["match_variant"])
+        result[row["path"]] = (
+            row["triage"],
+            row["hashset"],
+            row["category"],
+            row["distance"],
+            row["match_variant"],
+        )
     return result
 
 
-def test_triage_buckets_and_variants(ctx: Context, tmp_path: Path, device: dict[str, bytes]) -> None:
+def test_triage_buckets_and_variants(
+    ctx: Context, tmp_path: Path, device: dict[str, bytes]
+) -> None:
     _ingest_and_match(ctx, tmp_path, device)
     rows = _triage_by_path(ctx)
     assert rows["a.jpg"] == ("known", "known-vics", "vics:1", "0", "md5")
@@ -128,8 +141,13 @@ def test_triage_buckets_and_variants(ctx: Context, tmp_path: Path, device: dict[
 
     report = triage_report(ctx, "C-1")
     # Unique items: a (known), b, b-small, c, d (near-known), notes (ignorable), unrelated (new).
-    assert report.totals == {"known": 1, "near-known": 4, "known-ignorable": 1, "possible": 0,
-                             "new": 1}
+    assert report.totals == {
+        "known": 1,
+        "near-known": 4,
+        "known-ignorable": 1,
+        "possible": 0,
+        "new": 1,
+    }
     assert report.no_view_share == pytest.approx(6 / 7)
 
 
@@ -161,9 +179,7 @@ def test_review_queue_stacks_near_duplicates(ctx: Context, tmp_path: Path) -> No
     ingest(ctx, "C-2", root, workers=0)
     groups = review_queue(ctx, "C-2")
     assert [g.size for g in groups] == [3, 1]
-    stacked = {g.lead.paths[0] for g in groups[:1]} | {
-        d.paths[0] for d in groups[0].duplicates
-    }
+    stacked = {g.lead.paths[0] for g in groups[:1]} | {d.paths[0] for d in groups[0].duplicates}
     assert stacked == {"device:orig.jpg", "device:small.jpg", "device:mirror.jpg"}
     assert groups[1].lead.paths == ("device:other.jpg",)
     assert all(g.lead.triage == Triage.NEW.value for g in groups)
@@ -198,15 +214,20 @@ def test_import_refusals(ctx: Context, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="kind"):
         import_hashset(ctx, path, "t", kind="bad")
     legacy = tmp_path / "v13.json"
-    legacy.write_text(json.dumps({
-        "odata.metadata": "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media",
-        "value": [{"MediaID": 1, "MD5": digest_bytes(b"z").md5.upper(), "Category": 0}],
-    }))
+    legacy.write_text(
+        json.dumps(
+            {
+                "odata.metadata": "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media",
+                "value": [{"MediaID": 1, "MD5": digest_bytes(b"z").md5.upper(), "Category": 0}],
+            }
+        )
+    )
     with pytest.raises(UsageError, match="category-scheme"):
         import_hashset(ctx, legacy, "legacy")
     assert [h.name for h in list_hashsets(ctx)] == ["s"]  # nothing of the refused import kept
-    summary = import_hashset(ctx, legacy, "legacy",
-                             options=ReadOptions(category_scheme=CategoryScheme.DHS))
+    summary = import_hashset(
+        ctx, legacy, "legacy", options=ReadOptions(category_scheme=CategoryScheme.DHS)
+    )
     assert summary.records == 1
 
 

@@ -165,3 +165,33 @@ def test_empty_case_reference_is_a_usage_error(database_url: str, tmp_path: Path
     with pytest.raises(UsageError):
         create_case(Context(Workspace(tmp_path, database_url), db, ACTOR), ref)
     db.dispose()
+
+
+def test_hash_sets_and_matching_on_both_databases(database_url: str, tmp_path: Path) -> None:
+    """Bulk loading (executemany on SQLite, COPY on PostgreSQL), indexes, match and triage."""
+    from cairn.hashing.pdq import pdq_from_image
+    from cairn.media.synthetic import jpeg_bytes, synthetic_image
+    from cairn.services.hashsets import import_hashset, remove_hashset
+    from cairn.services.ingest import ingest
+    from cairn.services.matching import match_case
+    from cairn.services.triage import triage_report
+
+    ctx, _ = _setup(database_url, tmp_path)
+    photo = synthetic_image(7, 320, 240)
+    (tmp_path / "device" / "a.jpg").write_bytes(jpeg_bytes(photo))
+    (tmp_path / "device" / "b.txt").write_bytes(b"known file")
+    known = tmp_path / "known.csv"
+    known.write_text(f"pdq,category,series\n{pdq_from_image(photo).hex},vics:1,S \"1\"\n")
+    files = tmp_path / "files.txt"
+    files.write_text(f"{digest_bytes(b'known file').md5}  b.txt\n")
+    assert import_hashset(ctx, known, "known").records == 1
+    assert import_hashset(ctx, files, "files", kind="ignorable").records == 1
+    ingest(ctx, "C-1", tmp_path / "device", workers=0)
+    first = match_case(ctx, "C-1")
+    assert (first.new_matches, match_case(ctx, "C-1").new_matches) == (2, 0)
+    assert triage_report(ctx, "C-1").totals == {
+        "known": 0, "near-known": 1, "known-ignorable": 1, "possible": 0, "new": 0,
+    }
+    remove_hashset(ctx, "files")
+    assert triage_report(ctx, "C-1").totals["new"] == 1
+    ctx.db.dispose()

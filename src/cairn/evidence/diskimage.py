@@ -489,8 +489,11 @@ class _FileSystemWalk:
 
     def _alternate_streams(self, file: pytsk3.File, entry: EntryRecord) -> Iterator[Unit]:
         inode = int(file.info.meta.addr)
-        for attr in file:
-            info = attr.info
+        try:
+            attributes = [attr.info for attr in file]
+        except OSError:  # a damaged attribute list: reading the main stream records the error
+            return
+        for info in attributes:
             if int(info.type) != _NTFS_DATA or not info.name or (inode, info.name) == _BAD_CLUSTERS:
                 continue
             stream = replace(entry, path=entry.path + b":" + info.name, size=int(info.size))

@@ -7,7 +7,9 @@ is what matching searches. Each set keeps the SHA-256 of the file it came from.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import time
 from array import array
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from cairn.hashsets.registry import by_name, detect
 from cairn.matching.known import HASH_KINDS, KnownIndexes
 from cairn.services.context import Context
 from cairn.store import audit
+from cairn.store.bulk import bulk_insert
 from cairn.store.models import HashSet, KnownHash
 
 KINDS = ("illegal", "ignorable", "alert")
@@ -73,19 +76,43 @@ def file_sha256(path: Path) -> str:
 
 class _KeyBuffer:
     """Compact growing arrays of (binary key, id) per hash kind: 10M MD5s cost 240 MB, not 5 GB
-    of Python strings."""
+    of Python strings. Hex is collected per batch and converted in one call per kind."""
 
     def __init__(self) -> None:
         self.keys = {kind: bytearray() for kind in HASH_KINDS}
         self.ids = {kind: array("q") for kind in HASH_KINDS}
+        self._hex: dict[str, list[str]] = {kind: [] for kind in HASH_KINDS}
 
     def add(self, kind: str, hex_value: str | None, known_id: int) -> None:
         if hex_value:
-            self.keys[kind] += bytes.fromhex(hex_value)
+            self._hex[kind].append(hex_value)
             self.ids[kind].append(known_id)
 
+    def flush(self) -> None:
+        for kind, pending in self._hex.items():
+            if pending:
+                self.keys[kind] += bytes.fromhex("".join(pending))
+                pending.clear()
 
-def _row(record: KnownHashRecord, known_id: int, hashset_id: int) -> dict[str, Any]:
+
+_COLUMNS = (
+    "id", "hashset_id", "md5", "sha1", "sha256", "pdq", "photodna", "category_scheme",
+    "category_code", "series", "victim_identified", "offender_identified", "distributed",
+    "media_id", "file_name", "size", "details",
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _extra_json(extra: tuple[tuple[str, str], ...]) -> str:
+    # NSRL rows carry only a package id, shared by thousands of files: encode each once.
+    return json.dumps({"extra": dict(extra)}, separators=(",", ":"))
+
+
+def _details(record: KnownHashRecord) -> str | None:
+    if record.extra and not (record.comments or record.tags or record.mime_type) and (
+        record.pdq_quality is None
+    ):
+        return _extra_json(record.extra)
     details: dict[str, Any] = {}
     if record.comments:
         details["comments"] = record.comments
@@ -97,18 +124,18 @@ def _row(record: KnownHashRecord, known_id: int, hashset_id: int) -> dict[str, A
         details["pdq_quality"] = record.pdq_quality
     if record.extra:
         details["extra"] = dict(record.extra)
+    return json.dumps(details, separators=(",", ":")) if details else None
+
+
+def _row(record: KnownHashRecord, known_id: int, hashset_id: int) -> tuple[Any, ...]:
     category = record.category
-    return {
-        "id": known_id, "hashset_id": hashset_id, "md5": record.md5, "sha1": record.sha1,
-        "sha256": record.sha256, "pdq": record.pdq, "photodna": record.photodna,
-        "category_scheme": category.scheme.value if category else None,
-        "category_code": category.code if category else None,
-        "series": ",".join(record.series) or None,
-        "victim_identified": record.victim_identified,
-        "offender_identified": record.offender_identified,
-        "distributed": record.distributed, "media_id": record.media_id,
-        "file_name": record.file_name, "size": record.size, "details": details or None,
-    }
+    return (
+        known_id, hashset_id, record.md5, record.sha1, record.sha256, record.pdq,
+        record.photodna, category.scheme.value if category else None,
+        category.code if category else None, ",".join(record.series) or None,
+        record.victim_identified, record.offender_identified, record.distributed,
+        record.media_id, record.file_name, record.size, _details(record),
+    )
 
 
 def import_hashset(
@@ -169,7 +196,8 @@ def _store_records(
     keys: _KeyBuffer,
     summary: ImportSummary,
 ) -> None:
-    batch: list[dict[str, Any]] = []
+    batch: list[tuple[Any, ...]] = []
+    add = keys.add
     for record in records:
         if isinstance(record, RecordError):
             summary.bad_records += 1
@@ -177,15 +205,18 @@ def _store_records(
                 summary.errors.append(str(record))
             continue
         batch.append(_row(record, next_id, hashset_id))
-        for kind in HASH_KINDS:
-            keys.add(kind, getattr(record, kind), next_id)
+        add("md5", record.md5, next_id)
+        add("sha1", record.sha1, next_id)
+        add("sha256", record.sha256, next_id)
+        add("pdq", record.pdq, next_id)
         next_id += 1
         summary.records += 1
         if len(batch) >= INSERT_BATCH:
-            connection.execute(insert(KnownHash), batch)
+            bulk_insert(connection, KnownHash.__tablename__, _COLUMNS, batch)
+            keys.flush()
             batch = []
-    if batch:
-        connection.execute(insert(KnownHash), batch)
+    bulk_insert(connection, KnownHash.__tablename__, _COLUMNS, batch)
+    keys.flush()
 
 
 def _find_conflicts(
@@ -271,6 +302,7 @@ def rebuild_indexes(ctx: Context) -> None:
             keys.add("sha1", sha1, known_id)
             keys.add("sha256", sha256, known_id)
             keys.add("pdq", pdq, known_id)
+    keys.flush()
     KnownIndexes(ctx.workspace.root / "indexes").rebuild(keys.keys, keys.ids)
 
 

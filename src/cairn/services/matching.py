@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.types import Triage
@@ -161,12 +161,15 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
             })
         counts: Counter[str] = Counter()
         for chunk in _chunks(rows_out):
-            result = connection.execute(
+            connection.execute(
                 insert_ignoring_duplicates(ctx.db.engine, Match, "media_sha256",
                                            "known_hash_id", "method", "variant"),
                 chunk,
             )
-            summary.new_matches += max(result.rowcount or 0, 0)
+        # Rows already on record keep their first run: what this run added carries its id.
+        summary.new_matches = connection.scalar(
+            select(func.count(Match.id)).where(Match.run_id == run_id)
+        ) or 0
         for row in rows_out:
             counts[f"{row['method']}:{row['band']}"] += 1
         summary.by_method = dict(counts)

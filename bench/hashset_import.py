@@ -19,11 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nsrl_read import rows, sqlite_floor  # noqa: E402
-
-from cairn.hashsets.nsrl import write_rds3  # noqa: E402
-from cairn.services.context import Context  # noqa: E402
-from cairn.services.hashsets import import_hashset  # noqa: E402
+from cairn.hashsets.nsrl import write_rds3
+from cairn.services.context import Context
+from cairn.services.hashsets import import_hashset
+from nsrl_read import rows, sqlite_floor
 
 TARGET = 200_000
 

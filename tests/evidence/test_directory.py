@@ -9,7 +9,7 @@ import socket
 import stat
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -349,6 +349,7 @@ def test_abandoned_walk_closes_its_folder_descriptors(tmp_path: Path) -> None:
     make_deep_tree(tmp_path, 10, b"x")
     before = open_descriptors()
     units = DirectorySource(tmp_path).units()
+    assert isinstance(units, Generator)
     next(units)  # halfway down: ten folders open
     assert open_descriptors() > before
     units.close()

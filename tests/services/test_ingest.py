@@ -42,6 +42,7 @@ DESIGN_COLUMNS = [
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 DROP_DAC = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
 Row = tuple[bytes, str, str | None, int | None, tuple[tuple[str, str], ...]]
+Ingested = tuple[Path, Path, dict[bytes, bytes]]  # (tree, workspace, regular files' bytes)
 
 
 def triple(data: bytes) -> tuple[str, str, str]:
@@ -142,7 +143,7 @@ def status_of(run_cli: RunCli, case: str = "C-1") -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, dict]]:
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingested]:
     """A mixed tree ingested once through the CLI with the worker pool: (tree, workspace, files)."""
     base = tmp_path_factory.mktemp("ingested")
     tree, workspace = base / "device", base / "workspace"
@@ -163,7 +164,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
 
 
 @pytest.fixture
-def ingested_cli(ingested: tuple[Path, Path, dict], run_cli: RunCli) -> RunCli:
+def ingested_cli(ingested: Ingested, run_cli: RunCli) -> RunCli:
     """run_cli bound to the module's ingested workspace."""
     return lambda *args, **kw: run_cli(*args, workspace=ingested[1], **kw)
 
@@ -174,9 +175,7 @@ def export(run_cli: RunCli, fmt: str, out: Path) -> bytes:
     return out.read_bytes()
 
 
-def test_status_accounts_for_every_entry(
-    ingested: tuple[Path, Path, dict], ingested_cli: RunCli
-) -> None:
+def test_status_accounts_for_every_entry(ingested: Ingested, ingested_cli: RunCli) -> None:
     status = status_of(ingested_cli)
     assert (status["enumerated"], status["hashed"], status["errored"], status["non_regular"]) == (
         13,
@@ -189,7 +188,7 @@ def test_status_accounts_for_every_entry(
 
 
 def test_csv_export_matches_hashlib_and_hashdeep(
-    ingested: tuple[Path, Path, dict], ingested_cli: RunCli, tmp_path: Path
+    ingested: Ingested, ingested_cli: RunCli, tmp_path: Path
 ) -> None:
     tree, _, files = ingested
     raw = export(ingested_cli, "csv", tmp_path / "hashes.csv")
@@ -242,7 +241,7 @@ def dfxml_path(name: str) -> bytes:
 
 
 def test_dfxml_export_parses_and_its_digests_match(
-    ingested: tuple[Path, Path, dict], ingested_cli: RunCli, tmp_path: Path
+    ingested: Ingested, ingested_cli: RunCli, tmp_path: Path
 ) -> None:
     files = ingested[2]
     raw = export(ingested_cli, "dfxml", tmp_path / "hashes.xml")
@@ -261,9 +260,7 @@ def test_dfxml_export_parses_and_its_digests_match(
     assert all(found[path] == {} for path in NON_REGULAR)
 
 
-def test_same_source_again_adds_nothing(
-    ingested: tuple[Path, Path, dict], ingested_cli: RunCli
-) -> None:
+def test_same_source_again_adds_nothing(ingested: Ingested, ingested_cli: RunCli) -> None:
     tree, workspace, _ = ingested
     before = snapshot(workspace)
     code, out, err = ingested_cli("ingest", "--case", "C-1", tree, "--json")

@@ -181,7 +181,7 @@ def test_hash_sets_and_matching_on_both_databases(database_url: str, tmp_path: P
     (tmp_path / "device" / "a.jpg").write_bytes(jpeg_bytes(photo))
     (tmp_path / "device" / "b.txt").write_bytes(b"known file")
     known = tmp_path / "known.csv"
-    known.write_text(f"pdq,category,series\n{pdq_from_image(photo).hex},vics:1,S \"1\"\n")
+    known.write_text(f'pdq,category,series\n{pdq_from_image(photo).hex},vics:1,S "1"\n')
     files = tmp_path / "files.txt"
     files.write_text(f"{digest_bytes(b'known file').md5}  b.txt\n")
     assert import_hashset(ctx, known, "known").records == 1
@@ -190,7 +190,11 @@ def test_hash_sets_and_matching_on_both_databases(database_url: str, tmp_path: P
     first = match_case(ctx, "C-1")
     assert (first.new_matches, match_case(ctx, "C-1").new_matches) == (2, 0)
     assert triage_report(ctx, "C-1").totals == {
-        "known": 0, "near-known": 1, "known-ignorable": 1, "possible": 0, "new": 0,
+        "known": 0,
+        "near-known": 1,
+        "known-ignorable": 1,
+        "possible": 0,
+        "new": 0,
     }
     remove_hashset(ctx, "files")
     assert triage_report(ctx, "C-1").totals["new"] == 1

@@ -304,9 +304,14 @@ def export_hashset(
 def hashset_import(
     file: Path,
     name: Annotated[str, typer.Option("--name", help="A name for the set.")],
-    format_: Annotated[str, typer.Option("--format", help="auto, vics, icse-csv, plain or nsrl.")] = "auto",
+    format_: Annotated[
+        str, typer.Option("--format", help="auto, vics, icse-csv, plain or nsrl.")
+    ] = "auto",
     kind: Annotated[str, typer.Option(help="illegal, ignorable or alert.")] = "illegal",
-    category_scheme: Annotated[str | None, typer.Option(help="vics, dhs, caid or custom: the numbering of bare category codes.")] = None,
+    category_scheme: Annotated[
+        str | None,
+        typer.Option(help="vics, dhs, caid or custom: the numbering of bare category codes."),
+    ] = None,
     hash_type: Annotated[str | None, typer.Option(help="pdq: bare 64-hex hashes are PDQ.")] = None,
     pdq_threshold: Annotated[int, typer.Option(help="PDQ match distance for this set.")] = 31,
     json_: AsJson = False,
@@ -327,8 +332,9 @@ def hashset_import(
         choices = ", ".join(s.value for s in CategoryScheme)
         raise UsageError(f"--category-scheme must be one of {choices}") from None
     options = ReadOptions(category_scheme=scheme, hash_type="pdq" if hash_type else None)
-    summary = import_hashset(context(), file, name, fmt=format_, kind=kind, options=options,
-                             pdq_threshold=pdq_threshold)
+    summary = import_hashset(
+        context(), file, name, fmt=format_, kind=kind, options=options, pdq_threshold=pdq_threshold
+    )
     if json_:
         print_json(summary)
     else:
@@ -349,9 +355,23 @@ def hashset_list(
     if json_:
         print_json(sets)
         return
-    print_table("Hash sets", ["name", "kind", "format", "entries", "bad", "PDQ ≤", "sha256", "imported"],
-                [(h.name, h.kind, h.format, h.entries, h.bad_records, h.pdq_threshold,
-                  h.source_sha256[:16] + "…", h.imported_at) for h in sets])
+    print_table(
+        "Hash sets",
+        ["name", "kind", "format", "entries", "bad", "PDQ ≤", "sha256", "imported"],
+        [
+            (
+                h.name,
+                h.kind,
+                h.format,
+                h.entries,
+                h.bad_records,
+                h.pdq_threshold,
+                h.source_sha256[:16] + "…",
+                h.imported_at,
+            )
+            for h in sets
+        ],
+    )
 
 
 @hashset_app.command("remove")

@@ -76,8 +76,10 @@ def print_import_summary(summary: ImportSummary) -> None:
     if summary.bad_records > MAX_ERRORS_SHOWN:
         console.print(f"  … and {summary.bad_records - MAX_ERRORS_SHOWN:,} more")
     if summary.conflicts:
-        console.print(f"[yellow]{summary.conflicts:,} hashes carry a different category in "
-                      "another set[/] (both kept):")
+        console.print(
+            f"[yellow]{summary.conflicts:,} hashes carry a different category in "
+            "another set[/] (both kept):"
+        )
         for line in summary.conflict_examples:
             console.print(f"  {escape(line)}")
 
@@ -93,8 +95,11 @@ def print_match_summary(summary: MatchSummary) -> None:
 def print_triage(report: TriageReport) -> None:
     from cairn.cli.output import print_table
 
-    print_table(f"Triage of {report.case_ref}", ["evidence", "bucket", "items"],
-                [(r.evidence, r.bucket, r.items) for r in report.rows])
+    print_table(
+        f"Triage of {report.case_ref}",
+        ["evidence", "bucket", "items"],
+        [(r.evidence, r.bucket, r.items) for r in report.rows],
+    )
     totals = ", ".join(f"{bucket} {n:,}" for bucket, n in report.totals.items())
     console.print(f"whole case (unique items): {totals}")
     console.print(f"[bold]{report.no_view_share:.1%}[/] of items need no human view")
@@ -106,11 +111,15 @@ def print_queue(groups: list[QueueGroup]) -> None:
         return
     for number, group in enumerate(groups, 1):
         lead = group.lead
-        console.print(f"{number:>4}. [bold]{lead.triage}[/] {lead.sha256[:16]}… "
-                      f"({group.size} item{'s' if group.size > 1 else ''}) "
-                      f"{escape(lead.paths[0])}")
+        console.print(
+            f"{number:>4}. [bold]{lead.triage}[/] {lead.sha256[:16]}… "
+            f"({group.size} item{'s' if group.size > 1 else ''}) "
+            f"{escape(lead.paths[0])}"
+        )
         for path in lead.paths[1:]:
             console.print(f"        also at {escape(path)}")
         for duplicate in group.duplicates:
-            console.print(f"        ↳ {duplicate.sha256[:16]}… PDQ distance {duplicate.distance} "
-                          f"{escape(duplicate.paths[0])}")
+            console.print(
+                f"        ↳ {duplicate.sha256[:16]}… PDQ distance {duplicate.distance} "
+                f"{escape(duplicate.paths[0])}"
+            )

@@ -1,8 +1,9 @@
 """Identify content by its bytes, never by its name.
 
 The table covers every type Cairn acts on (images, videos, containers, databases) and a few
-common others; anything else is typed as text or binary. A file whose extension does not belong to its detected type is
-flagged: a JPEG renamed to `.dat` is a classic way to hide material.
+common others; anything else is typed as text or binary. A file whose extension does not
+belong to its detected type is flagged: a JPEG renamed to `.dat` is a classic way to hide
+material.
 """
 
 from __future__ import annotations

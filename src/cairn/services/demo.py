@@ -86,12 +86,13 @@ def build_device(root: Path) -> Path:
 
 def build_hash_sets(folder: Path, device: Path) -> list[tuple[Path, str, str]]:
     """Demo hash sets over the device's (benign) photos: (file, name, kind) to import."""
+    from PIL import Image
+
+    from cairn.core.types import Category, CategoryScheme
     from cairn.hashing.digests import digest_bytes
     from cairn.hashing.pdq import pdq_from_image
     from cairn.hashsets.base import KnownHashRecord
     from cairn.hashsets.vics import write_media_set
-    from cairn.core.types import Category, CategoryScheme
-    from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     camera = device / "DCIM" / "Camera"
@@ -100,10 +101,20 @@ def build_hash_sets(folder: Path, device: Path) -> list[tuple[Path, str, str]]:
     vics = folder / "demo-known.json"
     with vics.open("w", encoding="utf-8") as out:
         write_media_set(
-            [KnownHashRecord(md5=digest_bytes(photo[0].read_bytes()).md5, category=known,
-                             series=("Demo series A",), media_id="1"),
-             KnownHashRecord(md5=digest_bytes(photo[4].read_bytes()).md5, category=known,
-                             series=("Demo series A",), media_id="2")],
+            [
+                KnownHashRecord(
+                    md5=digest_bytes(photo[0].read_bytes()).md5,
+                    category=known,
+                    series=("Demo series A",),
+                    media_id="1",
+                ),
+                KnownHashRecord(
+                    md5=digest_bytes(photo[4].read_bytes()).md5,
+                    category=known,
+                    series=("Demo series A",),
+                    media_id="2",
+                ),
+            ],
             out,
         )
     pdq_list = folder / "demo-known-pdq.csv"
@@ -115,8 +126,11 @@ def build_hash_sets(folder: Path, device: Path) -> list[tuple[Path, str, str]]:
     ignorable = folder / "demo-known-files.txt"
     text = (device / "Documents" / "shopping.txt").read_bytes()
     ignorable.write_text(f"{digest_bytes(text).sha256}  shopping.txt\n")
-    return [(vics, "demo-known", "illegal"), (pdq_list, "demo-known-pdq", "illegal"),
-            (ignorable, "demo-known-files", "ignorable")]
+    return [
+        (vics, "demo-known", "illegal"),
+        (pdq_list, "demo-known-pdq", "illegal"),
+        (ignorable, "demo-known-files", "ignorable"),
+    ]
 
 
 def _findings(ctx: Context, case_ref: str) -> list[str]:
@@ -166,8 +180,10 @@ def _findings(ctx: Context, case_ref: str) -> list[str]:
     report = triage_report(ctx, case_ref)
     totals = ", ".join(f"{bucket} {n}" for bucket, n in report.totals.items())
     lines.append(f"triage of unique items: {totals}")
-    lines.append(f"{report.no_view_share:.0%} of items need no human view (reviewer exposure "
-                 f"cut by that share); `cairn queue --case {case_ref}` lists the rest")
+    lines.append(
+        f"{report.no_view_share:.0%} of items need no human view (reviewer exposure "
+        f"cut by that share); `cairn queue --case {case_ref}` lists the rest"
+    )
     return lines
 
 

@@ -8,18 +8,18 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import cairn
 from cairn.core.errors import UsageError
 from cairn.core.types import Triage
 from cairn.services.cases import get_case
-from cairn.services.matching import best_matches
 from cairn.services.context import Context
+from cairn.services.matching import best_matches
 from cairn.store import audit
 from cairn.store.models import Evidence, IngestError, Media, Occurrence
 
@@ -56,7 +56,9 @@ FORMATS = ("csv", "dfxml")
 
 @dataclass(frozen=True)
 class ExportedRow:
-    occurrence: Row[Any]
+    label: str
+    occurrence: Occurrence
+    media: Media | None
     errors: list[str]
 
 
@@ -87,14 +89,14 @@ def _rows(session: Session, case_id: int) -> Iterator[ExportedRow]:
     )
     error_iter = iter(errors)
     next_error = next(error_iter, None)
-    for row in occurrences:
+    for label, occurrence, media in occurrences:
         messages = []
-        occurrence_id = row[1].id
+        occurrence_id = occurrence.id
         while next_error is not None and next_error[0] <= occurrence_id:
             if next_error[0] == occurrence_id:
                 messages.append(f"{next_error[1]}: {next_error[2]}")
             next_error = next(error_iter, None)
-        yield ExportedRow(row, messages)
+        yield ExportedRow(label, occurrence, media, messages)
 
 
 def _text(path: bytes) -> str:
@@ -106,20 +108,22 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def write_csv(session: Session, case_id: int, out: IO[str]) -> int:
+def write_csv(session: Session, case_id: int, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     count = 0
     best = best_matches(session.connection(), case_id)
     for exported in _rows(session, case_id):
-        label, occ, media = exported.occurrence
+        label, occ, media = exported.label, exported.occurrence, exported.media
         found = best.get(media.sha256) if media else None
         match_columns: tuple[object, ...] = ("", "", "", "", "")
         if media is not None:
             match_columns = (Triage.NEW.value, "", "", "", "")
         if found is not None:
             match_columns = (
-                found.triage.value, found.hashset, found.category,
+                found.triage.value,
+                found.hashset,
+                found.category,
                 "" if found.distance is None else found.distance,
                 found.variant or ("pdq" if found.method == "pdq" else found.method),
             )
@@ -161,7 +165,7 @@ def _dfxml_name(path: bytes) -> str:
     )
 
 
-def write_dfxml(session: Session, case_id: int, case_ref: str, out: IO[str]) -> int:
+def write_dfxml(session: Session, case_id: int, case_ref: str, out: TextIO) -> int:
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(
         '<dfxml xmlns="http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML" '
@@ -175,7 +179,7 @@ def write_dfxml(session: Session, case_id: int, case_ref: str, out: IO[str]) -> 
     out.write(f"  <source><image_filename>{escape(case_ref)}</image_filename></source>\n")
     count = 0
     for exported in _rows(session, case_id):
-        label, occ, media = exported.occurrence
+        label, occ, media = exported.label, exported.occurrence, exported.media
         parts = [f"    <filename>{escape(_dfxml_name(occ.path))}</filename>"]
         parts.append(f"    <cairn:evidence>{escape(label)}</cairn:evidence>")
         parts.append(f"    <cairn:kind>{occ.kind}</cairn:kind>")
@@ -213,7 +217,7 @@ def write_dfxml(session: Session, case_id: int, case_ref: str, out: IO[str]) -> 
     return count
 
 
-def export_hashes(ctx: Context, case_ref: str, fmt: str, out: IO[str], destination: str) -> int:
+def export_hashes(ctx: Context, case_ref: str, fmt: str, out: TextIO, destination: str) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
     with ctx.db.session() as session:
@@ -256,8 +260,13 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
         found = best.get(media.sha256)
         category = Category.parse(found.category) if found and found.category else None
         record = KnownHashRecord(
-            md5=media.md5, sha1=media.sha1, sha256=media.sha256, pdq=media.pdq,
-            pdq_quality=media.pdq_quality, size=media.size, category=category,
+            md5=media.md5,
+            sha1=media.sha1,
+            sha256=media.sha256,
+            pdq=media.pdq,
+            pdq_quality=media.pdq_quality,
+            size=media.size,
+            category=category,
             series=tuple(s for s in (found.series if found else "").split(",") if s),
             mime_type=media.mime,
         )
@@ -270,16 +279,24 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
         current = media
         text = occ.path.decode("utf-8", "backslashreplace")
         folder, _, name = text.rpartition("/")
-        files.append(MediaFile(
-            file_name=name, file_path=folder, created=occ.crtime, written=occ.mtime,
-            accessed=occ.atime, unallocated=occ.unallocated, deleted=occ.deleted,
-            source_id=label, physical_location=occ.offset,
-        ))
+        files.append(
+            MediaFile(
+                file_name=name,
+                file_path=folder,
+                created=occ.crtime,
+                written=occ.mtime,
+                accessed=occ.atime,
+                unallocated=occ.unallocated,
+                deleted=occ.deleted,
+                source_id=label,
+                physical_location=occ.offset,
+            )
+        )
     if current is not None:
         yield item(current)
 
 
-def export_vics(ctx: Context, case_ref: str, out: IO[str], destination: str) -> int:
+def export_vics(ctx: Context, case_ref: str, out: TextIO, destination: str) -> int:
     """The case as a VICS 2.0 `#Cases` document: Media with MediaFiles, categories, series."""
     import uuid
 
@@ -287,9 +304,16 @@ def export_vics(ctx: Context, case_ref: str, out: IO[str], destination: str) -> 
 
     with ctx.db.session() as session:
         case = get_case(session, case_ref)
-        info = CaseInfo(case_id=uuid.uuid5(uuid.NAMESPACE_URL, f"cairn:case:{case.ref}"),
-                        case_number=case.ref)
+        info = CaseInfo(
+            case_id=uuid.uuid5(uuid.NAMESPACE_URL, f"cairn:case:{case.ref}"), case_number=case.ref
+        )
         written = write_case(info, _vics_media(session, case.id), out)
-        audit.record(session, ctx.actor, "export.vics", case_ref, destination=destination,
-                     media=written.written)
+        audit.record(
+            session,
+            ctx.actor,
+            "export.vics",
+            case_ref,
+            destination=destination,
+            media=written.written,
+        )
     return written.written

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -96,9 +96,23 @@ class _KeyBuffer:
 
 
 _COLUMNS = (
-    "id", "hashset_id", "md5", "sha1", "sha256", "pdq", "photodna", "category_scheme",
-    "category_code", "series", "victim_identified", "offender_identified", "distributed",
-    "media_id", "file_name", "size", "details",
+    "id",
+    "hashset_id",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "photodna",
+    "category_scheme",
+    "category_code",
+    "series",
+    "victim_identified",
+    "offender_identified",
+    "distributed",
+    "media_id",
+    "file_name",
+    "size",
+    "details",
 )
 
 
@@ -109,8 +123,10 @@ def _extra_json(extra: tuple[tuple[str, str], ...]) -> str:
 
 
 def _details(record: KnownHashRecord) -> str | None:
-    if record.extra and not (record.comments or record.tags or record.mime_type) and (
-        record.pdq_quality is None
+    if (
+        record.extra
+        and not (record.comments or record.tags or record.mime_type)
+        and (record.pdq_quality is None)
     ):
         return _extra_json(record.extra)
     details: dict[str, Any] = {}
@@ -130,11 +146,23 @@ def _details(record: KnownHashRecord) -> str | None:
 def _row(record: KnownHashRecord, known_id: int, hashset_id: int) -> tuple[Any, ...]:
     category = record.category
     return (
-        known_id, hashset_id, record.md5, record.sha1, record.sha256, record.pdq,
-        record.photodna, category.scheme.value if category else None,
-        category.code if category else None, ",".join(record.series) or None,
-        record.victim_identified, record.offender_identified, record.distributed,
-        record.media_id, record.file_name, record.size, _details(record),
+        known_id,
+        hashset_id,
+        record.md5,
+        record.sha1,
+        record.sha256,
+        record.pdq,
+        record.photodna,
+        category.scheme.value if category else None,
+        category.code if category else None,
+        ",".join(record.series) or None,
+        record.victim_identified,
+        record.offender_identified,
+        record.distributed,
+        record.media_id,
+        record.file_name,
+        record.size,
+        _details(record),
     )
 
 
@@ -161,29 +189,47 @@ def import_hashset(
     keys = _KeyBuffer()
     with ctx.db.engine.begin() as connection:
         if connection.scalar(select(HashSet.id).where(HashSet.name == name)) is not None:
-            raise UsageError(f"a hash set named {name!r} exists; remove it or choose another --name")
+            raise UsageError(
+                f"a hash set named {name!r} exists; remove it or choose another --name"
+            )
         hashset_id = connection.execute(
             insert(HashSet).returning(HashSet.id),
-            {"name": name, "kind": kind, "format": reader.name, "source_file": str(path.resolve()),
-             "source_sha256": summary.source_sha256,
-             "source_date": datetime.fromtimestamp(path.stat().st_mtime, UTC),
-             "pdq_threshold": pdq_threshold, "imported_at": datetime.now(UTC),
-             "imported_by": ctx.actor.user},
+            {
+                "name": name,
+                "kind": kind,
+                "format": reader.name,
+                "source_file": str(path.resolve()),
+                "source_sha256": summary.source_sha256,
+                "source_date": datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                "pdq_threshold": pdq_threshold,
+                "imported_at": datetime.now(UTC),
+                "imported_by": ctx.actor.user,
+            },
         ).scalar_one()
         first_id = (connection.scalar(select(func.max(KnownHash.id))) or 0) + 1
         _store_records(connection, reader.read(path, options), hashset_id, first_id, keys, summary)
         connection.execute(
-            update(HashSet).where(HashSet.id == hashset_id)
+            update(HashSet)
+            .where(HashSet.id == hashset_id)
             .values(entries=summary.records, bad_records=summary.bad_records)
         )
         indexes = KnownIndexes(ctx.workspace.root / "indexes")
         _find_conflicts(connection, indexes, keys, hashset_id, summary)
         indexes.add(keys.keys, keys.ids)
         with Session(bind=connection) as session:  # the import's own transaction
-            audit.record(session, ctx.actor, "hashset.import", None, name=name, kind=kind,
-                         format=reader.name, file=str(path.resolve()),
-                         sha256=summary.source_sha256, records=summary.records,
-                         bad_records=summary.bad_records)
+            audit.record(
+                session,
+                ctx.actor,
+                "hashset.import",
+                None,
+                name=name,
+                kind=kind,
+                format=reader.name,
+                file=str(path.resolve()),
+                sha256=summary.source_sha256,
+                records=summary.records,
+                bad_records=summary.bad_records,
+            )
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -220,7 +266,10 @@ def _store_records(
 
 
 def _find_conflicts(
-    connection: Connection, indexes: KnownIndexes, keys: _KeyBuffer, hashset_id: int,
+    connection: Connection,
+    indexes: KnownIndexes,
+    keys: _KeyBuffer,
+    hashset_id: int,
     summary: ImportSummary,
 ) -> None:
     """Hashes this set and an earlier one categorise differently: both kept, reported."""
@@ -232,7 +281,7 @@ def _find_conflicts(
     new_ids = sorted({new for new, _ in pairs})
     categories: dict[int, tuple[str | None, str | None, str]] = {}
     for start in range(0, len(new_ids), 10_000):
-        wanted = new_ids[start:start + 10_000] + sorted({old for _, old in pairs})
+        wanted = new_ids[start : start + 10_000] + sorted({old for _, old in pairs})
         for known_id, scheme, code, set_name in connection.execute(
             select(KnownHash.id, KnownHash.category_scheme, KnownHash.category_code, HashSet.name)
             .join(HashSet, HashSet.id == KnownHash.hashset_id)
@@ -257,10 +306,18 @@ def list_hashsets(ctx: Context, include_removed: bool = False) -> list[HashSetIn
             query = query.where(HashSet.removed_at.is_(None))
         return [
             HashSetInfo(
-                h.name, h.kind, h.format, h.entries, h.bad_records, h.pdq_threshold,
-                h.source_file, h.source_sha256,
-                h.source_date.isoformat() if h.source_date else None, h.imported_at.isoformat(),
-                h.imported_by, h.removed_at.isoformat() if h.removed_at else None,
+                h.name,
+                h.kind,
+                h.format,
+                h.entries,
+                h.bad_records,
+                h.pdq_threshold,
+                h.source_file,
+                h.source_sha256,
+                h.source_date.isoformat() if h.source_date else None,
+                h.imported_at.isoformat(),
+                h.imported_by,
+                h.removed_at.isoformat() if h.removed_at else None,
             )
             for h in session.scalars(query)
         ]
@@ -306,19 +363,20 @@ def rebuild_indexes(ctx: Context) -> None:
     KnownIndexes(ctx.workspace.root / "indexes").rebuild(keys.keys, keys.ids)
 
 
-def export_hashset(ctx: Context, name: str, out: IO[str]) -> int:
+def export_hashset(ctx: Context, name: str, out: TextIO) -> int:
     """A VICS 2.0 #Media set of one hash set: hashes and labels only, never paths."""
     from cairn.hashsets.vics import write_media_set
 
     with ctx.db.session() as session:
         hashset = get_hashset(session, name)
         rows = session.scalars(
-            select(KnownHash).where(KnownHash.hashset_id == hashset.id).order_by(KnownHash.id)
+            select(KnownHash)
+            .where(KnownHash.hashset_id == hashset.id)
+            .order_by(KnownHash.id)
             .execution_options(yield_per=10_000)
         )
         written = write_media_set((_record(row) for row in rows), out)
-        audit.record(session, ctx.actor, "export.hashset", None, name=name,
-                     records=written.written)
+        audit.record(session, ctx.actor, "export.hashset", None, name=name, records=written.written)
     return written.written
 
 
@@ -328,14 +386,25 @@ def _record(row: KnownHash) -> KnownHashRecord:
     details = row.details or {}
     category = (
         Category(CategoryScheme(row.category_scheme), row.category_code)
-        if row.category_scheme else None
+        if row.category_scheme
+        else None
     )
     return KnownHashRecord(
-        md5=row.md5, sha1=row.sha1, sha256=row.sha256, pdq=row.pdq,
-        pdq_quality=details.get("pdq_quality"), photodna=row.photodna, size=row.size,
-        category=category, series=tuple(s for s in (row.series or "").split(",") if s),
-        victim_identified=row.victim_identified, offender_identified=row.offender_identified,
-        distributed=row.distributed, media_id=row.media_id, file_name=None,
-        mime_type=details.get("mime_type"), comments=details.get("comments"),
+        md5=row.md5,
+        sha1=row.sha1,
+        sha256=row.sha256,
+        pdq=row.pdq,
+        pdq_quality=details.get("pdq_quality"),
+        photodna=row.photodna,
+        size=row.size,
+        category=category,
+        series=tuple(s for s in (row.series or "").split(",") if s),
+        victim_identified=row.victim_identified,
+        offender_identified=row.offender_identified,
+        distributed=row.distributed,
+        media_id=row.media_id,
+        file_name=None,
+        mime_type=details.get("mime_type"),
+        comments=details.get("comments"),
         tags=details.get("tags"),
     )

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.types import Triage
-from cairn.matching.known import KnownIndexes
+from cairn.matching.known import KEY_BYTES, KnownIndexes
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.provenance import library_versions
@@ -76,7 +76,8 @@ def _case_media(connection: Connection, case_id: int) -> list[tuple[str, str, st
         .distinct()
     )
     rows = connection.execute(
-        select(Media.sha256, Media.md5, Media.sha1, Media.pdq).where(Media.sha256.in_(in_case))
+        select(Media.sha256, Media.md5, Media.sha1, Media.pdq)
+        .where(Media.sha256.in_(in_case))
         .order_by(Media.sha256)
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
@@ -86,8 +87,9 @@ def _variants(connection: Connection, shas: list[str]) -> dict[str, list[tuple[s
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for chunk in _chunks(shas):
         for sha, variant, pdq in connection.execute(
-            select(MediaPdqVariant.media_sha256, MediaPdqVariant.variant, MediaPdqVariant.pdq)
-            .where(MediaPdqVariant.media_sha256.in_(chunk))
+            select(
+                MediaPdqVariant.media_sha256, MediaPdqVariant.variant, MediaPdqVariant.pdq
+            ).where(MediaPdqVariant.media_sha256.in_(chunk))
         ):
             found[sha].append((variant, pdq))
     return found
@@ -117,8 +119,13 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
         indexes = KnownIndexes(ctx.workspace.root / "indexes")
         # (media position, known id, method, variant) -> distance
         found: dict[tuple[int, int, str, str], int] = {}
-        for method, position, width in (("md5", 1, 16), ("sha1", 2, 20), ("sha256", 0, 32)):
-            queries = _hex_array((m[position] for m in media), width)
+        digests = {
+            "md5": [m[1] for m in media],
+            "sha1": [m[2] for m in media],
+            "sha256": [m[0] for m in media],
+        }
+        for method, values in digests.items():
+            queries = _hex_array(values, KEY_BYTES[method])
             rows, known_ids = indexes.lookup(method, queries)
             for row, known_id in zip(rows.tolist(), known_ids.tolist(), strict=True):
                 found[(row, known_id, method, "")] = 0
@@ -152,24 +159,32 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
             if method == "pdq" and distance > max(hashset.threshold, POSSIBLE_MAX):
                 continue
             band = "match" if method != "pdq" or distance <= hashset.threshold else "possible"
-            rows_out.append({
-                "media_sha256": media[position][0], "hashset_id": hashset.id,
-                "known_hash_id": known_id, "method": method, "distance": distance,
-                "variant": variant, "band": band,
-                "hashset_file_sha256": hashset.source_sha256, "matched_at": now,
-                "run_id": run_id,
-            })
+            rows_out.append(
+                {
+                    "media_sha256": media[position][0],
+                    "hashset_id": hashset.id,
+                    "known_hash_id": known_id,
+                    "method": method,
+                    "distance": distance,
+                    "variant": variant,
+                    "band": band,
+                    "hashset_file_sha256": hashset.source_sha256,
+                    "matched_at": now,
+                    "run_id": run_id,
+                }
+            )
         counts: Counter[str] = Counter()
         for chunk in _chunks(rows_out):
             connection.execute(
-                insert_ignoring_duplicates(ctx.db.engine, Match, "media_sha256",
-                                           "known_hash_id", "method", "variant"),
+                insert_ignoring_duplicates(
+                    ctx.db.engine, Match, "media_sha256", "known_hash_id", "method", "variant"
+                ),
                 chunk,
             )
         # Rows already on record keep their first run: what this run added carries its id.
-        summary.new_matches = connection.scalar(
-            select(func.count(Match.id)).where(Match.run_id == run_id)
-        ) or 0
+        summary.new_matches = (
+            connection.scalar(select(func.count(Match.id)).where(Match.run_id == run_id)) or 0
+        )
         for row in rows_out:
             counts[f"{row['method']}:{row['band']}"] += 1
         summary.by_method = dict(counts)
@@ -188,33 +203,65 @@ def _owners(connection: Connection, known_ids: list[int]) -> dict[int, int]:
     return owner
 
 
-def _record_run(connection: Connection, ctx: Context, case_id: int,
-                sets: dict[int, ActiveSet], now: datetime) -> int:
-    return int(connection.execute(
-        ProcessingRun.__table__.insert().returning(ProcessingRun.id),
-        {"case_id": case_id, "evidence_id": None, "command": "match",
-         "cairn_version": library_versions()["cairn"], "libraries": library_versions(),
-         "settings": {"possible_max": POSSIBLE_MAX, "min_quality": MIN_QUALITY,
-                      "hash_sets": {s.name: {"kind": s.kind, "pdq_threshold": s.threshold,
-                                             "sha256": s.source_sha256}
-                                    for s in sets.values()}},
-         "host": socket.gethostname(), "user": ctx.actor.user, "started_at": now,
-         "status": "running"},
-    ).scalar_one())
+def _record_run(
+    connection: Connection, ctx: Context, case_id: int, sets: dict[int, ActiveSet], now: datetime
+) -> int:
+    return int(
+        connection.execute(
+            insert(ProcessingRun).returning(ProcessingRun.id),
+            {
+                "case_id": case_id,
+                "evidence_id": None,
+                "command": "match",
+                "cairn_version": library_versions()["cairn"],
+                "libraries": library_versions(),
+                "settings": {
+                    "possible_max": POSSIBLE_MAX,
+                    "min_quality": MIN_QUALITY,
+                    "hash_sets": {
+                        s.name: {
+                            "kind": s.kind,
+                            "pdq_threshold": s.threshold,
+                            "sha256": s.source_sha256,
+                        }
+                        for s in sets.values()
+                    },
+                },
+                "host": socket.gethostname(),
+                "user": ctx.actor.user,
+                "started_at": now,
+                "status": "running",
+            },
+        ).scalar_one()
+    )
 
 
-def _finish_run(connection: Connection, ctx: Context, run_id: int, case_ref: str,
-                summary: MatchSummary) -> None:
+def _finish_run(
+    connection: Connection, ctx: Context, run_id: int, case_ref: str, summary: MatchSummary
+) -> None:
     connection.execute(
-        update(ProcessingRun).where(ProcessingRun.id == run_id).values(
-            ended_at=datetime.now(UTC), status="completed",
-            counts={"media": summary.media, "new_matches": summary.new_matches,
-                    **summary.by_method},
+        update(ProcessingRun)
+        .where(ProcessingRun.id == run_id)
+        .values(
+            ended_at=datetime.now(UTC),
+            status="completed",
+            counts={
+                "media": summary.media,
+                "new_matches": summary.new_matches,
+                **summary.by_method,
+            },
         )
     )
     with Session(bind=connection) as session:
-        audit.record(session, ctx.actor, "match", case_ref, run=run_id, media=summary.media,
-                     new_matches=summary.new_matches)
+        audit.record(
+            session,
+            ctx.actor,
+            "match",
+            case_ref,
+            run=run_id,
+            media=summary.media,
+            new_matches=summary.new_matches,
+        )
         session.flush()
 
 
@@ -255,9 +302,19 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
         .distinct()
     )
     rows = connection.execute(
-        select(Match.media_sha256, Match.method, Match.distance, Match.variant, Match.band,
-               HashSet.kind, HashSet.name, KnownHash.category_scheme, KnownHash.category_code,
-               KnownHash.series, Media.pdq_quality)
+        select(
+            Match.media_sha256,
+            Match.method,
+            Match.distance,
+            Match.variant,
+            Match.band,
+            HashSet.kind,
+            HashSet.name,
+            KnownHash.category_scheme,
+            KnownHash.category_code,
+            KnownHash.series,
+            Media.pdq_quality,
+        )
         .join(HashSet, HashSet.id == Match.hashset_id)
         .join(KnownHash, KnownHash.id == Match.known_hash_id)
         .join(Media, Media.sha256 == Match.media_sha256)
@@ -276,7 +333,12 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
             hits, key=lambda h: (h[0] == "pdq", h[4] not in HOSTILE, h[1], h[5])
         )
         result[sha] = BestMatch(
-            bucket, name, f"{scheme}:{code or ''}" if scheme else "", distance, method, variant,
+            bucket,
+            name,
+            f"{scheme}:{code or ''}" if scheme else "",
+            distance,
+            method,
+            variant,
             series or "",
         )
     return result

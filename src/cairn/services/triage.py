@@ -62,13 +62,16 @@ def triage_report(ctx: Context, case_ref: str) -> TriageReport:
     per_evidence: Counter[tuple[str, str]] = Counter()
     case_media: dict[str, Triage] = {}
     for label, sha in pairs:
+        assert sha is not None  # the query keeps hashed occurrences only
         bucket = _triage_of(best, sha)
         per_evidence[(label, bucket.value)] += 1
         case_media[sha] = bucket
     order = {bucket.value: i for i, bucket in enumerate(Triage)}
     report.rows = [
         TriageCount(label, bucket, n)
-        for (label, bucket), n in sorted(per_evidence.items(), key=lambda x: (x[0][0], order[x[0][1]]))
+        for (label, bucket), n in sorted(
+            per_evidence.items(), key=lambda x: (x[0][0], order[x[0][1]])
+        )
     ]
     totals = Counter(bucket.value for bucket in case_media.values())
     report.totals = {bucket.value: totals.get(bucket.value, 0) for bucket in Triage}
@@ -119,45 +122,52 @@ def review_queue(ctx: Context, case_ref: str, limit: int | None = None) -> list[
     from cairn.hashing.pdq import hamming
     from cairn.matching.pdq_index import PdqIndex
 
-    with ctx.db.engine.connect() as connection:
-        with Session(bind=connection) as session:
-            case_id = get_case(session, case_ref).id
-            best = best_matches(connection, case_id)
-            rows = connection.execute(
-                select(Media.sha256, Media.mime, Media.pdq, Media.pdq_quality, Evidence.label,
-                       Occurrence.path)
-                .join(Occurrence, Occurrence.media_sha256 == Media.sha256)
-                .join(Evidence, Evidence.id == Occurrence.evidence_id)
-                .where(Evidence.case_id == case_id)
-                .order_by(Media.sha256, Evidence.label, Occurrence.path)
-            ).all()
-            items: dict[str, tuple[str | None, str | None, int | None]] = {}
-            paths: dict[str, list[str]] = defaultdict(list)
-            for sha, mime, pdq, quality, label, path in rows:
-                if not mime or not mime.startswith(("image/", "video/")):
-                    continue
-                if _triage_of(best, sha) not in REVIEW_ORDER:
-                    continue
-                items[sha] = (mime, pdq, quality)
-                paths[sha].append(f"{label}:{path.decode('utf-8', 'backslashreplace')}")
-            shas = sorted(items)
-            variants: dict[str, list[str]] = defaultdict(list)
-            for start in range(0, len(shas), 5000):
-                for sha, pdq in connection.execute(
-                    select(MediaPdqVariant.media_sha256, MediaPdqVariant.pdq)
-                    .where(MediaPdqVariant.media_sha256.in_(shas[start:start + 5000]))
-                ):
-                    variants[sha].append(pdq)
-            audit.record(session, ctx.actor, "queue.view", case_ref, items=len(shas))
-            session.commit()
+    with ctx.db.engine.connect() as connection, Session(bind=connection) as session:
+        case_id = get_case(session, case_ref).id
+        best = best_matches(connection, case_id)
+        rows = connection.execute(
+            select(
+                Media.sha256,
+                Media.mime,
+                Media.pdq,
+                Media.pdq_quality,
+                Evidence.label,
+                Occurrence.path,
+            )
+            .join(Occurrence, Occurrence.media_sha256 == Media.sha256)
+            .join(Evidence, Evidence.id == Occurrence.evidence_id)
+            .where(Evidence.case_id == case_id)
+            .order_by(Media.sha256, Evidence.label, Occurrence.path)
+        ).all()
+        items: dict[str, tuple[str | None, str | None, int | None]] = {}
+        paths: dict[str, list[str]] = defaultdict(list)
+        for sha, mime, pdq, quality, label, path in rows:
+            if not mime or not mime.startswith(("image/", "video/")):
+                continue
+            if _triage_of(best, sha) not in REVIEW_ORDER:
+                continue
+            items[sha] = (mime, pdq, quality)
+            paths[sha].append(f"{label}:{path.decode('utf-8', 'backslashreplace')}")
+        shas = sorted(items)
+        variants: dict[str, list[str]] = defaultdict(list)
+        for start in range(0, len(shas), 5000):
+            for sha, pdq in connection.execute(
+                select(MediaPdqVariant.media_sha256, MediaPdqVariant.pdq).where(
+                    MediaPdqVariant.media_sha256.in_(shas[start : start + 5000])
+                )
+            ):
+                variants[sha].append(pdq)
+        audit.record(session, ctx.actor, "queue.view", case_ref, items=len(shas))
+        session.commit()
     position = {sha: i for i, sha in enumerate(shas)}
     groups = _UnionFind(len(shas))
     hashed = [s for s in shas if items[s][1] and (items[s][2] or 0) >= MIN_QUALITY]
     if hashed:
         index = PdqIndex()
         index.build(
-            np.frombuffer(b"".join(bytes.fromhex(items[s][1] or "") for s in hashed), np.uint8)
-            .reshape(-1, 32),
+            np.frombuffer(
+                b"".join(bytes.fromhex(items[s][1] or "") for s in hashed), np.uint8
+            ).reshape(-1, 32),
             np.array([position[s] for s in hashed], np.int64),
         )
         query_owner = []
@@ -185,8 +195,9 @@ def review_queue(ctx: Context, case_ref: str, limit: int | None = None) -> list[
         def entry(sha: str, lead_pdq: str | None = lead_pdq, is_lead: bool = False) -> QueueEntry:
             pdq = items[sha][1]
             distance = None if is_lead or not (pdq and lead_pdq) else hamming(pdq, lead_pdq)
-            return QueueEntry(sha, items[sha][0], _triage_of(best, sha).value,
-                              tuple(paths[sha]), distance)
+            return QueueEntry(
+                sha, items[sha][0], _triage_of(best, sha).value, tuple(paths[sha]), distance
+            )
 
         result.append(QueueGroup(entry(lead, is_lead=True), tuple(entry(s) for s in group[1:])))
     result.sort(key=lambda g: (REVIEW_ORDER.index(Triage(g.lead.triage)), -g.size, g.lead.sha256))

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from cairn.cli.messaging import messaging_app
+from cairn.cli.verify import evidence_verify
 from cairn.core.errors import CairnError
 from cairn.services.context import Context
 
@@ -25,6 +26,7 @@ hashset_app = typer.Typer(no_args_is_help=True, help="Import, list and remove ha
 app.add_typer(case_app, name="case")
 app.add_typer(hashset_app, name="hashset")
 app.add_typer(messaging_app, name="messaging")
+evidence_app.command("verify")(evidence_verify)
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(export_app, name="export")
 
@@ -160,6 +162,15 @@ def ingest(
     source_kind: Annotated[
         str | None, typer.Option(help="Override the detected source kind.")
     ] = None,
+    carve: Annotated[
+        bool, typer.Option("--carve", help="Carve JPEG/PNG/GIF from unallocated space.")
+    ] = False,
+    max_carved_count: Annotated[
+        int | None, typer.Option(help="Carve at most this many items per unallocated run.")
+    ] = None,
+    max_carved_bytes: Annotated[
+        int | None, typer.Option(help="Largest carved item, in bytes.")
+    ] = None,
     json_: AsJson = False,
 ) -> None:
     """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
@@ -176,6 +187,12 @@ def ingest(
     }
     if max_image_pixels is not None:
         options["max_image_pixels"] = max_image_pixels
+    if carve:
+        options["carve"] = True
+    if max_carved_count is not None:
+        options["max_carved_count"] = max_carved_count
+    if max_carved_bytes is not None:
+        options["max_carved_bytes"] = max_carved_bytes
     with IngestProgress() as progress:
         summary = run_ingest(
             ctx,

@@ -60,6 +60,8 @@ def print_demo(result: DemoResult) -> None:
     console.rule("[bold]Cairn demo")
     console.print(f"Generated a benign synthetic device at {result.device}")
     print_ingest_summary(result.ingest)
+    for more in result.more_ingests:
+        print_ingest_summary(more)
     print_match_summary(result.matched)
     for line in result.findings:
         console.print(f"• {line}")

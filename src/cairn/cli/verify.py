@@ -1,7 +1,9 @@
 """`cairn evidence verify --case REF --evidence LABEL`: recompute the acquisition hash.
 
-Registered by `cairn.cli.app` on its `evidence` group. Exit codes: 0 verified, 1 mismatch or
-unreadable evidence, 2 nothing to compare with (no acquisition hash registered or stored).
+Registered by `cairn.cli.app` on its `evidence` group; it imports nothing from `cairn.cli.app`
+at module level, so app.py can import it at the top like its other command modules. Exit
+codes: 0 verified, 1 mismatch or unreadable evidence, 2 nothing to compare with (no
+acquisition hash registered or stored).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from typing import Annotated
 
 import typer
 
-from cairn.cli.app import AsJson, CaseRef, context
-
+CaseRef = Annotated[str, typer.Option("--case", help="Case reference.")]
 EvidenceLabel = Annotated[str, typer.Option("--evidence", help="Label of the evidence item.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def evidence_verify(case: CaseRef, label: EvidenceLabel, json_: AsJson = False) -> None:
     """Recompute an evidence item's acquisition hash and compare; the result is audited."""
+    from cairn.cli.app import context
     from cairn.cli.output import print_json, print_table
     from cairn.services.verify import verify_evidence
 

@@ -24,7 +24,7 @@ from cairn.services.context import Context
 from cairn.services.hashsets import import_hashset, list_hashsets
 from cairn.services.ingest import IngestSummary, Progress, ingest
 from cairn.services.matching import MatchSummary, match_case
-from cairn.services.triage import triage_report
+from cairn.services.triage import review_queue, triage_report
 from cairn.store.models import Evidence, Media, Occurrence
 
 DEMO_CASE = "DEMO-1"
@@ -36,6 +36,7 @@ class DemoResult:
     device: Path
     ingest: IngestSummary
     matched: MatchSummary
+    more_ingests: list[IngestSummary] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
 
 
@@ -82,6 +83,35 @@ def build_device(root: Path) -> Path:
         z.writestr("backup/inner.zip", inner.getvalue())
         z.writestr("backup/photo_copy.jpg", photos[5])
     return root
+
+
+def build_usb_stick(image: Path, device: Path) -> bool:
+    """A FAT16 disk image holding two photos, one of them deleted after writing.
+
+    Made with dosfstools and mtools (installed by scripts/setup); without them the demo goes
+    on without the stick. Returns whether the image exists.
+    """
+    import shutil
+    import subprocess
+
+    if image.exists():
+        return True
+    if not all(shutil.which(tool) for tool in ("mkfs.vfat", "mcopy", "mdel")):
+        return False
+    camera = device / "DCIM" / "Camera"
+    partial = image.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    env = {"MTOOLS_SKIP_CHECK": "1", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    commands = [
+        ["mkfs.vfat", "-C", "-F", "16", "-n", "DEMOSTICK", str(partial), "16384"],
+        ["mcopy", "-i", str(partial), str(camera / "IMG_20240513_1030.jpg"), "::/holiday.jpg"],
+        ["mcopy", "-i", str(partial), str(camera / "IMG_20240516_1030.jpg"), "::/deleted.jpg"],
+        ["mdel", "-i", str(partial), "::/deleted.jpg"],
+    ]
+    for command in commands:
+        subprocess.run(command, check=True, capture_output=True, env=env)
+    partial.rename(image)
+    return True
 
 
 def build_hash_sets(folder: Path, device: Path) -> list[tuple[Path, str, str]]:
@@ -134,17 +164,15 @@ def build_hash_sets(folder: Path, device: Path) -> list[tuple[Path, str, str]]:
 
 
 def _findings(ctx: Context, case_ref: str) -> list[str]:
-    from cairn.hashing.pdq import hamming
-
     lines = []
     with ctx.db.session() as session:
         case = get_case(session, case_ref)
         rows = session.execute(
             select(
+                Evidence.label,
                 Occurrence.path,
                 Occurrence.flags,
                 Media.sha256,
-                Media.pdq,
                 Media.gps_lat,
                 Media.exif_serial,
             )
@@ -152,31 +180,24 @@ def _findings(ctx: Context, case_ref: str) -> list[str]:
             .join(Media, Media.sha256 == Occurrence.media_sha256)
             .where(Evidence.case_id == case.id)
         ).all()
-    places: dict[str, list[bytes]] = defaultdict(list)
-    pdqs: dict[str, str] = {}
-    for path, flags, sha256, pdq, _lat, _serial in rows:
-        places[sha256].append(path)
-        if pdq:
-            pdqs[sha256] = pdq
+    places: dict[str, list[str]] = defaultdict(list)
+    for label, path, flags, sha256, _lat, _serial in rows:
+        where = f"{label}:{path.decode(errors='replace')}"
+        places[sha256].append(where)
         if "extension-mismatch" in flags:
-            lines.append(f"content does not match its name: {path.decode(errors='replace')}")
-    for paths in places.values():
-        if len(paths) > 1:
-            shown = ", ".join(p.decode(errors="replace") for p in sorted(paths))
-            lines.append(f"same file in {len(paths)} places: {shown}")
-    hashes = sorted(pdqs.items())
-    for i, (a, pa) in enumerate(hashes):
-        for b, pb in hashes[i + 1 :]:
-            distance = hamming(pa, pb)
-            if distance <= 31:
-                first = places[a][0].decode(errors="replace")
-                second = places[b][0].decode(errors="replace")
-                lines.append(f"near-duplicates (PDQ distance {distance}): {first} ~ {second}")
-    gps = {sha for _p, _f, sha, _q, lat, _s in rows if lat is not None}
-    serials = {s for *_, s in rows if s}
-    lines.append(
-        f"{len(gps)} photos carry GPS positions; {len(serials)} camera serial numbers seen"
-    )
+            lines.append(f"content does not match its name: {where}")
+    for where in places.values():
+        if len(where) > 1:
+            lines.append(f"same file in {len(where)} places: {', '.join(sorted(where))}")
+    for group in review_queue(ctx, case_ref):
+        for duplicate in group.duplicates:
+            lines.append(
+                f"near-duplicate to review together (PDQ distance {duplicate.distance}): "
+                f"{group.lead.paths[0]} ~ {duplicate.paths[0]}"
+            )
+    gps = {sha for *_, sha, lat, _s in rows if lat is not None}
+    serials = {serial for *_, serial in rows if serial}
+    lines.append(f"{len(gps)} photos carry GPS positions; {len(serials)} camera serials seen")
     report = triage_report(ctx, case_ref)
     totals = ", ".join(f"{bucket} {n}" for bucket, n in report.totals.items())
     lines.append(f"triage of unique items: {totals}")
@@ -207,7 +228,36 @@ def run_demo(
         create_case(ctx, DEMO_CASE, "Benign synthetic demo case")
     settings = AnalysisSettings(thumbnail_key=load_or_create_key(ctx.workspace.key_file))
     summary = ingest(ctx, DEMO_CASE, device, workers=workers, settings=settings, progress=progress)
+    stick = device.parent / "usb-stick.dd"
+    stick_summary = None
+    if build_usb_stick(stick, device):
+        stick_summary = ingest(
+            ctx, DEMO_CASE, stick, workers=workers, settings=settings, progress=progress
+        )
     matched = match_case(ctx, DEMO_CASE)
+    findings = _findings(ctx, DEMO_CASE)
+    findings.insert(0, _stick_finding(ctx, stick_summary))
     return DemoResult(
-        device=device, ingest=summary, matched=matched, findings=_findings(ctx, DEMO_CASE)
+        device=device,
+        ingest=summary,
+        matched=matched,
+        findings=findings,
+        more_ingests=[stick_summary] if stick_summary else [],
     )
+
+
+def _stick_finding(ctx: Context, stick: IngestSummary | None) -> str:
+    if stick is None:
+        return "no USB-stick image: dosfstools/mtools are not installed (scripts/setup adds them)"
+    with ctx.db.session() as session:
+        deleted = session.execute(
+            select(Occurrence.path, Occurrence.media_sha256)
+            .join(Evidence, Evidence.id == Occurrence.evidence_id)
+            .where(
+                Evidence.label == stick.evidence,
+                Occurrence.deleted.is_(True),
+                Occurrence.media_sha256.is_not(None),
+            )
+        ).all()
+    names = ", ".join(path.decode(errors="replace") for path, _sha in deleted) or "none"
+    return f"{stick.evidence}: {len(deleted)} deleted file(s) recovered with digests: {names}"

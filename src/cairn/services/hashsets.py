@@ -76,23 +76,17 @@ def file_sha256(path: Path) -> str:
 
 class _KeyBuffer:
     """Compact growing arrays of (binary key, id) per hash kind: 10M MD5s cost 240 MB, not 5 GB
-    of Python strings. Hex is collected per batch and converted in one call per kind."""
+    of Python strings."""
 
     def __init__(self) -> None:
         self.keys = {kind: bytearray() for kind in HASH_KINDS}
         self.ids = {kind: array("q") for kind in HASH_KINDS}
-        self._hex: dict[str, list[str]] = {kind: [] for kind in HASH_KINDS}
 
-    def add(self, kind: str, hex_value: str | None, known_id: int) -> None:
-        if hex_value:
-            self._hex[kind].append(hex_value)
-            self.ids[kind].append(known_id)
-
-    def flush(self) -> None:
-        for kind, pending in self._hex.items():
-            if pending:
-                self.keys[kind] += bytes.fromhex("".join(pending))
-                pending.clear()
+    def extend(self, kind: str, pairs: list[tuple[str, int]]) -> None:
+        """Add (hex key, id) pairs; the hex is converted in one call."""
+        if pairs:
+            self.keys[kind] += bytes.fromhex("".join([key for key, _ in pairs]))
+            self.ids[kind].extend([known_id for _, known_id in pairs])
 
 
 _COLUMNS = (
@@ -242,27 +236,36 @@ def _store_records(
     keys: _KeyBuffer,
     summary: ImportSummary,
 ) -> None:
-    batch: list[tuple[Any, ...]] = []
-    add = keys.add
+    """Store records in batches; per batch, columns are built by comprehensions and hex keys
+    converted in one call per kind, so the per-record Python work stays small (NSRL sets have
+    tens of millions of records)."""
+    batch: list[KnownHashRecord] = []
+
+    def flush() -> None:
+        nonlocal next_id
+        ids = range(next_id, next_id + len(batch))
+        rows = [
+            _row(record, known_id, hashset_id) for record, known_id in zip(batch, ids, strict=True)
+        ]
+        bulk_insert(connection, KnownHash.__tablename__, _COLUMNS, rows)
+        for position, kind in enumerate(HASH_KINDS):  # md5, sha1, sha256, pdq lead the record
+            keys.extend(
+                kind, [(r[position], i) for r, i in zip(batch, ids, strict=True) if r[position]]
+            )
+        next_id += len(batch)
+        summary.records += len(batch)
+        batch.clear()
+
     for record in records:
         if isinstance(record, RecordError):
             summary.bad_records += 1
             if len(summary.errors) < MAX_ERRORS_KEPT:
                 summary.errors.append(str(record))
             continue
-        batch.append(_row(record, next_id, hashset_id))
-        add("md5", record.md5, next_id)
-        add("sha1", record.sha1, next_id)
-        add("sha256", record.sha256, next_id)
-        add("pdq", record.pdq, next_id)
-        next_id += 1
-        summary.records += 1
+        batch.append(record)
         if len(batch) >= INSERT_BATCH:
-            bulk_insert(connection, KnownHash.__tablename__, _COLUMNS, batch)
-            keys.flush()
-            batch = []
-    bulk_insert(connection, KnownHash.__tablename__, _COLUMNS, batch)
-    keys.flush()
+            flush()
+    flush()
 
 
 def _find_conflicts(
@@ -348,18 +351,15 @@ def rebuild_indexes(ctx: Context) -> None:
     keys = _KeyBuffer()
     with ctx.db.engine.connect() as connection:
         rows = connection.execute(
-            select(KnownHash.id, KnownHash.md5, KnownHash.sha1, KnownHash.sha256, KnownHash.pdq)
+            select(KnownHash.md5, KnownHash.sha1, KnownHash.sha256, KnownHash.pdq, KnownHash.id)
             .join(HashSet, HashSet.id == KnownHash.hashset_id)
             .where(HashSet.removed_at.is_(None))
             .order_by(KnownHash.id)
             .execution_options(yield_per=50_000)
         )
-        for known_id, md5, sha1, sha256, pdq in rows:
-            keys.add("md5", md5, known_id)
-            keys.add("sha1", sha1, known_id)
-            keys.add("sha256", sha256, known_id)
-            keys.add("pdq", pdq, known_id)
-    keys.flush()
+        for chunk in rows.partitions():
+            for position, kind in enumerate(HASH_KINDS):
+                keys.extend(kind, [(row[position], row[4]) for row in chunk if row[position]])
     KnownIndexes(ctx.workspace.root / "indexes").rebuild(keys.keys, keys.ids)
 
 

@@ -82,7 +82,7 @@ class _KeyBuffer:
         self.keys = {kind: bytearray() for kind in HASH_KINDS}
         self.ids = {kind: array("q") for kind in HASH_KINDS}
 
-    def extend(self, kind: str, pairs: list[tuple[str, int]]) -> None:
+    def extend(self, kind: str, pairs: list[tuple[Any, int]]) -> None:
         """Add (hex key, id) pairs; the hex is converted in one call."""
         if pairs:
             self.keys[kind] += bytes.fromhex("".join([key for key, _ in pairs]))

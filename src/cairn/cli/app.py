@@ -205,8 +205,19 @@ def ingest(
             source_kind=source_kind,
         )
     print_ingest_summary(summary, json_)
+    _import_messaging(ctx, case, summary.evidence, json_)
     _match_if_sets(ctx, case, json_)
     raise typer.Exit(summary.exit_code)
+
+
+def _import_messaging(ctx: Context, case: str, evidence: str, quiet: bool) -> None:
+    """WhatsApp databases and chat exports found in the evidence are read at once."""
+    from cairn.cli.messaging import print_imports
+    from cairn.services.messaging import import_from_evidence
+
+    imported = import_from_evidence(ctx, case, evidence)
+    if imported and not quiet:
+        print_imports(imported)
 
 
 def _match_if_sets(ctx: Context, case: str, quiet: bool) -> None:

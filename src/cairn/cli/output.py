@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -42,7 +43,8 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        # Seized text may contain rich markup such as "[/x]": cells are shown literally.
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
     console.print(table)
 
 

@@ -1,5 +1,8 @@
 """`cairn demo`: a benign synthetic "seized device", ingested end to end.
 
+The phone carries a generated WhatsApp database: two groups sharing the demo pictures, so the
+summary can name the top producer and distributor candidates.
+
 The device holds camera photos with EXIF and GPS, an exact copy and a resized, re-encoded copy
 of one photo, a rotated and a letterboxed copy, a zip inside a zip, a JPEG renamed to `.dat`,
 and a truncated JPEG: the everyday shapes of seized data, made from nothing but gradients and
@@ -19,11 +22,13 @@ from sqlalchemy import select
 
 from cairn.core.errors import NotFoundError
 from cairn.core.settings import AnalysisSettings
+from cairn.messaging.scenario import demo_whatsapp
 from cairn.services.cases import create_case, get_case
 from cairn.services.context import Context
 from cairn.services.hashsets import import_hashset, list_hashsets
 from cairn.services.ingest import IngestSummary, Progress, ingest
 from cairn.services.matching import MatchSummary, match_case
+from cairn.services.messaging import analyse_case, import_from_evidence, summary_lines
 from cairn.services.triage import review_queue, triage_report
 from cairn.store.models import Evidence, Media, Occurrence
 
@@ -186,9 +191,9 @@ def _findings(ctx: Context, case_ref: str) -> list[str]:
         places[sha256].append(where)
         if "extension-mismatch" in flags:
             lines.append(f"content does not match its name: {where}")
-    for where in places.values():
-        if len(where) > 1:
-            lines.append(f"same file in {len(where)} places: {', '.join(sorted(where))}")
+    for found in places.values():
+        if len(found) > 1:
+            lines.append(f"same file in {len(found)} places: {', '.join(sorted(found))}")
     for group in review_queue(ctx, case_ref):
         for duplicate in group.duplicates:
             lines.append(
@@ -214,6 +219,7 @@ def run_demo(
     from cairn.media.thumbnail import load_or_create_key
 
     build_device(device)
+    demo_whatsapp(device)
     existing = {h.name for h in list_hashsets(ctx)}
     for path, name, kind in build_hash_sets(ctx.workspace.root / "demo-hashsets", device):
         if name not in existing:
@@ -228,6 +234,7 @@ def run_demo(
         create_case(ctx, DEMO_CASE, "Benign synthetic demo case")
     settings = AnalysisSettings(thumbnail_key=load_or_create_key(ctx.workspace.key_file))
     summary = ingest(ctx, DEMO_CASE, device, workers=workers, settings=settings, progress=progress)
+    import_from_evidence(ctx, DEMO_CASE, summary.evidence)
     stick = device.parent / "usb-stick.dd"
     stick_summary = None
     if build_usb_stick(stick, device):
@@ -237,6 +244,7 @@ def run_demo(
     matched = match_case(ctx, DEMO_CASE)
     findings = _findings(ctx, DEMO_CASE)
     findings.insert(0, _stick_finding(ctx, stick_summary))
+    findings.extend(summary_lines(analyse_case(ctx, DEMO_CASE)))
     return DemoResult(
         device=device,
         ingest=summary,

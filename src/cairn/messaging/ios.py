@@ -1,0 +1,353 @@
+"""WhatsApp for iOS: `ChatStorage.sqlite` (Core Data; FORMATS.md).
+
+`ZWACHATSESSION` rows are conversations (`ZSESSIONTYPE` 1 for groups, `ZPARTNERNAME` the
+partner's name or the group's subject); `ZWAMESSAGE` rows are messages, their sender in a group
+`ZGROUPMEMBER` → `ZWAGROUPMEMBER.ZMEMBERJID`, their time `ZMESSAGEDATE` in seconds since
+2001-01-01 UTC, forwarded when `ZFLAGS & 0x180 == 0x180`; `ZWAMEDIAITEM` holds the media, whose
+`ZVCARDNAME` is the base64 SHA-256 of the file (for media; a contact card's name otherwise).
+`ZWAGROUPINFO` names each group's creator and creation time. iOS keeps no forward score and
+keeps thumbnails as files beside the database, not in it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from array import array
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import ClassVar
+
+from cairn.messaging import identity
+from cairn.messaging.base import (
+    Account,
+    Artefact,
+    Group,
+    GroupAction,
+    GroupEvent,
+    Issue,
+    MediaRef,
+    Message,
+    MessagingFormat,
+    Record,
+    Seen,
+    Severity,
+    from_cocoa,
+    sha256_from_base64,
+)
+from cairn.messaging.recovery import recover_deleted
+from cairn.messaging.sqlitedb import MAGIC, Schema, connect, features, required, rows_by_id
+
+FORWARDED = 0x180
+GROUP_SESSION = 1
+KINDS = {
+    0: "text",
+    1: "image",
+    2: "video",
+    3: "audio",
+    4: "contact",
+    5: "location",
+    6: "system",
+    7: "link",
+    8: "document",
+    11: "gif",
+    14: "revoked",
+    15: "sticker",
+}
+# Kinds whose ZVCARDNAME is a file digest (for the others it is a name, or nothing).
+MEDIA_KINDS = frozenset({"image", "video", "audio", "document", "gif", "sticker"})
+
+
+class _Reader:
+    REQUIRED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "ZWAMESSAGE": ("Z_PK", "ZCHATSESSION", "ZISFROMME", "ZMESSAGEDATE"),
+        "ZWACHATSESSION": ("Z_PK", "ZCONTACTJID"),
+    }
+    FEATURES: ClassVar[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
+        ("message ids (cross-device links and clock offsets)", "ZWAMESSAGE", ("ZSTANZAID",)),
+        ("forwarded flags", "ZWAMESSAGE", ("ZFLAGS",)),
+        ("message kinds", "ZWAMESSAGE", ("ZMESSAGETYPE",)),
+        ("message text", "ZWAMESSAGE", ("ZTEXT",)),
+        ("one-to-one senders", "ZWAMESSAGE", ("ZFROMJID",)),
+        ("group senders", "ZWAMESSAGE", ("ZGROUPMEMBER",)),
+        (
+            "group members and admins",
+            "ZWAGROUPMEMBER",
+            ("Z_PK", "ZCHATSESSION", "ZMEMBERJID", "ZISADMIN"),
+        ),
+        (
+            "media references",
+            "ZWAMEDIAITEM",
+            ("Z_PK", "ZMEDIALOCALPATH", "ZFILESIZE", "ZVCARDNAME", "ZVCARDSTRING"),
+        ),
+        ("media links from messages", "ZWAMESSAGE", ("ZMEDIAITEM",)),
+        (
+            "group creators and creation times",
+            "ZWAGROUPINFO",
+            ("ZCHATSESSION", "ZCREATORJID", "ZCREATIONDATE"),
+        ),
+        ("chat names", "ZWACHATSESSION", ("ZPARTNERNAME",)),
+        ("group flags", "ZWACHATSESSION", ("ZSESSIONTYPE",)),
+    )
+
+    def __init__(self, connection: sqlite3.Connection, artefact: Artefact) -> None:
+        self.connection = connection
+        self.schema = Schema(connection)
+        self.artefact = artefact
+        self.available, self.feature_issues = features(self.schema, self.FEATURES)
+        self.seen = Seen()
+        self.issues: list[Issue] = []
+
+    def read(self) -> Iterator[Record]:
+        problem = required(self.schema, self.REQUIRED)
+        if problem is not None:
+            yield problem
+            return
+        yield from self.feature_issues
+        sessions, members, records = self._directory(self.connection)
+        yield from records
+        live = array("q")
+        for record in self._messages(self.connection, sessions, members, None, None):
+            if isinstance(record, Message):
+                live.append(record.source_row)
+            yield record
+        yield from recover_deleted(self.artefact.copy, "ZWAMESSAGE", "Z_PK", live, self._recovered)
+
+    def _directory(
+        self, connection: sqlite3.Connection
+    ) -> tuple[dict[int, tuple[str, bool]], dict[int, str], list[Record]]:
+        records: list[Record] = []
+        s = self.schema
+        sessions: dict[int, tuple[str, bool]] = {}
+        for pk, raw, name, session_type in connection.execute(
+            f"SELECT Z_PK, ZCONTACTJID, {s.column('s', 'ZWACHATSESSION', 'ZPARTNERNAME')},"
+            f" {s.column('s', 'ZWACHATSESSION', 'ZSESSIONTYPE')} FROM ZWACHATSESSION s"
+            " ORDER BY Z_PK"
+        ):
+            if not raw:
+                records.append(
+                    Issue(
+                        Severity.ERROR,
+                        "dangling",
+                        f"chat session {pk}",
+                        "a chat session without a JID",
+                    )
+                )
+                continue
+            user, server = identity.split_jid(raw)
+            if server == identity.GROUP_SERVER or session_type == GROUP_SESSION:
+                group = Group(identity.group_key(user), name or None)
+                sessions[pk] = (group.key, True)
+                if self.seen.new(group):
+                    records.append(group)
+            else:
+                account = identity.account_for(user, server)
+                account = Account(
+                    account.key, account.phone, account.jid, account.lid, name or None
+                )
+                sessions[pk] = (account.key, False)
+                if self.seen.new(account):
+                    records.append(account)
+        if "group creators and creation times" in self.available:
+            for session, creator, created in connection.execute(
+                "SELECT ZCHATSESSION, ZCREATORJID, ZCREATIONDATE FROM ZWAGROUPINFO ORDER BY Z_PK"
+            ):
+                group_key = sessions.get(session, ("", False))
+                if not group_key[1]:
+                    continue
+                creator_key = None
+                if creator:
+                    account = identity.account_for_jid(creator)
+                    creator_key = account.key
+                    if self.seen.new(account):
+                        records.append(account)
+                records.append(Group(group_key[0], None, creator_key, from_cocoa(created)))
+        members: dict[int, str] = {}
+        if "group members and admins" in self.available:
+            name = s.column("g", "ZWAGROUPMEMBER", "ZCONTACTNAME")
+            active = s.column("g", "ZWAGROUPMEMBER", "ZISACTIVE")
+            for pk, session, raw, contact, admin, is_active in connection.execute(
+                f"SELECT g.Z_PK, g.ZCHATSESSION, g.ZMEMBERJID, {name}, g.ZISADMIN, {active}"
+                " FROM ZWAGROUPMEMBER g ORDER BY g.Z_PK"
+            ):
+                if not raw:
+                    records.append(
+                        Issue(
+                            Severity.ERROR,
+                            "dangling",
+                            f"group member {pk}",
+                            "a group member without a JID",
+                        )
+                    )
+                    continue
+                account = identity.account_for_jid(raw)
+                if contact:
+                    account = Account(account.key, account.phone, account.jid, account.lid, contact)
+                members[pk] = account.key
+                if self.seen.new(account) or contact:
+                    records.append(account)
+                chat = sessions.get(session)
+                if chat is None or not chat[1]:
+                    records.append(
+                        Issue(
+                            Severity.ERROR,
+                            "dangling",
+                            f"group member {pk}",
+                            f"its chat session {session} is not a group",
+                        )
+                    )
+                    continue
+                if is_active == 0:
+                    action = GroupAction.LEFT  # no longer a member when the phone was seized
+                else:
+                    action = GroupAction.ADMIN if admin else GroupAction.MEMBER
+                records.append(GroupEvent(chat[0], action, account.key))
+        return sessions, members, records
+
+    def _messages(
+        self,
+        connection: sqlite3.Connection,
+        sessions: dict[int, tuple[str, bool]],
+        members: dict[int, str],
+        ids: list[int] | None,
+        recovered: str | None,
+    ) -> Iterator[Record]:
+        s = self.schema
+        media = {"media references", "media links from messages"} <= self.available
+        columns = [
+            "m.Z_PK",
+            "m.ZCHATSESSION",
+            "m.ZISFROMME",
+            s.column("m", "ZWAMESSAGE", "ZSTANZAID"),
+            s.column("m", "ZWAMESSAGE", "ZFROMJID"),
+            s.column("m", "ZWAMESSAGE", "ZGROUPMEMBER"),
+            "m.ZMESSAGEDATE",
+            s.column("m", "ZWAMESSAGE", "ZFLAGS"),
+            s.column("m", "ZWAMESSAGE", "ZMESSAGETYPE"),
+            s.column("m", "ZWAMESSAGE", "ZTEXT"),
+            *(
+                (
+                    "i.ZVCARDNAME",
+                    "i.ZMEDIALOCALPATH",
+                    "i.ZFILESIZE",
+                    "i.ZVCARDSTRING",
+                    s.column("i", "ZWAMEDIAITEM", "ZTITLE"),
+                    "i.Z_PK",
+                )
+                if media
+                else ("NULL",) * 6
+            ),
+        ]
+        join = "LEFT JOIN ZWAMEDIAITEM i ON i.Z_PK = m.ZMEDIAITEM" if media else ""
+        sql = f"SELECT {', '.join(columns)} FROM ZWAMESSAGE m {join}"
+        has_flags = "forwarded flags" in self.available
+        for (
+            pk,
+            session,
+            from_me,
+            stanza,
+            from_jid,
+            member,
+            date,
+            flags,
+            message_type,
+            text,
+            vcard,
+            path,
+            size,
+            mime,
+            title,
+            item,
+        ) in rows_by_id(connection, sql, "m.Z_PK", ids):
+            chat = sessions.get(session)
+            if chat is None:
+                yield Issue(
+                    Severity.ERROR,
+                    "dangling",
+                    f"message {pk}",
+                    f"chat session {session} is not in ZWACHATSESSION",
+                )
+                chat = (f"chat-session:{session}", False)
+            chat_key, is_group = chat
+            if from_me:
+                sender = None
+            elif is_group:
+                sender = members.get(member) if member is not None else None
+                if sender is None and from_jid and not identity.is_group_jid(from_jid):
+                    sender = identity.account_for_jid(from_jid).key
+            else:
+                sender = identity.account_for_jid(from_jid).key if from_jid else chat_key
+            kind = KINDS.get(message_type, f"type-{message_type}")
+            ref = None
+            if item is not None:
+                sha256 = None
+                if kind in MEDIA_KINDS or kind.startswith("type-"):
+                    try:
+                        sha256 = sha256_from_base64(vcard)
+                    except ValueError as exc:
+                        yield Issue(
+                            Severity.ERROR,
+                            "bad-hash",
+                            f"message {pk}",
+                            f"media hash {str(vcard)[:60]!r} unreadable ({exc}); kept without it",
+                        )
+                ref = MediaRef(
+                    sha256, path, size, mime if sha256 or kind in MEDIA_KINDS else None, title
+                )
+            forwarded = (flags or 0) & FORWARDED == FORWARDED if has_flags else None
+            yield Message(
+                pk,
+                chat_key,
+                is_group,
+                sender,
+                bool(from_me),
+                from_cocoa(date),
+                kind,
+                stanza,
+                text,
+                forwarded,
+                None,
+                ref,
+                recovered,
+            )
+
+    def _recovered(
+        self, connection: sqlite3.Connection, ids: list[int], label: str
+    ) -> Iterator[Record]:
+        sessions, members, records = self._directory(connection)
+        yield from (r for r in records if not isinstance(r, GroupEvent))
+        yield from self._messages(connection, sessions, members, ids, label)
+
+
+class IosChatStorage(MessagingFormat):
+    name = "whatsapp-ios"
+    title = "WhatsApp for iOS: ChatStorage.sqlite"
+
+    @classmethod
+    def probe(cls, name: str, head: bytes, tables: frozenset[str]) -> bool:
+        return head.startswith(MAGIC) and {"zwamessage", "zwachatsession"} <= tables
+
+    @classmethod
+    def read(cls, artefact: Artefact) -> Iterator[Record]:
+        with closing(connect(artefact.copy)) as connection:
+            yield Issue(
+                Severity.INFO,
+                "schema",
+                "table ZWAMESSAGE",
+                "iOS Core Data schema; thumbnails are files on iOS, not read here",
+            )
+            yield from _Reader(connection, artefact).read()
+
+    @classmethod
+    def example(cls, folder: Path) -> Path:
+        from cairn.messaging.samples import example_device, write_chatstorage
+
+        folder.mkdir(parents=True, exist_ok=True)
+        return write_chatstorage(folder / "ChatStorage.sqlite", example_device())
+
+    @classmethod
+    def example_counts(cls) -> dict[str, int]:
+        # The group twice (its session, then its creator); Carol as partner and as member,
+        # Alice as creator and as member, Bob; three members; five messages; schema and
+        # recovery notes.
+        return {"Issue": 2, "Group": 2, "Account": 5, "GroupEvent": 3, "Message": 5}

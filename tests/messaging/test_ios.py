@@ -1,0 +1,153 @@
+"""WhatsApp for iOS ChatStorage.sqlite: sessions, members, messages, media, forwarding flags."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cairn.messaging.base import (
+    Account,
+    Artefact,
+    Group,
+    GroupAction,
+    GroupEvent,
+    Issue,
+    MediaRef,
+    Message,
+    Record,
+    Severity,
+)
+from cairn.messaging.ios import IosChatStorage
+from cairn.messaging.samples import ALICE, BOB, CAROL, EXAMPLE_SHA256
+
+GROUP = "group:120363000000000001"
+PHOTO = MediaRef(EXAMPLE_SHA256, "Media/WhatsApp Images/IMG-20240501-WA0001.jpg", 4, "image/jpeg")
+SCHEMA = Issue(
+    Severity.INFO,
+    "schema",
+    "table ZWAMESSAGE",
+    "iOS Core Data schema; thumbnails are files on iOS, not read here",
+)
+NO_WAL = Issue(
+    Severity.INFO,
+    "recovery",
+    "table ZWAMESSAGE",
+    "no WAL to replay: live records only; free pages of the main file not carved",
+)
+
+
+def at(minute: int) -> datetime:
+    return datetime(2024, 5, 1, 8, minute, tzinfo=UTC)
+
+
+def account(phone: str, name: str | None = None) -> Account:
+    return Account(phone, phone, f"{phone[1:]}@s.whatsapp.net", None, name)
+
+
+def read(path: Path) -> list[Record]:
+    return list(IosChatStorage.read(Artefact("ChatStorage.sqlite", path, "phone-C")))
+
+
+def alter(path: Path, *statements: str) -> None:
+    with closing(sqlite3.connect(path)) as connection:
+        for statement in statements:
+            connection.execute(statement)
+        connection.commit()
+
+
+def test_example(tmp_path: Path) -> None:
+    assert read(IosChatStorage.example(tmp_path)) == [
+        SCHEMA,
+        Group(GROUP, "Example Group"),
+        account(CAROL.phone, "Carol Example"),
+        account(ALICE.phone),
+        Group(GROUP, None, ALICE.phone, at(0)),  # ZWAGROUPINFO: creator and creation time
+        account(ALICE.phone, "Alice Example"),
+        GroupEvent(GROUP, GroupAction.ADMIN, ALICE.phone),
+        account(BOB.phone, "Bob Example"),
+        GroupEvent(GROUP, GroupAction.MEMBER, BOB.phone),
+        account(CAROL.phone, "Carol Example"),
+        GroupEvent(GROUP, GroupAction.MEMBER, CAROL.phone),
+        Message(1, GROUP, True, None, True, at(0), "system", "3EB0A1", None, False),
+        Message(2, GROUP, True, CAROL.phone, False, at(1), "system", "3EB0A2", None, False),
+        Message(
+            3, GROUP, True, BOB.phone, False, at(2), "image", "3EB0A3", None, False, None, PHOTO
+        ),
+        # ZFLAGS 0x180: forwarded. iOS keeps no forward score.
+        Message(4, GROUP, True, None, True, at(3), "image", "3EB0A4", None, True, None, PHOTO),
+        Message(5, CAROL.phone, False, CAROL.phone, False, at(4), "text", "3EB0A5", "hello", False),
+        NO_WAL,
+    ]
+
+
+def test_flags_hashes_and_membership_changes(tmp_path: Path) -> None:
+    path = IosChatStorage.example(tmp_path)
+    alter(
+        path,
+        "UPDATE ZWAMESSAGE SET ZFLAGS = 256 WHERE Z_PK = 4",  # 0x100 alone is not forwarded
+        "UPDATE ZWAMEDIAITEM SET ZVCARDNAME = 'Carol Example' WHERE Z_PK = 1",  # not a digest
+        "INSERT INTO ZWAMEDIAITEM (Z_PK, ZVCARDNAME, ZVCARDSTRING)"
+        " VALUES (9, 'Dan', 'BEGIN:VCARD')",
+        "INSERT INTO ZWAMESSAGE (Z_PK, ZCHATSESSION, ZISFROMME, ZFROMJID, ZMESSAGEDATE,"
+        " ZMESSAGETYPE, ZMEDIAITEM, ZSTANZAID) VALUES (6, 2, 0, '12025550103@s.whatsapp.net',"
+        " 736243500, 4, 9, '3EB0A6')",
+    )
+    records = read(path)
+    messages = {r.source_row: r for r in records if isinstance(r, Message)}
+    assert messages[4].forwarded is False
+    assert messages[3].media == MediaRef(None, PHOTO.path, 4, "image/jpeg")
+    # A contact card's ZVCARDNAME is a name, not a digest: no issue, no hash, no MIME type.
+    assert messages[6].kind == "contact"
+    assert messages[6].media == MediaRef(None, None, None, None)
+    assert [r for r in records if isinstance(r, Issue) and r.severity is Severity.ERROR] == [
+        Issue(
+            Severity.ERROR,
+            "bad-hash",
+            "message 3",
+            "media hash 'Carol Example' unreadable (Only base64 data is allowed); kept without it",
+        ),
+    ]
+    assert messages[4].media == PHOTO  # its own media item, untouched
+
+
+def test_members_no_longer_active_have_left(tmp_path: Path) -> None:
+    path = IosChatStorage.example(tmp_path)
+    alter(
+        path,
+        "UPDATE ZWAGROUPMEMBER SET ZISACTIVE = 0 WHERE ZMEMBERJID = '447700900002@s.whatsapp.net'",
+    )
+    events = [r for r in read(path) if isinstance(r, GroupEvent)]
+    assert events[1] == GroupEvent(GROUP, GroupAction.LEFT, BOB.phone)
+
+
+def test_missing_columns_cost_only_their_features(tmp_path: Path) -> None:
+    path = IosChatStorage.example(tmp_path)
+    alter(path, "DROP TABLE ZWAGROUPINFO", "ALTER TABLE ZWAMESSAGE DROP COLUMN ZFLAGS")
+    records = read(path)
+    assert [r for r in records if isinstance(r, Issue) and r.severity is Severity.WARNING] == [
+        Issue(
+            Severity.WARNING,
+            "unavailable",
+            "ZWAMESSAGE.ZFLAGS",
+            "forwarded flags unavailable: the database has no ZWAMESSAGE.ZFLAGS",
+        ),
+        Issue(
+            Severity.WARNING,
+            "unavailable",
+            "ZWAGROUPINFO",
+            "group creators and creation times unavailable: the database has no ZWAGROUPINFO",
+        ),
+    ]
+    assert {r.forwarded for r in records if isinstance(r, Message)} == {None}
+    alter(path, "DROP TABLE ZWACHATSESSION")
+    assert read(path) == [
+        SCHEMA,
+        Issue(
+            Severity.ERROR,
+            "unreadable",
+            "ZWACHATSESSION",
+            "not a readable WhatsApp database: it lacks ZWACHATSESSION",
+        ),
+    ]

@@ -33,6 +33,49 @@ def ctx(workspace: Path) -> Iterator[Context]:
         context.close()
 
 
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return SHARED_DATA
+
+
+def cairn_cli(
+    workspace: Path,
+    *args: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    prefix: Sequence[str] = (),
+    timeout: float = 300,
+) -> tuple[int, str, str]:
+    """Run `python -m cairn ARGS` with CAIRN_WORKSPACE=workspace: (exit code, stdout, stderr).
+
+    Output is decoded with surrogateescape so that non-UTF-8 file names survive; `prefix`
+    wraps the command (e.g. `setpriv ...` to drop capabilities), `env` adds variables.
+    """
+    full_env = {**os.environ, "CAIRN_WORKSPACE": str(workspace), "COLUMNS": "200", **(env or {})}
+    done = subprocess.run(
+        [*prefix, sys.executable, "-m", "cairn", *map(str, args)],
+        env=full_env,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    return (
+        done.returncode,
+        done.stdout.decode("utf-8", "surrogateescape"),
+        done.stderr.decode("utf-8", "surrogateescape"),
+    )
+
+
+class Cli(Protocol):
+    def __call__(
+        self,
+        workspace: Path,
+        *args: str | os.PathLike[str],
+        env: Mapping[str, str] | None = None,
+        prefix: Sequence[str] = (),
+        timeout: float = 300,
+    ) -> tuple[int, str, str]: ...
+
+
 class RunCli(Protocol):
     def __call__(
         self,
@@ -44,13 +87,15 @@ class RunCli(Protocol):
     ) -> tuple[int, str, str]: ...
 
 
+@pytest.fixture(scope="session")
+def cli() -> Cli:
+    """`cli(workspace, *args)`: the CLI against any workspace (usable by wider-scoped fixtures)."""
+    return cairn_cli
+
+
 @pytest.fixture
 def run_cli(workspace: Path) -> RunCli:
-    """`run_cli(*args)` runs `python -m cairn ARGS` with CAIRN_WORKSPACE set to `workspace`.
-
-    Returns (exit code, stdout, stderr), decoded with surrogateescape so that non-UTF-8 file
-    names survive; `prefix` wraps the command (e.g. `setpriv ...`), `env` adds variables.
-    """
+    """`run_cli(*args)`: the CLI against this test's `workspace` (or `workspace=` another)."""
 
     def run(
         *args: str | os.PathLike[str],
@@ -59,23 +104,6 @@ def run_cli(workspace: Path) -> RunCli:
         workspace: Path = workspace,
         timeout: float = 300,
     ) -> tuple[int, str, str]:
-        full_env = {
-            **os.environ,
-            "CAIRN_WORKSPACE": str(workspace),
-            "COLUMNS": "200",
-            **(env or {}),
-        }
-        done = subprocess.run(
-            [*prefix, sys.executable, "-m", "cairn", *map(str, args)],
-            env=full_env,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-        return (
-            done.returncode,
-            done.stdout.decode("utf-8", "surrogateescape"),
-            done.stderr.decode("utf-8", "surrogateescape"),
-        )
+        return cairn_cli(workspace, *args, env=env, prefix=prefix, timeout=timeout)
 
     return run

@@ -6,7 +6,8 @@ by name: the test runs `main` in a subprocess with this folder on PYTHONPATH.
 
 - `crash*` kills the worker while analysing, but hashing-only settings pass (a decoder crash);
 - `always-crash*` kills the worker even when only hashing;
-- `DeadWorkerSource` kills every worker before it reads anything (a broken environment).
+- `DeadWorkerSource` kills every worker before it reads anything (a broken environment);
+- `submit_after_crash` drives the pool directly to submit to a pool a crash has broken.
 """
 
 from __future__ import annotations
@@ -59,3 +60,29 @@ def main(workspace: str, source: str, workers: int, kind: str = CrashingSource.k
     summary = ingest(ctx, "C-1", Path(source), workers=workers, source_kind=kind)
     json.dump({"counts": summary.counts, "exit_code": summary.exit_code}, sys.stdout)
     ctx.close()
+
+
+def submit_after_crash(source: str) -> None:
+    """Submit a batch to a pool already broken by a crash; print both batches' records.
+
+    Deterministic version of what a real run meets when a worker dies between two submits.
+    """
+    from concurrent.futures import wait
+
+    from cairn.services.ingest import _Pool
+
+    units = [item for item in CrashingSource(Path(source)).units() if isinstance(item, Unit)]
+    crashing = [unit for unit in units if unit.path.startswith(b"crash")]
+    others = [unit for unit in units if not unit.path.startswith(b"crash")]
+    pool = _Pool(2, CrashingSource, source, AnalysisSettings())
+    first = pool.submit(crashing)
+    wait([first.future])  # the pool is broken once this returns
+    second = pool.submit(others)
+    results = [*pool.result(first), *pool.result(second)]
+    pool.close()
+    records = [
+        [entry.path.decode(), entry.content is not None, [e.stage for e in entry.errors]]
+        for result in results
+        for entry in result.entries
+    ]
+    json.dump({"generation": pool.generation, "records": records}, sys.stdout)

@@ -30,9 +30,10 @@ from cairn.services import ingest as ingest_module
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.ingest import ingest
-from cairn.store.models import IngestError, Media, Occurrence, ProcessingRun
+from cairn.store.models import Evidence, IngestError, Media, Occurrence, ProcessingRun
 
-RunCli = Callable[..., tuple[int, str, str]]
+RunCli = Callable[..., tuple[int, str, str]]  # the fixtures of tests/conftest.py
+Cli = Callable[..., tuple[int, str, str]]
 HERE = Path(__file__).resolve().parent
 DESIGN_COLUMNS = [
     *("evidence", "path", "kind", "deleted", "unallocated", "offset", "size", "md5", "sha1"),
@@ -143,23 +144,16 @@ def status_of(run_cli: RunCli, case: str = "C-1") -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingested]:
+def ingested(tmp_path_factory: pytest.TempPathFactory, cli: Cli) -> Iterator[Ingested]:
     """A mixed tree ingested once through the CLI with the worker pool: (tree, workspace, files)."""
     base = tmp_path_factory.mktemp("ingested")
     tree, workspace = base / "device", base / "workspace"
     tree.mkdir()
     files = build_mixed_tree(tree)
-    env = {**os.environ, "CAIRN_WORKSPACE": str(workspace), "COLUMNS": "200"}
-    for args in (["case", "create", "C-1"], ["ingest", "--case", "C-1", "--workers", "2", tree]):
-        # A timeout, because a FIFO opened by mistake would block forever.
-        done = subprocess.run(
-            [sys.executable, "-m", "cairn", *map(str, args)],
-            env=env,
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr.decode()
+    assert cli(workspace, "case", "create", "C-1")[0] == 0
+    # A timeout, because a FIFO opened by mistake would block forever.
+    code, _, err = cli(workspace, "ingest", "--case", "C-1", "--workers", "2", tree, timeout=120)
+    assert code == 0, err
     yield tree, workspace, files
 
 
@@ -185,6 +179,13 @@ def test_status_accounts_for_every_entry(ingested: Ingested, ingested_cli: RunCl
     )
     assert status["unique_media"] == 5 and status["last_run"] == "completed"
     assert status["bytes_hashed"] == sum(len(d) for d in ingested[2].values())
+
+
+def test_database_keeps_every_path_byte_for_byte(ingested: Ingested) -> None:
+    _, workspace, files = ingested
+    occurrences, _ = snapshot(workspace)
+    assert [row[0] for row in occurrences] == sorted([*files, *NON_REGULAR])
+    assert b"docs/caf\xe9-latin1.txt" in files  # the name that is not UTF-8
 
 
 def test_csv_export_matches_hashlib_and_hashdeep(
@@ -405,14 +406,20 @@ def test_exit_codes_for_usage_errors(tmp_path: Path, run_cli: RunCli) -> None:
     assert "1 hashed" in out
 
 
-def test_usage_errors_raise_before_anything_is_stored(tmp_path: Path, ctx: Context) -> None:
+def test_usage_errors_raise_before_anything_is_stored(
+    tmp_path: Path, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_case(ctx, "C-1")
     with pytest.raises(NotFoundError):
         ingest(ctx, "C-2", tmp_path)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="--workers must be 0"):
         ingest(ctx, "C-1", tmp_path, workers=-1)
+    monkeypatch.setenv("CAIRN_COMMIT_ENTRIES", "many")
+    with pytest.raises(UsageError, match="CAIRN_COMMIT_ENTRIES must be a positive integer"):
+        ingest(ctx, "C-1", tmp_path)
     with ctx.db.session() as session:
         assert session.scalars(select(ProcessingRun)).all() == []
+        assert session.scalars(select(Evidence)).all() == []
 
 
 def committed(database: Path) -> int:
@@ -518,6 +525,25 @@ def test_a_worker_crash_costs_only_the_analysis_of_its_unit(tmp_path: Path) -> N
         (b"c.txt", "file", triple(b"c.txt" * 3)[2], 15, ()),
         (b"crash-decoder.bin", "file", triple(b"crash-decoder.bin" * 3)[2], 51, crash),
     ]
+
+
+def test_a_batch_submitted_after_a_crash_goes_to_a_new_pool(tmp_path: Path) -> None:
+    tree = tmp_path / "device"
+    for name in (b"a.txt", b"crash-here.bin", b"z.txt"):
+        write(tree, name, name)
+    code = f"import crash_source; crash_source.submit_after_crash({str(tree)!r})"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(HERE)},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout) == {
+        "generation": 1,
+        "records": [["crash-here.bin", True, ["crash"]], ["a.txt", True, []], ["z.txt", True, []]],
+    }
 
 
 def test_workers_that_cannot_start_stop_the_run_instead_of_blaming_files(tmp_path: Path) -> None:

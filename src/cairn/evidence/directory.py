@@ -9,6 +9,7 @@ time too, and paths longer than PATH_MAX (deep trees exist in seized data) still
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -72,7 +73,7 @@ def open_path(absolute: bytes) -> int:
     # Leave room for the "/proc/self/fd/N/" prefix the rest is put under.
     cut = absolute.rfind(b"/", 0, _PATH_MAX - 64)
     if cut <= 0:  # no '/' in the first PATH_MAX bytes: no component is that long
-        raise OSError(36, "File name too long", absolute[:64] + b"...")
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), absolute[:64])
     head = os.open(absolute[:cut], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         return open_path(b"/proc/self/fd/%d/%s" % (head, absolute[cut + 1 :]))

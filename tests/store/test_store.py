@@ -35,6 +35,17 @@ def test_migrations_match_the_models(database_url: str) -> None:
     assert diff == []
 
 
+def test_head_revision_constant_is_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from cairn.store.database import HEAD_REVISION, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD_REVISION]
+
+
 def _setup(database_url: str, tmp_path: Path) -> tuple[Context, int]:
     db = open_database(database_url)
     ctx = Context(Workspace(tmp_path, database_url), db, ACTOR)

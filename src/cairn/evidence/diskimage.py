@@ -40,7 +40,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pytsk3
 
 from cairn.core.records import ContentRecord, EntryRecord, ErrorRecord, FileTimes, UnitResult
@@ -537,6 +536,8 @@ class _FileSystemWalk:
 
     def free_extents(self, image_size: int) -> list[tuple[int, int]]:
         """Byte ranges of the image that this file system counts as free, plus volume slack."""
+        import numpy as np  # here only: importing the registry must stay cheap
+
         info = self.fs.info
         block, first, end = info.block_size, info.first_block, info.last_block + 1
         starts = np.frombuffer(self._run_starts, dtype=np.int64)

@@ -38,10 +38,4 @@ def library_versions() -> dict[str, Any]:
         versions["zlib"] = features.version("zlib")
     except Exception:  # a Pillow without feature reporting: the package version still stands
         pass
-    try:
-        import libarchive.ffi as ffi
-
-        versions["libarchive"] = ffi.version_number()
-    except Exception:  # libarchive13 missing: archives will fail with recorded errors anyway
-        versions["libarchive"] = None
     return versions

@@ -8,12 +8,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest migration. Checked on every open, so that a store already up to date does not pay
+# for loading Alembic (a test keeps this equal to the migration scripts' head).
+HEAD_REVISION = "0004"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -46,6 +49,12 @@ def upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+def current_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
 class Database:
     """The store of one workspace."""
 
@@ -56,7 +65,8 @@ class Database:
 
     def migrate(self) -> None:
         with self.engine.begin() as connection:
-            upgrade(connection)
+            if current_revision(connection) != HEAD_REVISION:
+                upgrade(connection)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -56,12 +56,49 @@ class ImageInfo:
 
 
 @dataclass(frozen=True)
+class FrameHash:
+    """The PDQ of one sampled video frame, as a line of a vPDQ file says it."""
+
+    frame_number: int
+    quality: int
+    pdq: str
+    timestamp: float  # seconds from the first frame
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What Cairn records about one video: metadata, vPDQ frame hashes, review aids."""
+
+    width: int
+    height: int
+    duration: float | None = None  # seconds
+    frame_rate: float | None = None  # average frames per second
+    rotation: int = 0  # display rotation in degrees (hashed pixels are never rotated)
+    container: str | None = None
+    video_codec: str | None = None
+    audio_codecs: tuple[str, ...] = ()
+    creation_time: datetime | None = None  # UTC, from the container header
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    make: str | None = None
+    model: str | None = None
+    sampling: str = "fast"  # fast, exact or keyframes (see media.video)
+    seconds_per_hash: float = 1.0  # the sampling interval actually used
+    frames_decoded: int = 0  # decoder output frames: the work done, bounded by sampling
+    frames: tuple[FrameHash, ...] = ()
+    keyframes: tuple[float, ...] = ()  # timestamps of scene changes
+    sheet_times: tuple[float, ...] = ()  # timestamps of the contact sheet's tiles, in order
+    contact_sheet: bytes | None = None  # encrypted like review thumbnails
+
+
+@dataclass(frozen=True)
 class ContentRecord:
     """What the bytes of one regular entry are: digests, type, and media analysis if any."""
 
     digests: Digests
     mime: str | None = None
     image: ImageInfo | None = None
+    video: VideoInfo | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,13 @@ class AnalysisSettings:
     carve: bool = False
     max_carved_count: int = 100_000
     max_carved_bytes: int = 64 << 20  # per carved item
+    # Video (media.video): one PDQ per sampled frame, the interval stretched so that no video
+    # gives more than video_max_samples hashes (a 10-hour video: one per 10 s).
+    video_seconds_per_hash: float = 1.0  # vPDQ's usual sampling
+    video_max_samples: int = 3600
+    video_sampling: str = "fast"  # fast, exact (decode as the vpdq reference) or keyframes
+    video_sheet_tiles: int = 16  # frames on a contact sheet
+    video_sheet_blur: float = 4.0  # Gaussian radius on each tile; 0 for sharp tiles
     thumbnails: bool = True
     thumbnail_key: bytes | None = None  # AES-GCM key; None: no review thumbnails
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from cairn.core.records import ContentRecord, EntryRecord, ErrorRecord, ImageInfo
+from cairn.core.records import ContentRecord, EntryRecord, ErrorRecord, ImageInfo, VideoInfo
 from cairn.core.settings import AnalysisSettings
 from cairn.core.types import Flag
 from cairn.hashing.digests import CHUNK_SIZE, TripleHasher
@@ -102,8 +102,11 @@ def analyse_stream(
             if first:
                 first = False
                 content_type = sniff(bytes(chunk[:8192]))
+                # A video on disk is not buffered: it is decoded again through `reopen`.
                 wanted = content_type is not None and (
-                    content_type.is_image or content_type.is_archive
+                    content_type.is_image
+                    or content_type.is_archive
+                    or (content_type.is_video and reopen is None)
                 )
                 if wanted and (size is None or size <= settings.max_buffer_bytes):
                     kept = bytearray()
@@ -124,6 +127,7 @@ def analyse_stream(
 
     digests = hasher.digests()
     image: ImageInfo | None = None
+    video: VideoInfo | None = None
     if content_type is not None and extension_mismatch(path, content_type):
         result.flags.add(Flag.EXTENSION_MISMATCH)
     if content_type is not None and content_type.is_image:
@@ -134,6 +138,15 @@ def analyse_stream(
             result.errors.extend(image_errors)
         elif size is not None and size > settings.max_buffer_bytes:
             result.errors.append(ErrorRecord("limit", "image too large to decode in memory"))
+    elif content_type is not None and content_type.is_video:
+        source: bytes | Callable[[], int] | None = bytes(kept) if kept is not None else reopen
+        if source is not None:
+            from cairn.media.video import analyse_video
+
+            video, video_errors = analyse_video(source, settings)
+            result.errors.extend(video_errors)
+        elif size is not None and size > settings.max_buffer_bytes:
+            result.errors.append(ErrorRecord("limit", "video too large to decode in memory"))
     elif content_type is not None and content_type.is_archive:
         if depth >= settings.max_archive_depth:
             result.errors.append(
@@ -157,7 +170,10 @@ def analyse_stream(
         elif size is None or size > settings.max_buffer_bytes:
             result.errors.append(ErrorRecord("limit", "container too large to open in memory"))
     result.content = ContentRecord(
-        digests=digests, mime=content_type.mime if content_type else None, image=image
+        digests=digests,
+        mime=content_type.mime if content_type else None,
+        image=image,
+        video=video,
     )
     return result
 

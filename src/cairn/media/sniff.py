@@ -49,6 +49,9 @@ AVI = _t("video/x-msvideo", "avi")
 MKV = _t("video/x-matroska", "mkv", "webm", "mka")
 FLV = _t("video/x-flv", "flv")
 MPEG_TS = _t("video/mp2t", "ts", "mts", "m2ts")
+MPEG_PS = _t("video/mpeg", "mpg", "mpeg", "vob", "m2p")
+ASF = _t("video/x-ms-asf", "wmv", "asf")
+M4A = _t("audio/mp4", "m4a", "m4b", "m4p")  # ISO media with an audio brand: not a video
 ZIP = _t(
     "application/zip", "zip", "jar", "apk", "docx", "xlsx", "pptx", "odt", "ods", "epub", "cbz"
 )
@@ -76,6 +79,9 @@ _ISO_BRANDS = {
     b"avif": AVIF,
     b"avis": AVIF,
     b"qt  ": QUICKTIME,
+    b"M4A ": M4A,
+    b"M4B ": M4A,
+    b"M4P ": M4A,
 }
 
 
@@ -104,6 +110,10 @@ def _sniff_table(head: bytes) -> ContentType | None:
         return FLV
     if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
         return MPEG_TS
+    if head.startswith(b"\x00\x00\x01\xba"):  # MPEG program stream pack header
+        return MPEG_PS
+    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):  # ASF header object GUID
+        return ASF
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
         return ZIP
     if head.startswith(b"\x1f\x8b"):

@@ -25,6 +25,7 @@ from cairn.matching.known import KEY_BYTES, KnownIndexes
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.provenance import library_versions
+from cairn.services.video_matching import video_match_rows
 from cairn.store import audit
 from cairn.store.models import (
     Evidence,
@@ -41,6 +42,7 @@ from cairn.store.writer import insert_ignoring_duplicates
 POSSIBLE_MAX = 52  # top of the "possible" band: 32-52 by default, for human confirmation
 MIN_QUALITY = 50  # PDQ's own advice: below it a hash is unreliable (hashed, never trusted)
 HOSTILE = ("illegal", "alert")
+PERCEPTUAL = ("pdq", "vpdq")  # near-duplicate methods: a hit is near-known, never known
 ID_CHUNK = 5000
 
 
@@ -173,6 +175,7 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
                     "run_id": run_id,
                 }
             )
+        rows_out.extend(video_match_rows(connection, ctx, case_id, sets, indexes, run_id, now))
         counts: Counter[str] = Counter()
         for chunk in _chunks(rows_out):
             connection.execute(
@@ -281,11 +284,11 @@ class BestMatch:
 def _bucket(hits: list[tuple[str, int, str, str, str]], quality: int | None) -> Triage:
     """DESIGN.md's precedence: an illegal (or alert) hit always beats an ignorable one."""
     low_quality = quality is not None and quality < MIN_QUALITY
-    if any(method != "pdq" and kind in HOSTILE for method, _d, _v, band, kind in hits):
+    if any(method not in PERCEPTUAL and kind in HOSTILE for method, _d, _v, band, kind in hits):
         return Triage.KNOWN
-    if any(m == "pdq" and band == "match" and kind in HOSTILE for m, _d, _v, band, kind in hits):
+    if any(m in PERCEPTUAL and b == "match" and kind in HOSTILE for m, _d, _v, b, kind in hits):
         return Triage.POSSIBLE if low_quality else Triage.NEAR_KNOWN
-    if any(method != "pdq" and kind == "ignorable" for method, _d, _v, _b, kind in hits):
+    if any(method not in PERCEPTUAL and kind == "ignorable" for method, _d, _v, _b, kind in hits):
         return Triage.KNOWN_IGNORABLE
     if any(band == "possible" and kind in HOSTILE for _m, _d, _v, band, kind in hits):
         return Triage.POSSIBLE
@@ -330,7 +333,7 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
         bucket = _bucket([h[:5] for h in hits], quality[sha])
         # Exact before PDQ, hostile before ignorable, then the lowest distance.
         method, distance, variant, _band, _kind, name, scheme, code, series = min(
-            hits, key=lambda h: (h[0] == "pdq", h[4] not in HOSTILE, h[1], h[5])
+            hits, key=lambda h: (h[0] in PERCEPTUAL, h[4] not in HOSTILE, h[1], h[5])
         )
         result[sha] = BestMatch(
             bucket,

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cairn.core.records import EntryRecord, UnitResult
+from cairn.core.records import EntryRecord, UnitResult, VideoInfo
 from cairn.store.models import IngestError, Media, MediaPdqVariant, Occurrence, Thumbnail
+from cairn.store.video_models import insert_videos
 
 
 def insert_ignoring_duplicates(engine: Engine, table: Any, *key: str) -> Any:
@@ -53,6 +54,8 @@ def _media_row(entry: EntryRecord) -> dict[str, Any] | None:
         "exif_thumbnail": False,
         "exif_thumbnail_distance": None,
     }
+    if content.video is not None:
+        row.update(width=content.video.width, height=content.video.height)
     image = content.image
     if image is not None:
         row.update(
@@ -125,6 +128,7 @@ class IngestWriter:
             return
         media: dict[str, dict[str, Any]] = {}
         thumbnails: dict[str, bytes] = {}
+        videos: dict[str, VideoInfo] = {}
         variants: dict[tuple[str, str], dict[str, Any]] = {}
         occurrences: list[dict[str, Any]] = []
         for entry in self._pending:
@@ -132,6 +136,11 @@ class IngestWriter:
             if row is not None:
                 media.setdefault(row["sha256"], row)
                 image = entry.content.image if entry.content else None
+                video = entry.content.video if entry.content else None
+                if video is not None:
+                    videos.setdefault(row["sha256"], video)
+                    if video.contact_sheet is not None:  # the video's review thumbnail
+                        thumbnails.setdefault(row["sha256"], video.contact_sheet)
                 if image is not None and image.thumbnail is not None:
                     thumbnails.setdefault(row["sha256"], image.thumbnail)
                 for variant in image.pdq_variants if image is not None else ():
@@ -178,6 +187,8 @@ class IngestWriter:
                     ),
                     list(variants.values()),
                 )
+            if videos:
+                insert_videos(connection, self.engine, videos)
             if thumbnails:
                 connection.execute(
                     insert_ignoring_duplicates(self.engine, Thumbnail, "sha256"),

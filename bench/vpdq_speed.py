@@ -1,0 +1,328 @@
+"""vPDQ hashing speed: Cairn's video sampler against Meta's `vpdq` package, in one run.
+
+Corpus (generated once with cairn.media.video.write_synthetic_video, pinned by its parameters
+and cached under ~/.cache/cairn-bench/; every file's SHA-256 is printed): H.264, 30 fps, at
+360p (60 s), 720p (30 s) and 1080p (20 s), each encoded twice: x264 defaults (preset medium:
+B-frames, keyint 250 and scene cuts) and phone-like (one-second GOP, no B-frames).
+
+Peers, on the same files, in the same process, runs interleaved, best of three:
+  reference  vpdq.computeHash(path, seconds_per_hash=1): its own FFmpeg 5.1 decode of every
+             frame, its thread pool (all cores)
+  cairn      cairn.media.video.analyse_video on the file (default "fast" sampling, one frame
+             per second), reading through a file descriptor as ingest does
+  keyframes  the same with video_sampling="keyframes" (labelled: it samples other instants)
+
+Prints seconds of video hashed per wall second (and the CPU seconds of each run), the ratio to
+the reference, and agreement: the frames sampled (must be the reference's frame numbers) and
+the bit distance of each to the reference's frame at that timestamp (target: all <= 16).
+Then the keyframe mode's verdicts against the per-second mode's on clip-in-video tests, and
+a folder of the corpus through `cairn ingest --workers 2` against the reference run in two
+processes. The machine is shared: the load average is printed with the results.
+
+    .venv/bin/python bench/vpdq_speed.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import vpdq
+
+from cairn.core.records import FrameHash, VideoInfo
+from cairn.core.settings import AnalysisSettings
+from cairn.hashing.pdq import hamming
+from cairn.hashing.vpdq import VideoMatchSettings, compare_videos
+from cairn.media.video import SyntheticVideo, analyse_video, write_synthetic_video
+
+GENERATOR = 2  # bump when write_synthetic_video changes what it writes
+TARGET_RATIO = 1.25
+TARGET_BITS = 16
+CORPUS = {
+    f"{name}-{kind}": SyntheticVideo(
+        seconds=seconds,
+        fps=30,
+        width=width,
+        height=height,
+        seed=20_261_129,
+        scene_seconds=7,
+        gop=30 if kind == "phone" else None,
+        bframes=0 if kind == "phone" else None,
+    )
+    for name, seconds, width, height in (
+        ("360p", 60, 640, 360),
+        ("720p", 30, 1280, 720),
+        ("1080p", 20, 1920, 1080),
+    )
+    for kind in ("x264", "phone")
+}
+CACHE = Path(os.environ.get("CAIRN_BENCH_CACHE", Path.home() / ".cache" / "cairn-bench"))
+FAST = AnalysisSettings()
+KEYFRAMES = AnalysisSettings(video_sampling="keyframes")
+
+
+def corpus(names: list[str]) -> dict[str, Path]:
+    """The pinned corpus files, generated on first use; their SHA-256 printed."""
+    pinned: dict[str, object] = {n: asdict(CORPUS[n]) for n in sorted(CORPUS)}
+    pinned["generator"] = {"version": GENERATOR, "av": av.__version__}
+    key = hashlib.sha256(json.dumps(pinned).encode()).hexdigest()[:12]
+    folder = CACHE / f"vpdq-corpus-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in names:
+        path = folder / f"{name}.mp4"
+        if not path.exists():
+            started = time.perf_counter()
+            partial = path.with_suffix(".part")
+            write_synthetic_video(partial, CORPUS[name])
+            partial.rename(path)
+            print(f"  generated {name} in {time.perf_counter() - started:.0f} s", flush=True)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        print(
+            f"  {name:12s} {CORPUS[name].seconds:3.0f} s  {path.stat().st_size / 1e6:6.1f} MB  "
+            f"sha256 {digest[:16]}"
+        )
+        paths[name] = path
+    return paths
+
+
+def cairn_hash(path: Path, settings: AnalysisSettings) -> VideoInfo:
+    info, errors = analyse_video(lambda: os.open(path, os.O_RDONLY), settings)
+    assert info is not None and not errors, errors
+    return info
+
+
+@dataclass
+class Timing:
+    wall: float = float("inf")
+    cpu: float = float("inf")
+
+
+def timed(work: Callable[[], object], best: Timing) -> object:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    best.wall = min(best.wall, time.perf_counter() - wall)
+    best.cpu = min(best.cpu, time.process_time() - cpu)
+    return result
+
+
+def per_video(paths: dict[str, Path], rounds: int) -> bool:
+    print(f"\nPer video, one frame per second, best of {rounds} (video s per wall s; CPU s):")
+    print(
+        f"  {'file':12s} {'reference':>16s} {'cairn':>16s} {'ratio':>6s} {'keyframes':>16s} "
+        f"{'ratio':>6s}  agreement with the reference"
+    )
+    met = True
+    first = next(iter(paths.values()))
+    cairn_hash(first, FAST)  # load the compiled PDQ kernel and the codecs outside the timings
+    vpdq.computeHash(str(first), seconds_per_hash=1)
+    for name, path in paths.items():
+        seconds = CORPUS[name].seconds
+        times = {peer: Timing() for peer in ("reference", "cairn", "keyframes")}
+        for _ in range(rounds):
+            ref = timed(
+                lambda p=path: vpdq.computeHash(str(p), seconds_per_hash=1), times["reference"]
+            )
+            ours = timed(lambda p=path: cairn_hash(p, FAST), times["cairn"])
+            timed(lambda p=path: cairn_hash(p, KEYFRAMES), times["keyframes"])
+        assert isinstance(ours, VideoInfo) and isinstance(ref, list)
+        reference = {f.frame_number: (f.hex, f.timestamp) for f in ref}
+        same = [f.frame_number for f in ours.frames] == sorted(reference)
+        bits = [
+            hamming(f.pdq, reference[f.frame_number][0])
+            for f in ours.frames
+            if f.frame_number in reference
+        ]
+        ratio = times["reference"].wall / times["cairn"].wall
+        kf_ratio = times["reference"].wall / times["keyframes"].wall
+        met = met and same and max(bits) <= TARGET_BITS and ratio >= TARGET_RATIO
+
+        def rate(t: Timing, s: float = seconds) -> str:
+            return f"{s / t.wall:6.1f} ({t.cpu:5.2f})"
+
+        print(
+            f"  {name:12s} {rate(times['reference']):>16s} {rate(times['cairn']):>16s} "
+            f"{ratio:5.2f}x {rate(times['keyframes']):>16s} {kf_ratio:5.2f}x  "
+            f"{'same' if same else 'OTHER'} {len(bits)} frames, bits max {max(bits)} "
+            f"median {statistics.median(bits):.0f}; decoded {ours.frames_decoded} of "
+            f"{round(seconds * CORPUS[name].fps)}"
+        )
+    return met
+
+
+def _transcode(out: Path, pieces: list[tuple[Path, float, float]], width: int, gop: int) -> None:
+    """Cut and join pieces (source, start s, end s), re-encoded at another size and GOP."""
+    with av.open(out, "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, width * 9 // 16, "yuv420p"
+        params = f"keyint={gop}:min-keyint={gop}:bframes=0:threads=1:sync-lookahead=0"
+        stream.options = {"x264-params": params}  # one thread: reproducible
+        count = 0
+        for source, start, end in pieces:
+            with av.open(source) as video:
+                for frame in video.decode(video=0):
+                    if frame.time is not None and start - 1e-6 <= frame.time < end - 1e-6:
+                        small = frame.reformat(
+                            width=stream.width, height=stream.height, format="yuv420p"
+                        )
+                        small.pts, small.time_base = count, Fraction(1, 30)
+                        count += 1
+                        for packet in stream.encode(small):
+                            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def clip_tests(known: Path, other: Path, scratch: Path, quick: bool) -> None:
+    """Queries against a known film hashed per second (as a vPDQ set would hold it): clips at
+    aligned and unaligned offsets, a compilation, unrelated films. Verdicts per mode."""
+    cases: list[tuple[str, list[tuple[Path, float, float]], str | None]] = [
+        ("clip 5-17 s", [(known, 5, 17)], "clip"),
+        ("clip 10.5-25.5 s", [(known, 10.5, 25.5)], "clip"),
+        ("clip 31.3-43.3 s", [(known, 31.3, 43.3)], "clip"),
+        ("compilation", [(other, 0, 6), (known, 0, 60), (other, 6, 12)], "match"),
+        ("re-encode", [(known, 0, 60)], "match"),
+        ("unrelated", [(other, 0, 20)], None),
+    ]
+    if quick:
+        cases = cases[:2] + cases[-1:]
+    settings = VideoMatchSettings()
+    reference = list(cairn_hash(known, FAST).frames)
+    print(
+        "\nClip-in-video tests (query hashed per second vs keyframes only; known film per "
+        "second; shares query/known):"
+    )
+    agree, correct = 0, {"per-second": 0, "keyframes": 0}
+    for label, pieces, expected in cases:
+        query = scratch / f"{label.replace(' ', '_')}.mp4"
+        _transcode(query, pieces, width=512, gop=60)  # rows without padding: reproducible
+        line = f"  {label:17s} expected {expected or '-':6s}"
+        verdicts = {}
+        for mode, settings_ in (("per-second", FAST), ("keyframes", KEYFRAMES)):
+            frames: list[FrameHash] = list(cairn_hash(query, settings_).frames)
+            comparison = compare_videos(frames, reference, settings)
+            verdict = comparison.verdict(settings)
+            verdicts[mode] = verdict
+            correct[mode] += verdict == expected
+            line += (
+                f" | {mode}: {verdict or '-':8s} {comparison.query_share:4.0%}/"
+                f"{comparison.compared_share:4.0%} ({len(frames)} frames)"
+            )
+        agree += verdicts["per-second"] == verdicts["keyframes"]
+        print(line)
+    print(
+        f"  keyframe mode agrees with per-second mode on {agree} of {len(cases)}; right "
+        f"verdicts: per-second {correct['per-second']}/{len(cases)}, keyframes "
+        f"{correct['keyframes']}/{len(cases)}"
+    )
+
+
+REFERENCE_POOL = """
+import sys, vpdq
+from multiprocessing import Pool
+def run(path):
+    return len(vpdq.computeHash(path, seconds_per_hash=1))
+if __name__ == "__main__":
+    with Pool(2) as pool:
+        print(sum(pool.map(run, sys.argv[1:])))
+"""
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{command[0]} failed: {done.stderr.decode()[-2000:]}")
+    return time.perf_counter() - started
+
+
+def ingest_folder(paths: dict[str, Path], scratch: Path, rounds: int) -> None:
+    folder = scratch / "device"
+    folder.mkdir()
+    for name, path in paths.items():
+        shutil.copyfile(path, folder / f"{name}.mp4")
+    total = sum(CORPUS[name].seconds for name in paths)
+    script = Path(sys.executable).with_name("cairn")
+    cairn = [str(script)] if script.exists() else [sys.executable, "-m", "cairn"]
+    empty = scratch / "empty"
+    empty.mkdir()
+    best_cairn = best_empty = best_reference = float("inf")
+    for i in range(rounds):
+        for source in (folder, empty):
+            env = {**os.environ, "CAIRN_WORKSPACE": str(scratch / f"workspace-{source.name}{i}")}
+            subprocess.run(
+                [*cairn, "case", "create", "BENCH"], env=env, check=True, capture_output=True
+            )
+            ingest = [*cairn, "ingest", "--case", "BENCH", "--workers", "2", str(source)]
+            if source is folder:
+                best_cairn = min(best_cairn, run(ingest, env))
+            else:
+                best_empty = min(best_empty, run(ingest, env))
+        best_reference = min(
+            best_reference, run([sys.executable, "-c", REFERENCE_POOL, *map(str, paths.values())])
+        )
+    print(
+        f"\nA folder of {len(paths)} videos ({total:.0f} s of video), two cores, best of "
+        f"{rounds}, whole processes:"
+    )
+    print(
+        f"  cairn ingest --workers 2:        {total / best_cairn:6.1f} video s per s  "
+        f"({best_cairn:.1f} s; digests, metadata, the store included)"
+    )
+    print(
+        f"  vpdq.computeHash, 2 processes:   {total / best_reference:6.1f} video s per s  "
+        f"({best_reference:.1f} s)"
+    )
+    print(
+        f"  ratio {best_reference / best_cairn:.2f}x; of cairn's time, {best_empty:.1f} s is "
+        "the fixed cost of an ingest (start-up, workers, new workspace: an empty folder)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="360p only, one round")
+    args = parser.parse_args()
+    names = [n for n in CORPUS if n.startswith("360p")] if args.quick else list(CORPUS)
+    rounds = 1 if args.quick else 3
+    print(
+        f"vpdq {vpdq.__file__.rsplit('/', 1)[-1]}, PyAV {av.__version__} (FFmpeg "
+        f"{'.'.join(map(str, av.library_versions['libavcodec']))} libavcodec), "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+    )
+    print("Corpus:")
+    paths = corpus(names)
+    per_video_met = per_video(paths, rounds)
+    scratch = Path(tempfile.mkdtemp(prefix="cairn-vpdq-bench-"))
+    try:
+        known = paths["360p-x264"]
+        other = scratch / "other.mp4"
+        write_synthetic_video(
+            other,
+            SyntheticVideo(seconds=20, fps=30, width=640, height=360, seed=99, scene_seconds=5),
+        )
+        clip_tests(known, other, scratch, args.quick)
+        ingest_folder(paths, scratch, rounds)
+    finally:
+        shutil.rmtree(scratch)
+    print(
+        f"\nper-video target (>= {TARGET_RATIO}x, every frame within {TARGET_BITS} bits): "
+        f"{'met' if per_video_met else 'NOT met'}; load at the end {os.getloadavg()[0]:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

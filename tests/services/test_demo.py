@@ -12,20 +12,22 @@ from cairn.services.status import case_status
 
 def test_demo_finds_what_it_planted(ctx: Context, tmp_path: Path) -> None:
     result = run_demo(ctx, tmp_path / "device", workers=0)
-    assert result.ingest.counts["hashed"] == 21  # 20 files and the WhatsApp database
+    # 20 files, the WhatsApp database and two generated videos
+    assert result.ingest.counts["hashed"] == 23
     assert [e.path for e in result.ingest.errors] == [b"Documents/broken.jpg"]
     assert result.more_ingests and result.more_ingests[0].counts["hashed"] == 2
     findings = "\n".join(result.findings)
     assert "1 deleted file(s) recovered with digests: _eleted.jpg" in findings
     assert "content does not match its name: device:Documents/notes.dat" in findings
     assert "device:Download/backup.zip!backup/inner.zip!inner/photo.jpg" in findings
-    triage = "triage of unique items: known 2, near-known 6, known-ignorable 1, possible 0, new 8"
-    assert triage in findings  # the WhatsApp database is one more new item
+    triage = "triage of unique items: known 2, near-known 7, known-ignorable 1, possible 0, new 9"
+    assert triage in findings  # the clip is near-known; the database and the other film new
+    assert "device:videos/clip.mp4: clip of known video demo-known-videos:" in findings
     assert "WhatsApp: 2 media items shared in 2 groups" in findings
     assert "top producer candidate: owner of device" in findings
     assert "top distributor: +447700900102" in findings
     statuses = {s.label: s for s in case_status(ctx, "DEMO-1")}
-    assert statuses["device"].enumerated == statuses["device"].hashed == 21
+    assert statuses["device"].enumerated == statuses["device"].hashed == 23
     # Running it again adds nothing: the device, the sets and the case are reused.
     again = run_demo(ctx, tmp_path / "device", workers=0)
     assert again.ingest.counts == {} and again.matched.new_matches == 0

@@ -370,6 +370,47 @@ def hashset_import(
     raise typer.Exit(1 if summary.bad_records else 0)
 
 
+@hashset_app.command("import-vpdq")
+def hashset_import_vpdq(
+    files: Annotated[list[Path], typer.Argument(help="vPDQ files, or folders of them.")],
+    name: Annotated[str, typer.Option("--name", help="A name for the set.")],
+    kind: Annotated[str, typer.Option(help="illegal, ignorable or alert.")] = "illegal",
+    category: Annotated[str | None, typer.Option(help="SCHEME:CODE for every video.")] = None,
+    series: Annotated[list[str] | None, typer.Option(help="Series name (repeatable).")] = None,
+    pdq_threshold: Annotated[int, typer.Option(help="Frame match distance.")] = 31,
+    json_: AsJson = False,
+) -> None:
+    """Import known videos as vPDQ files (frame_number,quality,pdq_hex,timestamp_sec)."""
+    from cairn.cli.output import console, print_json
+    from cairn.core.errors import UsageError
+    from cairn.core.types import Category
+    from cairn.services.video_matching import import_vpdq_hashset
+
+    try:
+        parsed = Category.parse(category) if category else None
+    except ValueError:
+        raise UsageError(f"--category must be SCHEME:CODE, not {category!r}") from None
+    summary = import_vpdq_hashset(
+        context(),
+        files,
+        name,
+        kind=kind,
+        category=parsed,
+        series=series or (),
+        pdq_threshold=pdq_threshold,
+    )
+    if json_:
+        print_json(summary)
+    else:
+        console.print(
+            f"{summary.name} ({summary.kind}): {summary.videos} videos, "
+            f"{summary.frames} frames, {summary.bad_records} bad records"
+        )
+        for error in summary.errors:
+            console.print(f"  bad {error}", markup=False)
+    raise typer.Exit(1 if summary.bad_records else 0)
+
+
 @hashset_app.command("list")
 def hashset_list(
     json_: AsJson = False,
@@ -455,6 +496,46 @@ def queue(
         print_json([{"lead": g.lead, "duplicates": g.duplicates} for g in groups])
     else:
         print_queue(groups)
+
+
+@app.command()
+def videos(case: CaseRef, json_: AsJson = False) -> None:
+    """Video comparisons of the case: known videos and clips found, with both frame shares."""
+    from cairn.cli.output import print_json, print_table
+    from cairn.services.video_matching import video_matches
+
+    found = video_matches(context(), case)
+    if json_:
+        print_json(found)
+        return
+    print_table(
+        f"Videos of {case}",
+        ["video", "verdict", "compared with", "its frames in", "compared frames found", "distance"],
+        [
+            (
+                f.paths[0] if f.paths else f.media_sha256,
+                f.verdict,
+                f.compared,
+                f"{f.query_share:.0%}",
+                f"{f.compared_share:.0%}",
+                f.distance,
+            )
+            for f in found
+        ],
+    )
+
+
+@export_app.command("vpdq")
+def export_vpdq(
+    sha256: Annotated[str, typer.Option("--sha256", help="The video's SHA-256.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+) -> None:
+    """One video's vPDQ file (frame hashes only, for sharing)."""
+    from cairn.services.video_matching import export_vpdq as run_export
+
+    with open(output, "w", encoding="utf-8") as out:
+        count = run_export(context(), sha256, out)
+    typer.echo(f"wrote {count} frames to {output}", err=True)
 
 
 @app.command()

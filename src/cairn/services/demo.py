@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from cairn.core.errors import NotFoundError
 from cairn.core.settings import AnalysisSettings
+from cairn.core.types import Category, CategoryScheme
 from cairn.messaging.scenario import demo_whatsapp
 from cairn.services.cases import create_case, get_case
 from cairn.services.context import Context
@@ -30,6 +31,7 @@ from cairn.services.ingest import IngestSummary, Progress, ingest
 from cairn.services.matching import MatchSummary, match_case
 from cairn.services.messaging import analyse_case, import_from_evidence, summary_lines
 from cairn.services.triage import review_queue, triage_report
+from cairn.services.video_matching import build_demo_videos, import_vpdq_hashset, video_findings
 from cairn.store.models import Evidence, Media, Occurrence
 
 DEMO_CASE = "DEMO-1"
@@ -221,9 +223,15 @@ def run_demo(
     build_device(device)
     demo_whatsapp(device)
     existing = {h.name for h in list_hashsets(ctx)}
-    for path, name, kind in build_hash_sets(ctx.workspace.root / "demo-hashsets", device):
+    sets = ctx.workspace.root / "demo-hashsets"
+    for path, name, kind in build_hash_sets(sets, device):
         if name not in existing:
             import_hashset(ctx, path, name, kind=kind)
+    known_film = build_demo_videos(device, sets)
+    if "demo-known-videos" not in existing:
+        import_vpdq_hashset(
+            ctx, [known_film], "demo-known-videos", category=Category(CategoryScheme.VICS, "1")
+        )
     with ctx.db.session() as session:
         try:
             get_case(session, DEMO_CASE)
@@ -244,6 +252,7 @@ def run_demo(
     matched = match_case(ctx, DEMO_CASE)
     findings = _findings(ctx, DEMO_CASE)
     findings.insert(0, _stick_finding(ctx, stick_summary))
+    findings.extend(video_findings(ctx, DEMO_CASE))
     findings.extend(summary_lines(analyse_case(ctx, DEMO_CASE)))
     return DemoResult(
         device=device,

@@ -138,7 +138,7 @@ def child(mode: str, path: Path, work: Path) -> None:
     from cairn.messaging.base import Artefact, Message
     from cairn.services.cases import create_case
     from cairn.services.context import Context
-    from cairn.services.messaging import import_path
+    from cairn.services.messaging.importing import import_path
 
     ctx = None
     if mode == "import":

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from cairn.services.messaging import CaseAnalysis, ImportSummary
+    from cairn.services.messaging.importing import ImportSummary
+    from cairn.services.messaging.reports import CaseAnalysis
 
 messaging_app = typer.Typer(no_args_is_help=True, help="Messaging artefacts: import and analyse.")
 
@@ -45,7 +46,8 @@ def import_(
     """
     from cairn.cli.app import context
     from cairn.cli.output import print_json
-    from cairn.services.messaging import import_from_evidence, import_path
+    from cairn.services.messaging.discovery import import_from_evidence
+    from cairn.services.messaging.importing import import_path
 
     ctx = context()
     if path is None:
@@ -100,7 +102,7 @@ def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]])
 
 def _analysis(case: str) -> CaseAnalysis:
     from cairn.cli.app import context
-    from cairn.services.messaging import analyse_case
+    from cairn.services.messaging.reports import analyse_case
 
     return analyse_case(context(), case)
 
@@ -246,7 +248,7 @@ def graph(
     """The person–group–media graph with centrality and communities (Gephi, Neo4j)."""
     from cairn.core.errors import UsageError
     from cairn.messaging.graph import FORMATS, write
-    from cairn.services.messaging import case_graph
+    from cairn.services.messaging.graph import case_graph
 
     if format_ not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")

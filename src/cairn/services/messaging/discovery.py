@@ -1,0 +1,212 @@
+"""Finding WhatsApp artefacts: among an ingested evidence item's files, or under a folder.
+
+An artefact is found by its file name (a database, an encrypted backup, a chat export) and
+described as a `Candidate`: where it is, and how to open its files read-only — from a plain
+folder or from a zip at the top level of the evidence. Databases inside disk images or nested
+containers are candidates with a `problem`, reported rather than read.
+
+`cairn ingest` calls `import_from_evidence` after every ingest, and most evidence holds no
+WhatsApp artefact: so this module imports only the store, and the readers are loaded when
+there is something for them to read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cairn.services.cases import find_evidence, get_case
+from cairn.services.context import Context
+from cairn.store.models import Evidence, Occurrence
+
+if TYPE_CHECKING:
+    from cairn.messaging.sqlitedb import Opener
+    from cairn.services.messaging.importing import ImportSummary
+
+_DATABASE = re.compile(r"^(msgstore(-\d{4}-\d{2}-\d{2}\.\d+)?\.db|wa\.db|ChatStorage\.sqlite)$")
+_BACKUP = re.compile(r"\.crypt\d+$")
+_EXPORT = re.compile(r"^(WhatsApp Chat with .+|Chat de WhatsApp con .+|_chat)\.txt$")
+_EXPORT_FOLDERS = ("WhatsApp Chat - ", "Chat de WhatsApp - ")  # iOS exports, unzipped
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An artefact to import: where it is and how to open its files read-only."""
+
+    path: str  # relative to the evidence root, or as given
+    name: str
+    openers: tuple[tuple[str, Opener], ...] = ()  # "" (main file), then companions
+    sibling: Callable[[str], Opener | None] | None = None  # exports: a file beside it
+    problem: str | None = None  # why it cannot be read from where it is
+
+
+def import_from_evidence(ctx: Context, case_ref: str, evidence_label: str) -> list[ImportSummary]:
+    """Find the WhatsApp artefacts an ingested evidence item holds, and import each."""
+    with ctx.db.session() as session:
+        evidence = find_evidence(session, get_case(session, case_ref), evidence_label)
+        candidates = evidence_candidates(session, evidence)
+    if not candidates:
+        return []
+    from cairn.services.messaging.importing import import_candidate
+
+    return [import_candidate(ctx, case_ref, evidence, c) for c in candidates]
+
+
+def evidence_candidates(session: Session, evidence: Evidence) -> list[Candidate]:
+    """The artefacts among an evidence item's occurrences, by name (streamed: a phone has
+    hundreds of thousands of files, and byte paths cannot be filtered by LIKE portably)."""
+    rows = session.execute(
+        select(Occurrence.path)
+        .where(Occurrence.evidence_id == evidence.id)
+        .order_by(Occurrence.path)
+        .execution_options(yield_per=20_000)
+    ).scalars()
+    found = []
+    for path in dict.fromkeys(rows):
+        parts = re.split(rb"[/!]", path)
+        name = os.fsdecode(parts[-1])
+        parent = os.fsdecode(parts[-2]) if len(parts) > 1 else ""
+        if _wanted(name) or (name.endswith(".txt") and parent.startswith(_EXPORT_FOLDERS)):
+            found.append(_evidence_candidate(evidence, path))
+    return found
+
+
+def folder_candidates(folder: Path, prefix: str) -> list[Candidate]:
+    """Artefacts under a plain folder, enumerated as the folder source does (read-only)."""
+    from cairn.evidence.base import Unit
+    from cairn.evidence.directory import DirectorySource
+
+    found = []
+    for unit in DirectorySource(folder).units():
+        if not isinstance(unit, Unit) or not isinstance(unit.locator, bytes):
+            continue
+        name = os.fsdecode(unit.path.rsplit(b"/", 1)[-1])
+        if _wanted(name):
+            found.append(plain_candidate(unit.locator, prefix + os.fsdecode(unit.path)))
+    return sorted(found, key=lambda c: c.path)
+
+
+def plain_candidate(absolute: bytes, shown: str) -> Candidate:
+    """A file in a plain folder, with the companions lying beside it."""
+    from cairn.messaging.sqlitedb import COMPANIONS
+
+    name = os.fsdecode(os.path.basename(absolute))
+    openers = [("", _plain(absolute))]
+    openers += [
+        (s, _plain(absolute + s.encode()))
+        for s in COMPANIONS
+        if os.path.lexists(absolute + s.encode())
+    ]
+    folder = os.path.dirname(absolute)
+
+    def sibling(file_name: str) -> Opener | None:
+        target = os.path.join(folder, os.fsencode(file_name))
+        return _plain(target) if os.path.isfile(target) and "/" not in file_name else None
+
+    return Candidate(shown, name, tuple(openers), sibling)
+
+
+def _wanted(name: str) -> bool:
+    return bool(_DATABASE.match(name) or _BACKUP.search(name) or _EXPORT.match(name))
+
+
+def _evidence_candidate(evidence: Evidence, path: bytes) -> Candidate:
+    """Where an occurrence's bytes can be read: the folder, or a zip at the top level."""
+    shown = os.fsdecode(path)
+    name = os.fsdecode(path.rsplit(b"/", 1)[-1].rsplit(b"!", 1)[-1])
+    root = os.fsencode(evidence.source_path)
+    if evidence.source_kind == "diskimage":
+        return Candidate(
+            shown,
+            name,
+            problem=(
+                "inside a disk image: not read (Cairn reads databases from folders and zips); "
+                "extract it and run `cairn messaging import FILE --evidence LABEL`"
+            ),
+        )
+    is_folder = os.path.isdir(root)
+    if b"!" not in path:
+        absolute = root + b"/" + path if is_folder else root
+        return plain_candidate(absolute, shown)
+    container, member = path.split(b"!", 1)
+    if b"!" in member:
+        return Candidate(
+            shown,
+            name,
+            problem=(
+                "inside a nested container: not read; extract it and run "
+                "`cairn messaging import FILE --evidence LABEL`"
+            ),
+        )
+    return _zip_candidate(root + b"/" + container if is_folder else root, member, shown)
+
+
+def _plain(absolute: bytes) -> Opener:
+    from cairn.evidence.directory import open_path
+
+    return lambda: open(open_path(absolute), "rb")
+
+
+def _zip_candidate(container: bytes, member: bytes, shown: str) -> Candidate:
+    from cairn.evidence.directory import open_path
+    from cairn.messaging.sqlitedb import COMPANIONS
+
+    name = os.fsdecode(member.rsplit(b"/", 1)[-1])
+    try:
+        with open(open_path(container), "rb") as stream, zipfile.ZipFile(stream) as archive:
+            names = {_stored_name(info) for info in archive.infolist()}
+    except (OSError, zipfile.BadZipFile) as exc:
+        return Candidate(
+            shown,
+            name,
+            problem=f"{shown.split('!', 1)[0]} is not a readable zip ({exc}): "
+            "extract it and import the file",
+        )
+    openers = [("", _open_member(container, member))]
+    openers += [
+        (s, _open_member(container, member + s.encode()))
+        for s in COMPANIONS
+        if member + s.encode() in names
+    ]
+    folder = member.rsplit(b"/", 1)[0] + b"/" if b"/" in member else b""
+
+    def sibling(file_name: str) -> Opener | None:
+        target = folder + os.fsencode(file_name)
+        return _open_member(container, target) if target in names else None
+
+    return Candidate(shown, name, tuple(openers), sibling)
+
+
+def _open_member(container: bytes, member: bytes) -> Opener:
+    return lambda: _zip_member(container, member)
+
+
+@contextmanager
+def _zip_member(container: bytes, member: bytes) -> Iterator[IO[bytes]]:
+    from cairn.evidence.directory import open_path
+
+    with open(open_path(container), "rb") as stream, zipfile.ZipFile(stream) as archive:
+        info = _zip_info(archive, member)
+        if info is None:
+            raise FileNotFoundError(f"{os.fsdecode(member)} is not in the zip")
+        with archive.open(info) as inner:
+            yield inner
+
+
+def _zip_info(archive: zipfile.ZipFile, member: bytes) -> zipfile.ZipInfo | None:
+    return next((i for i in archive.infolist() if _stored_name(i) == member), None)
+
+
+def _stored_name(info: zipfile.ZipInfo) -> bytes:
+    """A member's name as the ingest records it (cairn.evidence.phone): the stored bytes."""
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    return info.orig_filename.encode(encoding, "surrogateescape")

@@ -1,0 +1,206 @@
+"""Importing artefacts: originals hashed, recovery and problems recorded, bad input refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import func, select
+
+from cairn.core.errors import UsageError
+from cairn.media.synthetic import jpeg_bytes, synthetic_image
+from cairn.messaging.samples import example_device, write_msgstore
+from cairn.services.context import Context
+from cairn.services.messaging.discovery import import_from_evidence
+from cairn.services.messaging.importing import ImportSummary, import_path
+from cairn.services.messaging.reports import analyse_case
+from cairn.store.messaging_models import MsgImport, MsgImportIssue, MsgMessage
+
+if TYPE_CHECKING:
+    from conftest import Harbour  # tests/services/messaging/conftest.py
+
+DB = "data/data/com.whatsapp/databases"
+RunCli = Callable[..., tuple[int, str, str]]  # the run_cli fixture of tests/conftest.py
+
+
+def test_imports_record_originals_recovery_and_problems(harbour: Harbour) -> None:
+    summaries = {(s.evidence, s.path): s for s in harbour.imports}
+    assert list(summaries) == [
+        ("phone-A", f"{DB}/msgstore.db"),
+        ("phone-A", f"{DB}/wa.db"),
+        ("phone-A", "data/media/0/WhatsApp/Databases/msgstore.db.crypt15"),
+        ("phone-B", f"{DB}/msgstore.db"),
+        ("phone-C", "private/var/mobile/Containers/Shared/AppGroup/0A1B2C3D/ChatStorage.sqlite"),
+    ]
+    a = summaries[("phone-A", f"{DB}/msgstore.db")]
+    folder = harbour.phones["phone-A"] / DB
+    assert a.originals == [
+        {
+            "name": n,
+            "sha256": hashlib.sha256((folder / n).read_bytes()).hexdigest(),
+            "size": (folder / n).stat().st_size,
+        }
+        for n in ("msgstore.db", "msgstore.db-wal", "msgstore.db-shm")
+    ]
+    assert (a.format, a.status, a.exit_code) == ("whatsapp-android", "completed", 0)
+    assert a.counts == {
+        "accounts": 5,
+        "groups": 2,
+        "group_events": 9,
+        "messages": 13,
+        "media": 6,
+        "thumbnails": 1,
+        "recovered_messages": 1,
+    }
+    assert a.recovery == (
+        "1 deleted record recovered from the WAL (3 commits); free pages "
+        "of the main file not carved"
+    )
+    backup = summaries[("phone-A", "data/media/0/WhatsApp/Databases/msgstore.db.crypt15")]
+    assert (backup.status, backup.exit_code, backup.format) == ("failed", 1, None)
+    assert backup.issues == [
+        "error unreadable (data/media/0/WhatsApp/Databases/msgstore.db.crypt15): "
+        "msgstore.db.crypt15 is an encrypted WhatsApp backup (crypt15): reading it needs the "
+        "64-hex-digit end-to-end backup key (shown once to the user when backups were "
+        "encrypted) or the 'encrypted_backup.key' file from the app's private files folder. "
+        "Cairn does not decrypt backups: decrypt it with that key and import the resulting "
+        "msgstore.db, or import the live msgstore.db from the extraction"
+    ]
+    b = summaries[("phone-B", f"{DB}/msgstore.db")]
+    assert b.issues[-1] == (
+        "info unresolved-lid (table jid): 1 @lid ids are not mapped to "
+        "phone numbers (kept as lid accounts)"
+    )
+    c = summaries[
+        ("phone-C", "private/var/mobile/Containers/Shared/AppGroup/0A1B2C3D/ChatStorage.sqlite")
+    ]
+    assert (c.format, c.counts["messages"], c.counts["media"]) == ("whatsapp-ios", 11, 7)
+
+
+def test_importing_again_adds_nothing(harbour: Harbour) -> None:
+    with harbour.ctx.db.session() as session:
+        before = session.scalar(select(func.count()).select_from(MsgMessage))
+    again = import_from_evidence(harbour.ctx, harbour.case, "phone-B")
+    assert [(s.status, s.exit_code) for s in again] == [("already-imported", 0)]
+    with harbour.ctx.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(MsgMessage)) == before
+
+
+def import_one(ctx: Context, path: Path, **options: str) -> ImportSummary:
+    (summary,) = import_path(ctx, path, "C", "phone", **options)  # type: ignore[arg-type]
+    return summary
+
+
+def test_corrupt_database_fails_with_the_file_named(case: Context, tmp_path: Path) -> None:
+    good = write_msgstore(tmp_path / "good" / "msgstore.db", example_device())
+    bad = tmp_path / "msgstore.db"
+    data = good.read_bytes()
+    bad.write_bytes(data[:100] + b"\x00" * (len(data) - 100))
+    summary = import_one(case, bad)
+    assert (summary.status, summary.exit_code) == ("failed", 1)
+    assert summary.issues == [
+        "error unreadable (msgstore.db): SQLite cannot open it: database disk image is malformed"
+    ]
+    with case.db.session() as session:
+        row = session.scalar(select(MsgImport))
+        assert row is not None and row.status == "failed"
+        assert session.scalar(select(MsgImportIssue.message)) == (
+            "SQLite cannot open it: database disk image is malformed"
+        )
+
+
+def test_a_locked_database_is_read_as_last_committed(case: Context, tmp_path: Path) -> None:
+    """WhatsApp holds its database open with a write lock: the copy is read, not the lock."""
+    path = write_msgstore(tmp_path / "msgstore.db", example_device())
+    with closing(sqlite3.connect(path, isolation_level=None)) as holder:
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("DELETE FROM message")
+        summary = import_one(case, path, owner="+447700900001")
+        holder.execute("ROLLBACK")
+    assert (summary.status, summary.counts["messages"]) == ("completed", 5)
+
+
+def test_other_sqlite_files_and_plain_files_are_refused(case: Context, tmp_path: Path) -> None:
+    other = tmp_path / "wa.db"
+    with closing(sqlite3.connect(other)) as connection:
+        connection.execute("CREATE TABLE notes (x)")
+    summary = import_one(case, other)
+    assert summary.issues == [
+        "error unreadable (wa.db): not a WhatsApp database or chat export (SQLite tables: notes)"
+    ]
+    with pytest.raises(UsageError, match="is not an international phone number"):
+        import_path(case, other, "C", "phone", owner="Alice")
+    with pytest.raises(UsageError, match="no such file"):
+        import_path(case, tmp_path / "missing.db", "C", "phone")
+
+
+def test_export_with_attachments_beside_it(case: Context, tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    photo = jpeg_bytes(synthetic_image(9, 64, 48))
+    (folder / "IMG-20240512-WA0001.jpg").write_bytes(photo)
+    (folder / "WhatsApp Chat with Playa.txt").write_text(
+        "12/05/2024, 10:30 - Ana: IMG-20240512-WA0001.jpg (file attached)\n"
+        "12/05/2024, 10:31 - Luis: IMG-20240512-WA0002.jpg (file attached)\n"
+        "12/05/2024, 10:32 - Eva: hola\n"
+    )
+    (summary,) = import_path(case, folder, "C", "phone")
+    # Accounts: the three voices, and the phone's (unknown) owner.
+    assert (summary.format, summary.counts) == (
+        "whatsapp-export",
+        {"accounts": 4, "groups": 1, "messages": 3, "media": 1, "media_without_hash": 1},
+    )
+    analysis = analyse_case(case, "C")
+    assert [m.sha256 for m in analysis.media] == [hashlib.sha256(photo).hexdigest()]
+    assert analysis.media[0].first.sender == "Ana"
+
+
+def test_cli_import(tmp_path: Path, run_cli: RunCli) -> None:
+    assert run_cli("case", "create", "C")[0] == 0
+    store = write_msgstore(tmp_path / "phone" / "msgstore.db", example_device())
+    code, out, err = run_cli(
+        "messaging",
+        "import",
+        store,
+        "--case",
+        "C",
+        "--evidence",
+        "phone",
+        "--owner",
+        "+447700900001",
+    )
+    assert code == 0, err
+    digest = hashlib.sha256(store.read_bytes()).hexdigest()
+    assert f"original msgstore.db: {store.stat().st_size:,} bytes, SHA-256 {digest}" in out
+    assert "deleted records: no WAL to replay" in out
+    backup = tmp_path / "phone" / "msgstore.db.crypt14"
+    backup.write_bytes(bytes(512))
+    code, out, _ = run_cli(
+        "messaging", "import", backup, "--case", "C", "--evidence", "phone", "--json"
+    )
+    assert code == 1
+    (summary,) = json.loads(out)
+    assert (summary["status"], summary["exit_code"]) == ("failed", 1)
+    assert (
+        "the app's key file (/data/data/com.whatsapp/files/key, 158 bytes)" in summary["issues"][0]
+    )
+    # Without a PATH: the artefacts of the (ingested) evidence item, here none.
+    code, out, _ = run_cli("messaging", "import", "--case", "C", "--evidence", "phone")
+    assert (code, out.strip()) == (0, "no WhatsApp artefacts found")
+
+
+def test_every_issue_is_stored(case: Context, tmp_path: Path) -> None:
+    export = tmp_path / "WhatsApp Chat with Ana.txt"
+    export.write_text("".join(f"{d}/13/2023, 10:00 - Ana: bad\n" for d in range(1, 160)))
+    summary = import_one(case, export)
+    assert summary.issue_counts == {"info": 1, "warning": 1, "error": 159}
+    assert len(summary.issues) == 100  # shown; all are stored
+    with case.db.session() as session:
+        stored = session.scalar(select(func.count()).select_from(MsgImportIssue))
+    assert stored == 161

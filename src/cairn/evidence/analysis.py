@@ -134,8 +134,14 @@ def analyse_stream(
         if kept is not None:
             from cairn.media.image import analyse_image
 
-            image, image_errors = analyse_image(bytes(kept), content_type, settings)
+            data = bytes(kept)
+            image, image_errors = analyse_image(data, content_type, settings)
             result.errors.extend(image_errors)
+            if content_type.may_be_animated:  # an animation is a video too (first frame: PDQ)
+                from cairn.media.animation import analyse_animation
+
+                video, video_errors = analyse_animation(data, content_type, settings)
+                result.errors.extend(video_errors)
         elif size is not None and size > settings.max_buffer_bytes:
             result.errors.append(ErrorRecord("limit", "image too large to decode in memory"))
     elif content_type is not None and content_type.is_video:

@@ -30,6 +30,11 @@ class ContentType:
     def is_video(self) -> bool:
         return self.mime.startswith("video/")
 
+    @property
+    def may_be_animated(self) -> bool:
+        """An image type that can hold an animation (analysed as a video too when it does)."""
+        return self.mime in ANIMATION_MIMES
+
 
 def _t(mime: str, *extensions: str) -> ContentType:
     return ContentType(mime, frozenset(extensions))
@@ -67,6 +72,7 @@ EWF = _t("application/x-ewf", "e01", "ex01", "l01", "s01")
 
 IMAGE_MIMES = frozenset(t.mime for t in (JPEG, PNG, GIF, BMP, TIFF, WEBP, HEIC, AVIF))
 ARCHIVE_MIMES = frozenset(t.mime for t in (ZIP, GZIP, BZIP2, XZ, SEVEN_ZIP, RAR, TAR))
+ANIMATION_MIMES = frozenset(t.mime for t in (GIF, WEBP))
 
 _ISO_BRANDS = {
     b"heic": HEIC,

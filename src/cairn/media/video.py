@@ -26,6 +26,10 @@ Review aids: a sampled frame whose brightness histogram differs from the last ke
 more than SCENE_CHANGE starts a new scene (a keyframe); up to `video_sheet_tiles` keyframes make
 the contact sheet, a grid of small tiles, blurred by default, turned upright, sealed like
 review thumbnails.
+
+Hashing and review aids take frames through one interface (`Picture` into `FrameHasher`, then
+`finish_video`): PyAV's decoder here, Pillow's frame iteration for animated GIF and WebP in
+`cairn.media.animation`.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
-from typing import IO, TYPE_CHECKING, Any, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from cairn.core.records import ErrorRecord, FrameHash, VideoInfo
 from cairn.core.settings import AnalysisSettings
@@ -134,27 +138,54 @@ def _analyse(
         ]
     sampler = _Sampler(container, stream, settings, info.duration, info.frame_rate)
     errors = sampler.run()
-    if not sampler.frames and not errors:
+    info = finish_video(
+        replace(info, rotation=sampler.rotation),
+        sampler.hasher,
+        errors,
+        interval=sampler.interval,
+        decoded=sampler.decoded,
+    )
+    return info, errors
+
+
+def finish_video(
+    info: VideoInfo,
+    hasher: FrameHasher,
+    errors: list[ErrorRecord],
+    *,
+    interval: float,
+    decoded: int,
+) -> VideoInfo:
+    """`info` with what a frame source fed the hasher, and its contact sheet (failures are
+    added to `errors`)."""
+    if not hasher.frames and not errors:
         errors.append(ErrorRecord("decode", "no frame could be decoded"))
     sheet: bytes | None = None
     sheet_times: tuple[float, ...] = ()
-    key = settings.thumbnail_key if settings.thumbnails else None
-    if key is not None and sampler.tiles:
+    key = hasher.settings.thumbnail_key if hasher.settings.thumbnails else None
+    if key is not None and hasher.tiles:
         try:
-            sheet, sheet_times = _contact_sheet(sampler.tiles, settings, key)
+            sheet, sheet_times = _contact_sheet(hasher.tiles, hasher.settings, key)
         except Exception as exc:
             errors.append(ErrorRecord("thumbnail", _describe(exc)))
-    info = replace(
+    return replace(
         info,
-        rotation=sampler.rotation,
-        seconds_per_hash=round(sampler.interval, 6),
-        frames_decoded=sampler.decoded,
-        frames=tuple(sampler.frames),
-        keyframes=tuple(sampler.keyframes),
+        seconds_per_hash=round(interval, 6),
+        frames_decoded=decoded,
+        frames=tuple(hasher.frames),
+        keyframes=tuple(hasher.keyframes),
         sheet_times=sheet_times,
         contact_sheet=sheet,
     )
-    return info, errors
+
+
+def sample_interval(settings: AnalysisSettings, duration: float | None) -> float:
+    """Seconds between sampled instants: the configured interval, stretched so that a video of
+    this duration gives at most `video_max_samples` hashes."""
+    interval = max(settings.video_seconds_per_hash, 1e-6)
+    if duration is not None and duration / interval > settings.video_max_samples:
+        interval = duration / settings.video_max_samples
+    return interval
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,6 +265,77 @@ class _Tile:
     image: Image
 
 
+class Picture(Protocol):
+    """One decoded frame, as the frame hasher takes it from any frame source (PyAV's decoder
+    here, Pillow's frame iteration for animated images in `cairn.media.animation`)."""
+
+    def luma(self) -> NDArray[np.uint8]:
+        """The 8-bit luma plane, pixels as stored (never rotated)."""
+        ...
+
+    def rgb(self) -> NDArray[np.uint8]:
+        """RGB pixels as the vPDQ reference hashes them ("exact" sampling)."""
+        ...
+
+    def tile(self) -> Image:
+        """A small upright RGB copy that fits TILE_SIDE, for eyes only."""
+        ...
+
+
+@dataclass
+class FrameHasher:
+    """Hashes the frames a source picks, and keeps the review aids: scene keyframes, tiles."""
+
+    settings: AnalysisSettings
+    frames: list[FrameHash] = field(default_factory=list)
+    keyframes: list[float] = field(default_factory=list)
+    tiles: list[_Tile] = field(default_factory=list)
+    _scene: NDArray[np.float64] | None = None  # luma histogram of the scene's keyframe
+
+    def take(self, picture: Picture, time: float, number: int) -> None:
+        from cairn.hashing.vpdq import pdq_from_luma_plane
+
+        luma = picture.luma()
+        if self.settings.video_sampling == "exact":
+            # The reference's own pixels: RGB (for PyAV through swscale's Lanczos), then pdqhash.
+            pdq = pdq_from_rgb(picture.rgb())
+        else:
+            pdq = pdq_from_luma_plane(luma)
+        self.frames.append(FrameHash(number, pdq.quality, pdq.hex, round(time, 6)))
+        self._scene_change(picture, time, _histogram(luma))
+
+    def again(self, time: float) -> None:
+        """The picture last taken, still shown at `time` (an animation's held frame)."""
+        last = self.frames[-1]
+        self.frames.append(replace(last, timestamp=round(time, 6)))
+
+    def _scene_change(self, picture: Picture, time: float, histogram: NDArray[np.float64]) -> None:
+        if self._scene is not None and 0.5 * abs(histogram - self._scene).sum() <= SCENE_CHANGE:
+            return
+        self._scene = histogram
+        self.keyframes.append(round(time, 6))  # at most one per hashed frame: bounded
+        if self.settings.thumbnails and self.settings.thumbnail_key is not None:
+            self.tiles.append(_Tile(round(time, 6), picture.tile()))
+            if len(self.tiles) > 4 * max(1, self.settings.video_sheet_tiles):
+                del self.tiles[1::2]  # bounded memory: keep every other, evenly spread
+
+
+@dataclass(frozen=True)
+class _AvPicture:
+    frame: av.video.frame.VideoFrame
+    rotation: int
+
+    def luma(self) -> NDArray[np.uint8]:
+        return _luma(self.frame)
+
+    def rgb(self) -> NDArray[np.uint8]:
+        rgb = self.frame.to_ndarray(format="rgb24", interpolation="LANCZOS")
+        return cast("NDArray[np.uint8]", rgb)
+
+    def tile(self) -> Image:
+        return _tile(self.frame, self.rotation)
+
+
 @dataclass
 class _Sampler:
     """One pass over a video stream that picks, decodes and hashes the sampled frames."""
@@ -243,9 +345,7 @@ class _Sampler:
     settings: AnalysisSettings
     duration: float | None
     rate: float | None
-    frames: list[FrameHash] = field(default_factory=list)
-    keyframes: list[float] = field(default_factory=list)
-    tiles: list[_Tile] = field(default_factory=list)
+    hasher: FrameHasher = field(init=False)
     decoded: int = 0
     rotation: int = 0
     interval: float = 1.0
@@ -256,7 +356,6 @@ class _Sampler:
     _open_gop: bool = False
     _origin: int | None = None  # pts of time zero
     _taken: float = -math.inf  # time of the last frame hashed
-    _scene: NDArray[np.float64] | None = None  # luma histogram of the scene's keyframe
     _errors: int = 0
     _first_error: str = ""
     _skip: Skip = "DEFAULT"
@@ -265,9 +364,8 @@ class _Sampler:
 
     def __post_init__(self) -> None:
         settings = self.settings
-        interval = max(settings.video_seconds_per_hash, 1e-6)
-        if self.duration is not None and self.duration / interval > settings.video_max_samples:
-            interval = self.duration / settings.video_max_samples
+        self.hasher = FrameHasher(settings)
+        interval = sample_interval(settings, self.duration)
         if self.rate is not None:
             # The reference's grid: every frame_mod-th frame (at least every frame).
             self.frame_mod = max(1, int(interval * self.rate))
@@ -317,7 +415,7 @@ class _Sampler:
                         f"{length:.3f}s the header gives: truncated",
                     )
                 )
-        if self.duration is None and len(self.frames) >= self.limit:
+        if self.duration is None and len(self.hasher.frames) >= self.limit:
             errors.append(
                 ErrorRecord(
                     "limit", f"duration unknown: sampling stopped after {self.limit} frames"
@@ -495,7 +593,7 @@ class _Sampler:
         context.flush_buffers()
 
     def _finished(self) -> bool:
-        return len(self.frames) >= self.limit
+        return len(self.hasher.frames) >= self.limit
 
     def _time(self, pts: int) -> float:
         return (pts - (self._origin or 0)) * self._time_base
@@ -525,33 +623,11 @@ class _Sampler:
 
     def _number(self, time: float) -> int:
         """The frame number vPDQ gives a frame: its index at the average rate."""
-        return round(time * self.rate) if self.rate else len(self.frames)
+        return round(time * self.rate) if self.rate else len(self.hasher.frames)
 
     def _take(self, frame: av.video.frame.VideoFrame, time: float, number: int) -> None:
-        from cairn.hashing.vpdq import pdq_from_luma_plane
-
-        luma = _luma(frame)
-        if self.settings.video_sampling == "exact":
-            # The reference's own pixels: RGB through swscale's Lanczos, then pdqhash.
-            rgb = frame.to_ndarray(format="rgb24", interpolation="LANCZOS")
-            pdq = pdq_from_rgb(cast("NDArray[np.uint8]", rgb))
-        else:
-            pdq = pdq_from_luma_plane(luma)
         self._taken = time
-        self.frames.append(FrameHash(number, pdq.quality, pdq.hex, round(time, 6)))
-        self._scene_change(frame, time, _histogram(luma))
-
-    def _scene_change(
-        self, frame: av.video.frame.VideoFrame, time: float, histogram: NDArray[np.float64]
-    ) -> None:
-        if self._scene is not None and 0.5 * abs(histogram - self._scene).sum() <= SCENE_CHANGE:
-            return
-        self._scene = histogram
-        self.keyframes.append(round(time, 6))  # at most one per hashed frame: bounded
-        if self.settings.thumbnails and self.settings.thumbnail_key is not None:
-            self.tiles.append(_Tile(round(time, 6), _tile(frame, self.rotation)))
-            if len(self.tiles) > 4 * max(1, self.settings.video_sheet_tiles):
-                del self.tiles[1::2]  # bounded memory: keep every other, evenly spread
+        self.hasher.take(_AvPicture(frame, self.rotation), time, number)
 
 
 def _luma(frame: av.video.frame.VideoFrame) -> NDArray[np.uint8]:
@@ -654,13 +730,32 @@ class SyntheticVideo:
     options: tuple[tuple[str, str], ...] = ()  # container (muxer) options
 
 
-def write_synthetic_video(out: str | os.PathLike[str] | IO[bytes], spec: SyntheticVideo) -> None:
-    """Encode a benign synthetic video: each scene is a smooth synthetic picture panned
-    slowly, with a red block crossing it in five seconds (motion, but no cut)."""
-    import av
+def synthetic_frames(spec: SyntheticVideo) -> Iterator[NDArray[np.uint8]]:
+    """The RGB frames of a benign synthetic video: each scene is a smooth synthetic picture
+    panned slowly, with a red block crossing it in five seconds (motion, but no cut)."""
     import numpy as np
 
     from cairn.media.synthetic import synthetic_image
+
+    w, h, fps = spec.width, spec.height, spec.fps
+    scene_frames = max(1, round(spec.scene_seconds * fps))
+    picture: NDArray[np.uint8] | None = None
+    first = round(spec.start * fps)
+    for i in range(first, first + round(spec.seconds * fps)):
+        if i % scene_frames == 0 or picture is None:
+            scene = spec.seed * 1000 + i // scene_frames
+            picture = np.asarray(synthetic_image(scene, w + w // 4, h + h // 4))
+        progress = (i % scene_frames) / scene_frames
+        x0, y0 = int(progress * (w // 4)), int(progress * (h // 8))
+        pixels = picture[y0 : y0 + h, x0 : x0 + w].copy()
+        block = int((i % (5 * fps)) / (5 * fps) * (w - w // 8))
+        pixels[h // 3 : h // 3 + h // 6, block : block + w // 8] = (230, 40, 40)
+        yield pixels
+
+
+def write_synthetic_video(out: str | os.PathLike[str] | IO[bytes], spec: SyntheticVideo) -> None:
+    """Encode a benign synthetic video (see `synthetic_frames`)."""
+    import av
 
     w, h, fps = spec.width, spec.height, spec.fps
     with av.open(out, "w", format=spec.container_format, options=dict(spec.options)) as container:
@@ -679,21 +774,9 @@ def write_synthetic_video(out: str | os.PathLike[str] | IO[bytes], spec: Synthet
             stream.options = {"x264-params": ":".join(params)}
         if spec.rotation:
             stream.set_display_rotation(spec.rotation)
-        scene_frames = max(1, round(spec.scene_seconds * fps))
-        picture: NDArray[np.uint8] | None = None
-        first = round(spec.start * fps)
-        for i in range(first, first + round(spec.seconds * fps)):
-            if i % scene_frames == 0 or picture is None:
-                scene = spec.seed * 1000 + i // scene_frames
-                picture = np.asarray(synthetic_image(scene, w + w // 4, h + h // 4))
-            assert picture is not None
-            progress = (i % scene_frames) / scene_frames
-            x0, y0 = int(progress * (w // 4)), int(progress * (h // 8))
-            pixels = picture[y0 : y0 + h, x0 : x0 + w].copy()
-            block = int((i % (5 * fps)) / (5 * fps) * (w - w // 8))
-            pixels[h // 3 : h // 3 + h // 6, block : block + w // 8] = (230, 40, 40)
+        for pts, pixels in enumerate(synthetic_frames(spec)):
             frame = _yuv420p(pixels)
-            frame.pts = i - first
+            frame.pts = pts
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

@@ -6,8 +6,9 @@ reproducible and nothing but benign pixels is ever touched.
 
 Cairn   the real path in one run: the originals' PDQ written as a plain CSV list (`pdq,series`)
         and imported with import_hashset; every copy and distractor put in one device folder,
-        ingested (workers=2) and matched; the verdict is the triage bucket (`near-known` or
-        `known`, and a match-band hit on the copy's own original).
+        ingested (workers=2) and matched; a copy is found on a match-band hit on its own
+        original (distance <= 31 in any variant, the peer's criterion); "cleared" counts those
+        also triaged known/near-known, i.e. not held as `possible` for PDQ quality < 50.
 peer    plain PDQ as python-threatexchange computes it: pdqhash on Image.open().convert('RGB')
         (full decode, one orientation, no border trimming), a match when the Hamming distance
         to the copy's original is <= 31.
@@ -555,21 +556,21 @@ class Verdict:
 
     @property
     def cairn_found(self) -> bool:
-        """A copy is found when triage clears it as known material and the match is its own
-        original; a distractor is (falsely) found on any match-band hit."""
-        if self.cairn.bucket not in (Triage.KNOWN.value, Triage.NEAR_KNOWN.value):
-            return False
+        """A copy is found on a match-band hit (distance within the set's threshold) on its own
+        original: the peer's criterion, so the two columns compare like with like. A distractor
+        is (falsely) found on any match-band hit, whatever its triage bucket."""
         wanted = self.copy.original
         return any(
             h.band == "match" and (not wanted or h.original == wanted) for h in self.cairn.hits
         )
 
     @property
-    def cairn_held(self) -> bool:
-        """Matched within the threshold but triaged "possible": PDQ quality under 50, which
-        DESIGN.md says is flagged for a human, never matched silently."""
-        return self.cairn.bucket == Triage.POSSIBLE.value and any(
-            h.band == "match" and h.original == self.copy.original for h in self.cairn.hits
+    def cairn_cleared(self) -> bool:
+        """Found and triaged known/near-known without a human: PDQ quality 50 or more (DESIGN:
+        a lower-quality hit is flagged "possible" for review, never matched silently)."""
+        return self.cairn_found and self.cairn.bucket in (
+            Triage.KNOWN.value,
+            Triage.NEAR_KNOWN.value,
         )
 
     @property
@@ -604,7 +605,7 @@ def report(verdicts: list[Verdict]) -> bool:
         families[verdict.copy.family].append(verdict)
     print(
         f"\n{'family':<16}{'copies':>7}  {'Cairn recall':>15}  {'plain PDQ recall':>16}  "
-        f"{'Cairn possible':>14}  {'med d Cairn':>11}  {'med d peer':>10}  bar"
+        f"{'Cairn cleared':>14}  {'med d Cairn':>11}  {'med d peer':>10}  bar"
     )
     all_ok = True
     order = [t.family for t in TRANSFORMS]
@@ -614,18 +615,18 @@ def report(verdicts: list[Verdict]) -> bool:
         group = families[family]
         cairn = sum(v.cairn_found for v in group)
         peer = sum(v.peer_found for v in group)
-        possible = sum(v.cairn.bucket == Triage.POSSIBLE.value for v in group)
+        cleared = sum(v.cairn_cleared for v in group)
         strict = family in STRICTLY_BETTER
         ok = cairn > peer if strict else cairn >= peer
         all_ok &= ok
         bar = ("PASS" if ok else "FAIL") + (" (strictly better)" if strict else " (>= peer)")
-        held = sum(v.cairn_held and v.peer_found for v in group)
+        held = sum(v.cairn_found and not v.cairn_cleared for v in group)
         if held:
-            bar += f"; {held} the peer found are held as possible (quality < 50)"
+            bar += f"; {held} held as possible (quality < 50)"
         own = [v.cairn_own for v in group]
         print(
             f"{family:<16}{len(group):>7}  {_share(cairn, len(group)):>15}  "
-            f"{_share(peer, len(group)):>16}  {possible:>14}  "
+            f"{_share(peer, len(group)):>16}  {cleared:>14}  "
             f"{_median(h.distance if h else None for h in own):>11}  "
             f"{_median(v.peer_distance for v in group):>10}  {bar}"
         )

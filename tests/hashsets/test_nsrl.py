@@ -199,3 +199,114 @@ def test_probe() -> None:
     assert NsrlFormat.probe(b"\xef\xbb\xbf" + RDS2_HEADER_LINE.encode(), "x")
     assert NsrlFormat.probe(nsrl.SQLITE_MAGIC + b"\x10\x00", "x.db")
     assert not NsrlFormat.probe(b'"SHA-1","MD5"\r\n', "x")
+
+
+def as_records(path: Path) -> list[KnownHashRecord | RecordError]:
+    """`read_columns`' batches turned back into records and errors, in file order."""
+    out: list[KnownHashRecord | RecordError] = []
+    for item in NsrlFormat.read_columns(path):
+        if isinstance(item, RecordError):
+            out.append(item)
+            continue
+        for n, name in enumerate(item.names):
+            digests = {
+                kind: None if column is None or not column[n].any() else column[n].tobytes().hex()
+                for kind, column in (
+                    ("md5", item.md5),
+                    ("sha1", item.sha1),
+                    ("sha256", item.sha256),
+                )
+            }
+            out.append(
+                KnownHashRecord(
+                    **digests,
+                    file_name=name or None,
+                    size=item.sizes[n],
+                    extra=item.extra_table[item.extras[n]],
+                )
+            )
+    return out
+
+
+def ordered(items: list[KnownHashRecord | RecordError]) -> list[KnownHashRecord | RecordError]:
+    """Records in order, then errors by record number: a batch's errors come before its
+    records, and record numbers say where each error was."""
+    return [i for i in items if isinstance(i, KnownHashRecord)] + sorted(
+        (i for i in items if isinstance(i, RecordError)), key=lambda e: e.record
+    )
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 4096])
+def test_columns_hold_what_records_hold_rds3(
+    batch: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nsrl, "_BATCH", batch)
+    flat = tmp_path / "flat.db"
+    bad_rows_db(flat)
+    assert ordered(as_records(flat)) == ordered(EXPECTED_BAD_ROWS)
+    published = tmp_path / "published.db"
+    write_rds3(
+        published,
+        [
+            (SHA256[n].upper(), SHA1[n].upper(), MD5[n].upper(), f"f{n}", "dll", n, n % 2)
+            for n in range(6)
+        ],
+    )
+    assert as_records(published) == read(published)
+    batches = [b for b in NsrlFormat.read_columns(published) if not isinstance(b, RecordError)]
+    assert batches[-1].extra_table == [(("package_id", "0"),), (("package_id", "1"),)]
+
+
+@pytest.mark.parametrize("batch", [1, 4, 4096])
+def test_columns_hold_what_records_hold_rds2(
+    batch: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nsrl, "_BATCH", batch)
+    path = tmp_path / "NSRLFile.txt"
+    rows = [
+        RDS2_HEADER_LINE,
+        *(f'"{SHA1[n]}","{MD5[n].upper()}","0","f{n}.dll",{n},{n},"358",""' for n in range(4)),
+        f'"{SHA1[4]}","{MD5[4]}","00000000","e.dll",big,105,"358",""',
+        f'"{SHA1[5]}","{MD5[5]}","00000000","",5,106,"358","M"',
+        f'"{SHA1[6]}","{MD5[6]}","00000000","d.dll",1,105',
+        f'"{SHA1[7]}","{MD5[7]}","00000000","caf\xe9.dll",7,107,"358",""',
+    ]
+    path.write_bytes(b"\r\n".join(r.encode("latin-1") for r in rows) + b"\r\n")
+    expected = read(path)
+    assert sum(isinstance(item, RecordError) for item in expected) == 2
+    assert ordered(as_records(path)) == ordered(expected)
+
+
+def test_columns_refuse_what_records_refuse(tmp_path: Path) -> None:
+    path = tmp_path / "NSRLProd.txt"
+    path.write_text('"ProductCode","ProductName"\r\n103,"Word"\r\n')
+    with pytest.raises(UsageError, match="neither an SQLite database nor an NSRL RDSv2 file"):
+        list(NsrlFormat.read_columns(path))
+
+
+def test_the_published_view_is_read_from_its_tables_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    spec = (shared_data / "formats" / "RDSv3.txt").read_text()
+    start = spec.index("CREATE VIEW FILE")
+    # The spec's text (trailing blanks, the shell's /* FILE(...) */ comment) is recognised.
+    assert nsrl._normal_sql(spec[start : spec.index(";", start) + 1]) == nsrl._PUBLISHED_FILE_VIEW
+    path = tmp_path / "RDS_modern.db"
+    write_rds3(
+        path,
+        [
+            (SHA256[1].upper(), SHA1[1], MD5[1].upper(), "setup", "exe", 10, 7),
+            (SHA256[2], SHA1[2][:-1], MD5[2], "LICENSE", "", 0, 8),  # a bad SHA-1
+            (SHA256[3], SHA1[3], MD5[3], "caf\xe9", "txt", 3, 8),
+        ],
+    )
+    from_tables = read(path), as_records(path)
+    assert from_tables[0] == [
+        record(1, "setup.exe", 10, 7),
+        RecordError(
+            2, f"SHA-1 '{SHA1[2][:-1].upper()}' has 39 hex digits, expected 40"
+        ),  # as FILE shows it
+        record(3, "caf\xe9.txt", 3, 8),
+    ]
+    monkeypatch.setattr(nsrl, "_PUBLISHED_FILE_VIEW", "")  # through the FILE view instead
+    assert (read(path), as_records(path)) == from_tables

@@ -79,7 +79,39 @@ def test_duplicates_and_shared_prefixes() -> None:
     assert (
         index._segments[0].directory[base[0, 0] + 1] - index._segments[0].directory[base[0, 0]]
         >= 42
-    )  # a bucket larger than 32 rows: sorted by the merge-sort path
+    )  # a bucket of more than 32 rows
+
+
+def test_keys_equal_in_their_first_8_bytes_are_ordered_by_the_bytes_after() -> None:
+    """The build sorts by the first 8 bytes, then by prefix where those tie (repeated NSRL
+    digests tie whole; these tie in 8 bytes only, and differ inside the prefix)."""
+    rng = np.random.default_rng(3)
+    stored = digests("sha1", 3000)
+    tied = np.repeat(stored[:1], 200, axis=0)
+    tied[:, 8:10] = rng.integers(0, 256, (200, 2), dtype=np.uint8)  # prefix bytes 1..8
+    stored = np.concatenate([stored, tied, tied[:20]])[rng.permutation(3220)]
+    ids = np.arange(3220, dtype=np.int64)
+    index = DigestIndex("sha1")
+    index.build(stored, ids)
+    assert index._segments[0].directory_bits == 8  # prefix = bytes 1..8, tied ones differ there
+    queries = np.concatenate([tied[::3], stored[:50], digests("sha1", 5, "x")])
+    assert index.lookup(queries) == reference(stored, ids, queries)
+
+
+def test_append_adds_a_segment_without_merging(tmp_path: Path) -> None:
+    stored = digests("md5", 900)
+    index = DigestIndex("md5")
+    for start in range(0, 900, 300):
+        index.append(stored[start : start + 300], np.arange(start, start + 300, dtype=np.int64))
+    assert index.segment_sizes == [300, 300, 300]
+    index.save(tmp_path / "md5")
+    loaded = DigestIndex.load(tmp_path / "md5")
+    assert loaded.segment_sizes == [300, 300, 300]
+    assert loaded.lookup(stored[[0, 450, 899]]) == [
+        DigestHit(0, 0),
+        DigestHit(1, 450),
+        DigestHit(2, 899),
+    ]
 
 
 @settings(max_examples=150, deadline=None)

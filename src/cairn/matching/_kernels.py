@@ -322,39 +322,6 @@ def search_scan(words: U64, queries: U64, radius: int) -> tuple[I64, I64, I64]:
 
 
 @_jit
-def sort_into_buckets(bucket: I64, prefix: U64, directory: U32, order: I64) -> None:
-    """Order rows by (bucket, prefix): counting sort by bucket, then sort each small bucket.
-
-    Digests spread evenly, so buckets hold a handful of rows and an insertion sort is the
-    cheapest; a large bucket (many equal or crafted keys) falls back to a merge sort.
-    """
-    buckets = directory.shape[0] - 1
-    directory[:] = 0
-    for row in range(bucket.shape[0]):
-        directory[bucket[row] + 1] += 1
-    for b in range(buckets):
-        directory[b + 1] += directory[b]
-    cursor = directory[:buckets].astype(np.int64)
-    for row in range(bucket.shape[0]):
-        order[cursor[bucket[row]]] = row
-        cursor[bucket[row]] += 1
-    for b in range(buckets):
-        lo = np.int64(directory[b])
-        hi = np.int64(directory[b + 1])
-        if hi - lo > 32:
-            part = order[lo:hi].copy()
-            order[lo:hi] = part[np.argsort(prefix[part], kind="mergesort")]
-            continue
-        for i in range(lo + 1, hi):
-            row = order[i]
-            j = i - 1
-            while j >= lo and prefix[order[j]] > prefix[row]:
-                order[j + 1] = order[j]
-                j -= 1
-            order[j + 1] = row
-
-
-@_jit
 def _bucket_bounds(
     directory: U32, prefix: U64, qbucket: I64, qprefix: U64, start: I64, end: I64
 ) -> None:

@@ -4,6 +4,8 @@ Layout under `<workspace>/indexes/`: `md5/`, `sha1/`, `sha256/` (exact digest in
 `pdq/` (the exact PDQ range-search index), each a segmented index folder (see
 `cairn.matching.segments`) whose ids are `known_hashes.id`. Importing a set adds a segment;
 removing one rebuilds from the store. Indexes load memory-mapped: opening one costs no copy.
+Known-file sets (NSRL) keep digest indexes of their own under `sets/`
+(`cairn.matching.known_files`); exact lookups search those too.
 """
 
 from __future__ import annotations
@@ -67,13 +69,30 @@ class KnownIndexes:
             index.save(self.folder / kind)
             self._loaded[kind] = index
 
+    def _set_indexes(self, kind: str) -> list[DigestIndex]:
+        """The known-file sets' own indexes of this digest kind."""
+        key = f"sets/{kind}"
+        if key not in self._loaded:
+            from cairn.matching.digest_index import DigestIndex
+            from cairn.matching.known_files import known_file_sets
+
+            folders = [s.digest_index_folders().get(kind) for s in known_file_sets(self.folder)]
+            self._loaded[key] = [DigestIndex.load(f) for f in folders if f is not None]
+        return self._loaded[key]  # type: ignore[no-any-return]
+
     def lookup(self, kind: str, queries: np.ndarray[Any, Any]) -> tuple[Any, Any]:
         """Exact lookups: (query rows, known ids) of every stored entry equal to a query."""
-        if not len(queries) or not (self.folder / kind).is_dir():
+        indexes = self._set_indexes(kind) if len(queries) and kind != "pdq" else []
+        if len(queries) and (self.folder / kind).is_dir():
+            indexes = [self._index(kind), *indexes]
+        found = [index.lookup_arrays(queries) for index in indexes]
+        if not found:
             empty = np.empty(0, np.int64)
             return empty, empty
-        found = self._index(kind).lookup_arrays(queries)
-        return found.query, found.id
+        return (
+            np.concatenate([f.query for f in found]),
+            np.concatenate([f.id for f in found]),
+        )
 
     def exact_pairs(
         self, kind: str, keys: bytes | bytearray, ids: array[int]

@@ -23,6 +23,7 @@ def known_hash_sets(ctx: Context, connection: Connection, shas: list[str]) -> di
     import numpy as np
 
     from cairn.matching.known import KnownIndexes
+    from cairn.services.hashsets import materialize_known_files
 
     if not shas:
         return {}
@@ -37,6 +38,8 @@ def known_hash_sets(ctx: Context, connection: Connection, shas: list[str]) -> di
     by_known: dict[int, list[str]] = defaultdict(list)
     for row, known_id in zip(rows.tolist(), known_ids.tolist(), strict=True):
         by_known[int(known_id)].append(shas[row])
+    # Known-file (NSRL) entries get their row on first sight, as when matching.
+    materialize_known_files(connection, ctx.workspace.root / "indexes", sorted(by_known))
     for ids in chunks(sorted(by_known)):
         for known_id, name, kind, scheme, code in connection.execute(
             select(

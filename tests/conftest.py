@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +18,42 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Benign public reference files (see ../shared/data/*/README): never abuse material.
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
+# Store tests run on SQLite and on a real PostgreSQL (`database_url`); CAIRN_TEST_PG names the
+# server's admin database.
+PG_ADMIN_URL = os.environ.get(
+    "CAIRN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_database() -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"cairn_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CAIRN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cairn.db'}"
+    else:
+        yield from _postgres_database()
+
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
@@ -26,6 +63,19 @@ def workspace(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ctx(workspace: Path) -> Iterator[Context]:
+    context = Context.open(workspace)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def db_ctx(
+    database_url: str, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Context]:
+    """An open context whose store is SQLite, then PostgreSQL (CAIRN_DATABASE_URL is set)."""
+    monkeypatch.setenv("CAIRN_DATABASE_URL", database_url)
     context = Context.open(workspace)
     try:
         yield context

@@ -8,10 +8,15 @@ All videos are benign synthetic films made here (cairn.media.video.write_synthet
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import io
+import json
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -27,11 +32,12 @@ from cairn.hashing.pdq import pdq_from_image
 from cairn.hashing.vpdq import format_vpdq, parse_vpdq
 from cairn.media.synthetic import jpeg_bytes, synthetic_image
 from cairn.media.thumbnail import new_key, open_thumbnail
-from cairn.media.video import SyntheticVideo, write_synthetic_video
+from cairn.media.video import SyntheticVideo, synthetic_frames, write_synthetic_video
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.export import write_csv
 from cairn.services.hashsets import import_hashset, list_hashsets
+from cairn.services.identity import create_agency
 from cairn.services.ingest import ingest
 from cairn.services.matching import match_case
 from cairn.services.triage import triage_report
@@ -43,7 +49,7 @@ from cairn.services.video_matching import (
     video_frames,
     video_matches,
 )
-from cairn.store.models import Match, Media, Thumbnail
+from cairn.store.models import Match, Media, ProcessingRun, Thumbnail
 from cairn.store.video_models import KnownVideoFrame, Video, VideoMatch
 
 VICS_1 = Category(CategoryScheme.VICS, "1")
@@ -296,3 +302,189 @@ def test_demo_videos_show_a_clip_of_a_known_film(ctx: Context, tmp_path: Path) -
         "(100% of its frames in it, 40% of the known video's frames found)"
     ]
     assert _triage_by_path(ctx)["videos/holiday.mp4"][0] == "new"
+
+
+# ---------------------------------------------------------------------------------------------
+# Animated GIFs as videos, and workspace videos linked without any hash set
+
+RunCli = Callable[..., tuple[int, str, str]]  # the fixtures of tests/conftest.py
+GIF_FILM = SyntheticVideo(seconds=12, fps=10, width=160, height=120, seed=61, scene_seconds=6)
+
+
+def _write_gif(out: Path, frames: list[Image.Image]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def _gif_frames(path: Path, first: int, last: int) -> list[Image.Image]:
+    """Frames first..last-1 of a GIF as Pillow shows them: what re-saving a cut does."""
+    out = []
+    with Image.open(path) as img:
+        for index in range(first, last):
+            img.seek(index)
+            out.append(img.convert("RGB"))
+    return out
+
+
+def _videos(run_cli: RunCli, case: str) -> list[dict[str, Any]]:
+    code, out, err = run_cli("videos", "--case", case, "--json")
+    assert code == 0, err
+    found: list[dict[str, Any]] = json.loads(out)
+    return found
+
+
+def test_a_clip_of_an_animated_gif_matches_the_full_one_through_a_vpdq_set(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A 12 s GIF is hashed, its vPDQ exported and imported as a known video; a GIF of its
+    seconds 3-9 (frames re-saved) on a seized device is then a clip of it."""
+    full = tmp_path / "origin" / "full-gif.gif"
+    _write_gif(full, [Image.fromarray(p) for p in synthetic_frames(GIF_FILM)])
+    clip = tmp_path / "seized" / "clip.gif"
+    _write_gif(clip, _gif_frames(full, 30, 90))
+    full_sha = hashlib.sha256(full.read_bytes()).hexdigest()
+    clip_sha = hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert run_cli("case", "create", "ORIGIN")[0] == 0
+    code, _, err = run_cli("ingest", "--case", "ORIGIN", "--workers", "0", full.parent)
+    assert code == 0, err
+    known = tmp_path / "sets" / "full-gif.vpdq"
+    known.parent.mkdir()
+    code, _, err = run_cli("export", "vpdq", "--sha256", full_sha, "-o", known)
+    assert (code, err.strip()) == (0, f"wrote 12 frames to {known}")
+    frames, errors = parse_vpdq(known.read_text())
+    assert errors == [] and [f.timestamp for f in frames] == [float(s) for s in range(12)]
+    code, _, err = run_cli(
+        "hashset", "import-vpdq", known, "--name", "known-gifs", "--category", "vics:1"
+    )
+    assert code == 0, err
+    assert run_cli("case", "create", "SEIZED")[0] == 0
+    code, _, err = run_cli("ingest", "--case", "SEIZED", "--workers", "0", clip.parent)
+    assert code == 0, err  # matched at the end of ingest: a set exists
+    code, out, err = run_cli("match", "--case", "SEIZED", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["hash_sets"], summary["media"], summary["new_matches"]) == (1, 1, 0)
+    found = {(v["compared"], v["verdict"]): v for v in _videos(run_cli, "SEIZED")}
+    assert set(found) == {("known-gifs:full-gif", "clip"), (full_sha, "clip")}
+    for link in found.values():  # its 6 sampled frames are all in the full GIF's 12
+        assert link["media_sha256"] == clip_sha
+        assert link["paths"] == ["seized:clip.gif"]
+        assert (link["query_frames"], link["compared_frames"]) == (6, 12)
+        assert (link["query_share"], link["compared_share"]) == (1.0, 0.5)
+    out_csv = tmp_path / "seized.csv"
+    code, _, err = run_cli("export", "hashes", "--case", "SEIZED", "--format", "csv", "-o", out_csv)
+    assert code == 0, err
+    (row,) = list(csv.DictReader(out_csv.open(newline="")))
+    assert (row["path"], row["triage"], row["hashset"], row["category"]) == (
+        "clip.gif",
+        "near-known",
+        "known-gifs",
+        "vics:1",
+    )
+    assert (row["match_variant"], row["pdq"] != "") == ("clip", True)  # a still PDQ too
+
+
+def test_a_known_still_of_the_first_frame_still_matches_an_animated_gif(
+    ctx: Context, tmp_path: Path
+) -> None:
+    frames = [Image.fromarray(p) for p in synthetic_frames(GIF_FILM)][:30]
+    device = tmp_path / "device"
+    _write_gif(device / "moving.gif", frames)
+    with Image.open(device / "moving.gif") as img:  # the still: the first frame as shown
+        still = pdq_from_image(img).hex
+    known = tmp_path / "stills.csv"
+    known.write_text(f"pdq,category\n{still},vics:1\n")
+    assert import_hashset(ctx, known, "known-stills").records == 1
+    create_case(ctx, "C-1")
+    ingest(ctx, "C-1", device, workers=0)
+    match_case(ctx, "C-1")
+    with ctx.db.session() as session:
+        media = session.scalars(select(Media)).one()
+        assert (media.mime, media.pdq) == ("image/gif", still)
+        video = session.get(Video, media.sha256)
+        assert video is not None and (video.duration, video.frames_hashed) == (3.0, 3)
+        hits = {(m.method, m.variant, m.distance) for m in session.scalars(select(Match))}
+    # The image PDQ as before, and the video's first sampled frame (hashed from its luma).
+    assert ("pdq", "", 0) in hits
+    assert {h[:2] for h in hits} == {("pdq", ""), ("vpdq", "frame 0.000s")}
+    assert _triage_by_path(ctx)["moving.gif"][:3] == ("near-known", "known-stills", "vics:1")
+
+
+def test_workspace_videos_are_linked_without_any_hash_set(
+    run_cli: RunCli, ctx: Context, tmp_path: Path
+) -> None:
+    """A long film on a laptop and a clip cut from it on a phone, and no hash set at all:
+    the ingest of the second links them, and `cairn match` finds the same (idempotent)."""
+    long = tmp_path / "laptop" / "long.mp4"
+    long.parent.mkdir()
+    write_synthetic_video(long, KNOWN)
+    clip = tmp_path / "phone" / "clip.mp4"
+    clip.parent.mkdir()
+    _transcode(clip, [(long, 5, 13)], (320, 240))
+    long_sha, clip_sha = (hashlib.sha256(p.read_bytes()).hexdigest() for p in (long, clip))
+    assert run_cli("case", "create", "C-1")[0] == 0
+    code, out, err = run_cli("ingest", "--case", "C-1", "--workers", "0", long.parent)
+    assert code == 0, err
+    assert "matched 1 media of C-1 against 0 hash sets: 0 new matches" in out
+    assert _videos(run_cli, "C-1") == []  # one video: nothing to link yet
+    code, out, err = run_cli("ingest", "--case", "C-1", "--workers", "0", clip.parent)
+    assert code == 0, err
+    assert "matched 2 media of C-1 against 0 hash sets: 0 new matches" in out
+
+    def links() -> set[tuple[str, str, str, int, int]]:
+        return {
+            (v["paths"][0], v["compared"], v["verdict"], v["query_frames"], v["compared_frames"])
+            for v in _videos(run_cli, "C-1")
+        }
+
+    expected = {
+        ("phone:clip.mp4", long_sha, "clip", 8, 20),  # seconds 5-12 of the long film
+        ("laptop:long.mp4", clip_sha, "match", 20, 8),  # the long film contains the clip
+    }
+    assert links() == expected
+    code, out, err = run_cli("match", "--case", "C-1", "--json")
+    assert code == 0, err
+    assert {k: json.loads(out)[k] for k in ("hash_sets", "media", "new_matches")} == {
+        "hash_sets": 0,
+        "media": 2,
+        "new_matches": 0,
+    }
+    assert links() == expected
+    with ctx.db.session() as session:
+        runs = session.scalar(
+            select(func.count(ProcessingRun.id)).where(ProcessingRun.command == "match")
+        )
+        assert session.scalar(select(func.count(VideoMatch.id))) == 2
+    assert runs == 3  # after each ingest, and `cairn match`: each on record
+
+
+def test_workspace_video_links_stay_within_an_agency(ctx: Context, tmp_path: Path) -> None:
+    """The same clip in cases of two agencies: each case links it to its own agency's long
+    film only. Agency B never sees that A holds the film, not even through the clip's
+    comparisons that A's match stored (a video is stored once for every case)."""
+    long = tmp_path / "a-laptop" / "long.mp4"
+    long.parent.mkdir()
+    write_synthetic_video(long, KNOWN)
+    clip = tmp_path / "clip" / "clip.mp4"
+    clip.parent.mkdir()
+    _transcode(clip, [(long, 5, 13)], (320, 240))
+    long_sha = hashlib.sha256(long.read_bytes()).hexdigest()
+    a = create_agency(ctx, "AA-ONE", "Agency A", "NL")
+    b = create_agency(ctx, "BB-TWO", "Agency B", "BE")
+    create_case(ctx, "A-1", agency_id=a.id)
+    create_case(ctx, "B-1", agency_id=b.id)
+    ingest(ctx, "A-1", long.parent, workers=0)
+    ingest(ctx, "A-1", clip.parent, workers=0)
+    ingest(ctx, "B-1", clip.parent, workers=0)
+    for ref in ("A-1", "B-1"):
+        match_case(ctx, ref)
+
+    def links(ref: str) -> set[tuple[str, str]]:
+        return {(m.paths[0], m.compared) for m in video_matches(ctx, ref)}
+
+    assert ("clip:clip.mp4", long_sha) in links("A-1")
+    assert links("B-1") == set()
+    create_case(ctx, "LOCAL")  # the local operator (no agency) sees the whole workspace
+    ingest(ctx, "LOCAL", clip.parent, workers=0)
+    match_case(ctx, "LOCAL")
+    assert ("clip:clip.mp4", long_sha) in links("LOCAL")

@@ -9,14 +9,18 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cairn.cli.admin import agency_app, audit_app, db_app, token_app, user_app
 from cairn.cli.messaging import messaging_app
+from cairn.cli.serve import serve
 from cairn.cli.verify import evidence_verify
 from cairn.core.errors import CairnError
-from cairn.services.context import Context
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) loads on first use: every worker imports this module
+    from cairn.services.context import Context
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 case_app = typer.Typer(no_args_is_help=True, help="Create and list cases.")
@@ -29,6 +33,12 @@ app.add_typer(messaging_app, name="messaging")
 evidence_app.command("verify")(evidence_verify)
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(export_app, name="export")
+app.command("serve")(serve)
+app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 _state: dict[str, Any] = {}
 
@@ -40,6 +50,10 @@ Workspace = Annotated[
 ]
 CaseRef = Annotated[str, typer.Option("--case", help="Case reference.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AgencyCode = Annotated[
+    str | None,
+    typer.Option("--agency", help="The owning agency's code (default: the only one, if any)."),
+]
 
 
 @app.callback()
@@ -52,15 +66,23 @@ def main_options(workspace: Workspace = None, verbose: bool = False) -> None:
 
 
 def context() -> Context:
+    from cairn.services.context import Context
+
     return Context.open(_state.get("workspace"))
 
 
 @case_app.command("create")
-def case_create(ref: str, title: Annotated[str, typer.Option(help="Case title.")] = "") -> None:
+def case_create(
+    ref: str,
+    title: Annotated[str, typer.Option(help="Case title.")] = "",
+    agency: AgencyCode = None,
+) -> None:
     """Create a case."""
     from cairn.services.cases import create_case
+    from cairn.services.identity import owner_for_new
 
-    create_case(context(), ref, title)
+    ctx = context()
+    create_case(ctx, ref, title, agency_id=owner_for_new(ctx, agency))
     typer.echo(f"created case {ref}")
 
 
@@ -206,27 +228,29 @@ def ingest(
         )
     print_ingest_summary(summary, json_)
     _import_messaging(ctx, case, summary.evidence, json_)
-    _match_if_sets(ctx, case, json_)
+    _match_after_ingest(ctx, case, json_)
     raise typer.Exit(summary.exit_code)
 
 
 def _import_messaging(ctx: Context, case: str, evidence: str, quiet: bool) -> None:
     """WhatsApp databases and chat exports found in the evidence are read at once."""
     from cairn.cli.messaging import print_imports
-    from cairn.services.messaging import import_from_evidence
+    from cairn.services.messaging.discovery import import_from_evidence
 
     imported = import_from_evidence(ctx, case, evidence)
     if imported and not quiet:
         print_imports(imported)
 
 
-def _match_if_sets(ctx: Context, case: str, quiet: bool) -> None:
-    """Ingest ends with matching when there is known material to match against."""
-    from cairn.cli.summary import print_match_summary
-    from cairn.services.hashsets import list_hashsets
-    from cairn.services.matching import match_case
+def _match_after_ingest(ctx: Context, case: str, quiet: bool) -> None:
+    """Ingest ends with matching when there is known material to match against, or videos to
+    compare with the other videos of the workspace."""
+    from cairn.services.status import matching_due
 
-    if list_hashsets(ctx):
+    if matching_due(ctx, case):
+        from cairn.cli.summary import print_match_summary
+        from cairn.services.matching import match_case
+
         summary = match_case(ctx, case)
         if not quiet:
             print_match_summary(summary)
@@ -342,6 +366,8 @@ def hashset_import(
     ] = None,
     hash_type: Annotated[str | None, typer.Option(help="pdq: bare 64-hex hashes are PDQ.")] = None,
     pdq_threshold: Annotated[int, typer.Option(help="PDQ match distance for this set.")] = 31,
+    agency: AgencyCode = None,
+    share: Annotated[bool, typer.Option(help="Let every agency match against this set.")] = False,
     json_: AsJson = False,
 ) -> None:
     """Import a hash set (VICS JSON, ICSE CSV, plain lists, NSRL)."""
@@ -360,8 +386,19 @@ def hashset_import(
         choices = ", ".join(s.value for s in CategoryScheme)
         raise UsageError(f"--category-scheme must be one of {choices}") from None
     options = ReadOptions(category_scheme=scheme, hash_type="pdq" if hash_type else None)
+    from cairn.services.identity import owner_for_new
+
+    ctx = context()
     summary = import_hashset(
-        context(), file, name, fmt=format_, kind=kind, options=options, pdq_threshold=pdq_threshold
+        ctx,
+        file,
+        name,
+        fmt=format_,
+        kind=kind,
+        options=options,
+        pdq_threshold=pdq_threshold,
+        agency_id=owner_for_new(ctx, agency),
+        shared=share,
     )
     if json_:
         print_json(summary)
@@ -426,7 +463,7 @@ def hashset_list(
         return
     print_table(
         "Hash sets",
-        ["name", "kind", "format", "entries", "bad", "PDQ ≤", "sha256", "imported"],
+        ["name", "kind", "format", "entries", "bad", "PDQ ≤", "sha256", "imported", "shared"],
         [
             (
                 h.name,
@@ -437,10 +474,23 @@ def hashset_list(
                 h.pdq_threshold,
                 h.source_sha256[:16] + "…",
                 h.imported_at,
+                "yes" if h.shared else "no",
             )
             for h in sets
         ],
     )
+
+
+@hashset_app.command("share")
+def hashset_share(
+    name: Annotated[str, typer.Argument(help="The set's name.")],
+    unshare: Annotated[bool, typer.Option(help="Stop sharing it.")] = False,
+) -> None:
+    """Share a hash set with every agency (hashes only, never media), or stop sharing it."""
+    from cairn.services.hashsets import set_shared
+
+    info = set_shared(context(), None, name, not unshare)
+    typer.echo(f"hash set {info.name} is {'shared' if info.shared else 'not shared'}")
 
 
 @hashset_app.command("remove")

@@ -38,10 +38,13 @@ class Workspace:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who does something, for audit: the operating-system user until Cairn has users."""
+    """Who does something, for audit: a Cairn user of an agency on the server, the
+    operating-system user at the command line."""
 
     user: str
     host: str
+    origin: str = "cli"  # where the request came from: "cli" or the client's address
+    agency: str | None = None  # the acting user's agency code; None for the local operator
 
     @classmethod
     def current(cls) -> Actor:

@@ -15,3 +15,8 @@ class UsageError(CairnError):
 
 class NotFoundError(UsageError):
     """A case, evidence item or hash set named on the command line does not exist."""
+
+
+class PermissionDeniedError(CairnError):
+    """The user's role does not allow the action. Never raised for another agency's objects:
+    those are reported as NotFoundError, so that their existence does not leak."""

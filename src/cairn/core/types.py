@@ -47,6 +47,15 @@ class Triage(enum.StrEnum):
     NEW = "new"
 
 
+class Role(enum.StrEnum):
+    """What a user may do (services.access.PERMISSIONS maps actions to roles)."""
+
+    ADMIN = "admin"
+    EXAMINER = "examiner"
+    VICTIM_ID = "victim-id"  # victim-identification specialist
+    AUDITOR = "auditor"  # read-only, including the audit trail
+
+
 class CategoryScheme(enum.StrEnum):
     """Category numbering schemes. The same digit means different things in vics and dhs."""
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.evidence.registry import by_kind, detect
+from cairn.services.access import case_for, visible_case_ids
 from cairn.services.context import Context
 from cairn.store import audit
 from cairn.store.models import Case, Evidence, Occurrence
+
+if TYPE_CHECKING:
+    from cairn.services.identity import Principal
 
 
 @dataclass(frozen=True)
@@ -45,13 +50,18 @@ def get_case(session: Session, ref: str) -> Case:
     return case
 
 
-def create_case(ctx: Context, ref: str, title: str = "") -> Case:
+def create_case(ctx: Context, ref: str, title: str = "", *, agency_id: int | None = None) -> Case:
+    """A new case, owned by `agency_id` (None: the local operator's workspace)."""
     if not ref.strip():
         raise UsageError("a case reference cannot be empty")
     try:
         with ctx.db.session() as session:
             case = Case(
-                ref=ref, title=title, created_at=datetime.now(UTC), created_by=ctx.actor.user
+                ref=ref,
+                title=title,
+                created_at=datetime.now(UTC),
+                created_by=ctx.actor.user,
+                agency_id=agency_id,
             )
             session.add(case)
             session.flush()
@@ -61,22 +71,46 @@ def create_case(ctx: Context, ref: str, title: str = "") -> Case:
     return case
 
 
-def list_cases(ctx: Context) -> list[CaseSummary]:
+def _summaries(session: Session, where: ColumnElement[bool]) -> list[CaseSummary]:
+    evidence_count = (
+        select(func.count(Evidence.id)).where(Evidence.case_id == Case.id).scalar_subquery()
+    )
+    occurrence_count = (
+        select(func.count(Occurrence.id))
+        .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .where(Evidence.case_id == Case.id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Case, evidence_count, occurrence_count).where(where).order_by(Case.ref)
+    )
+    return [
+        CaseSummary(c.ref, c.title, c.created_at.isoformat(), c.created_by, n_ev, n_occ)
+        for c, n_ev, n_occ in rows
+    ]
+
+
+def list_cases(ctx: Context, principal: Principal | None = None) -> list[CaseSummary]:
+    """The cases the principal's agency holds (all of them for the local operator, None)."""
     with ctx.db.session() as session:
-        evidence_count = (
-            select(func.count(Evidence.id)).where(Evidence.case_id == Case.id).scalar_subquery()
-        )
-        occurrence_count = (
-            select(func.count(Occurrence.id))
-            .join(Evidence, Evidence.id == Occurrence.evidence_id)
-            .where(Evidence.case_id == Case.id)
-            .scalar_subquery()
-        )
-        rows = session.execute(select(Case, evidence_count, occurrence_count).order_by(Case.ref))
-        return [
-            CaseSummary(c.ref, c.title, c.created_at.isoformat(), c.created_by, n_ev, n_occ)
-            for c, n_ev, n_occ in rows
-        ]
+        return _summaries(session, Case.id.in_(visible_case_ids(session, principal)))
+
+
+def read_case(ctx: Context, principal: Principal | None, ref: str) -> CaseSummary:
+    """One case the principal may see, audited as a read (NotFoundError otherwise)."""
+    with ctx.db.session() as session:
+        case = case_for(session, principal, ref)
+        (summary,) = _summaries(session, Case.id == case.id)
+        audit.record(session, ctx.actor, "case.read", ref)
+        return summary
+
+
+def open_case(ctx: Context, principal: Principal | None, ref: str, view: str) -> None:
+    """Check that the principal may see the case and audit the read of one of its views
+    (evidence, triage, matches): NotFoundError, as for a missing case, otherwise."""
+    with ctx.db.session() as session:
+        case_for(session, principal, ref)
+        audit.record(session, ctx.actor, "case.read", ref, view=view)
 
 
 def find_evidence(session: Session, case: Case, label: str) -> Evidence:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from cairn.core.config import Actor, Workspace
+from cairn.store import audit
 from cairn.store.database import Database, open_database
 
 
@@ -14,6 +15,10 @@ class Context:
     workspace: Workspace
     db: Database
     actor: Actor
+
+    def __post_init__(self) -> None:
+        # The workspace anchors the audit chain's head, so that `audit verify` sees truncation.
+        audit.keep_head(self.db.engine, self.workspace.root)
 
     @classmethod
     def open(cls, workspace: str | os.PathLike[str] | None = None) -> Context:

@@ -29,12 +29,18 @@ from cairn.services.context import Context
 from cairn.services.hashsets import import_hashset, list_hashsets
 from cairn.services.ingest import IngestSummary, Progress, ingest
 from cairn.services.matching import MatchSummary, match_case
-from cairn.services.messaging import analyse_case, import_from_evidence, summary_lines
+from cairn.services.messaging.discovery import import_from_evidence
+from cairn.services.messaging.reports import analyse_case, summary_lines
 from cairn.services.triage import review_queue, triage_report
 from cairn.services.video_matching import build_demo_videos, import_vpdq_hashset, video_findings
 from cairn.store.models import Evidence, Media, Occurrence
 
 DEMO_CASE = "DEMO-1"
+# The demo's server login. Fixed and printed on purpose: the demo data is benign, synthetic
+# and local; real users get passwords of their own (`cairn user create`).
+DEMO_AGENCY = "DEMO"
+DEMO_USER = "demo"
+DEMO_PASSWORD = "cairn-demo-password"
 PLACES = [(48.8584, 2.2945), (40.6892, -74.0445), (-33.8568, 151.2153), (51.5007, -0.1246)]
 
 
@@ -250,10 +256,15 @@ def run_demo(
             ctx, DEMO_CASE, stick, workers=workers, settings=settings, progress=progress
         )
     matched = match_case(ctx, DEMO_CASE)
+    _demo_login(ctx)
     findings = _findings(ctx, DEMO_CASE)
     findings.insert(0, _stick_finding(ctx, stick_summary))
     findings.extend(video_findings(ctx, DEMO_CASE))
     findings.extend(summary_lines(analyse_case(ctx, DEMO_CASE)))
+    findings.append(
+        f"serve it: cairn serve --workspace {ctx.workspace.root} ; "
+        f"login {DEMO_USER} / {DEMO_PASSWORD}"
+    )
     return DemoResult(
         device=device,
         ingest=summary,
@@ -261,6 +272,24 @@ def run_demo(
         findings=findings,
         more_ingests=[stick_summary] if stick_summary else [],
     )
+
+
+def _demo_login(ctx: Context) -> None:
+    """A demo agency owning the demo case and sets, and its examiner, for `cairn serve`."""
+    from cairn.core.types import Role
+    from cairn.services.identity import (
+        adopt_unowned,
+        create_agency,
+        create_user,
+        list_agencies,
+        list_users,
+    )
+
+    if not any(user.username == DEMO_USER for user in list_users(ctx)):
+        if DEMO_AGENCY not in {agency.code for agency in list_agencies(ctx)}:
+            create_agency(ctx, DEMO_AGENCY, "Demo agency (benign synthetic data)", "NL")
+        create_user(ctx, DEMO_USER, DEMO_AGENCY, Role.EXAMINER, DEMO_PASSWORD)
+    adopt_unowned(ctx, DEMO_AGENCY)
 
 
 def _stick_finding(ctx: Context, stick: IngestSummary | None) -> str:

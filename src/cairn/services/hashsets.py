@@ -3,6 +3,11 @@
 Records go to the store in large batches inside one transaction (a failed import leaves
 nothing behind); their digests and PDQs go to the workspace's known-material indexes, which
 is what matching searches. Each set keeps the SHA-256 of the file it came from.
+
+NSRL sets (tens of millions of known files) store no row per entry: their entries go to a
+known-file set folder (`cairn.matching.known_files`) and become `known_hashes` rows one by one
+when a case's file first matches them (`materialize_known_files`), so matches, triage and
+exports treat them like any set's.
 """
 
 from __future__ import annotations
@@ -12,23 +17,35 @@ import hashlib
 import json
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.hashsets.base import KnownHashRecord, ReadOptions, RecordError
+from cairn.hashsets.nsrl import Extra, KnownFiles, NsrlFormat
 from cairn.hashsets.registry import by_name, detect
 from cairn.matching.known import HASH_KINDS, KnownIndexes
+from cairn.matching.known_files import (
+    KnownFileSet,
+    KnownFileWriter,
+    known_file_sets,
+    remove_known_file_set,
+)
+from cairn.services.access import owned_hashset, usable_by_agency, usable_hashset_ids
 from cairn.services.context import Context
 from cairn.store import audit
 from cairn.store.bulk import bulk_insert
 from cairn.store.models import HashSet, KnownHash
+
+if TYPE_CHECKING:
+    from cairn.services.identity import Principal
 
 KINDS = ("illegal", "ignorable", "alert")
 INSERT_BATCH = 20_000
@@ -64,6 +81,9 @@ class HashSetInfo:
     imported_at: str
     imported_by: str
     removed_at: str | None
+    id: int = 0
+    agency_id: int | None = None  # None: the local operator's workspace
+    shared: bool = False  # usable by every agency
 
 
 def file_sha256(path: Path) -> str:
@@ -169,7 +189,10 @@ def import_hashset(
     kind: str = "illegal",
     options: ReadOptions | None = None,
     pdq_threshold: int = 31,
+    agency_id: int | None = None,
+    shared: bool = False,
 ) -> ImportSummary:
+    """Import a set owned by `agency_id` (None: local); a shared set serves every agency."""
     if kind not in KINDS:
         raise UsageError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if not 0 <= pdq_threshold <= 128:
@@ -179,51 +202,83 @@ def import_hashset(
     reader = detect(path) if fmt == "auto" else by_name(fmt)
     options = options or ReadOptions()
     started = time.monotonic()
-    summary = ImportSummary(name, reader.name, kind, file_sha256(path))
+    summary = ImportSummary(name, reader.name, kind, "")
     keys = _KeyBuffer()
-    with ctx.db.engine.begin() as connection:
-        if connection.scalar(select(HashSet.id).where(HashSet.name == name)) is not None:
-            raise UsageError(
-                f"a hash set named {name!r} exists; remove it or choose another --name"
+    indexes_folder = ctx.workspace.root / "indexes"
+    known_files: KnownFileWriter | None = None
+    try:
+        # The file is hashed while it is read (hashlib releases the GIL): a whole pass saved.
+        with ThreadPoolExecutor(1) as pool, ctx.db.engine.begin() as connection:
+            source_sha256 = pool.submit(file_sha256, path)
+            if connection.scalar(select(HashSet.id).where(HashSet.name == name)) is not None:
+                raise UsageError(
+                    f"a hash set named {name!r} exists; remove it or choose another --name"
+                )
+            hashset_id = connection.execute(
+                insert(HashSet).returning(HashSet.id),
+                {
+                    "name": name,
+                    "kind": kind,
+                    "format": reader.name,
+                    "source_file": str(path.resolve()),
+                    "source_sha256": "",  # set below, when hashed
+                    "source_date": datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                    "pdq_threshold": pdq_threshold,
+                    "imported_at": datetime.now(UTC),
+                    "imported_by": ctx.actor.user,
+                    "agency_id": agency_id,
+                    "shared": shared,
+                },
+            ).scalar_one()
+            first_id = (connection.scalar(select(func.max(KnownHash.id))) or 0) + 1
+            if issubclass(reader, NsrlFormat):
+                known_files = KnownFileWriter(indexes_folder, first_id)
+                extras = _store_known_files(reader.read_columns(path), known_files, summary)
+                summary.source_sha256 = source_sha256.result()
+                known_files.finish(hashset_id, summary.source_sha256, extras)
+                if summary.records:  # its last entry as a row reserves the set's id range
+                    last = first_id + summary.records - 1
+                    rows = _known_rows(KnownFileSet(known_files.staging, extras), [last])
+                    connection.execute(insert(KnownHash), rows)
+            else:
+                _store_records(
+                    connection, reader.read(path, options), hashset_id, first_id, keys, summary
+                )
+                summary.source_sha256 = source_sha256.result()
+            connection.execute(
+                update(HashSet)
+                .where(HashSet.id == hashset_id)
+                .values(
+                    entries=summary.records,
+                    bad_records=summary.bad_records,
+                    source_sha256=summary.source_sha256,
+                )
             )
-        hashset_id = connection.execute(
-            insert(HashSet).returning(HashSet.id),
-            {
-                "name": name,
-                "kind": kind,
-                "format": reader.name,
-                "source_file": str(path.resolve()),
-                "source_sha256": summary.source_sha256,
-                "source_date": datetime.fromtimestamp(path.stat().st_mtime, UTC),
-                "pdq_threshold": pdq_threshold,
-                "imported_at": datetime.now(UTC),
-                "imported_by": ctx.actor.user,
-            },
-        ).scalar_one()
-        first_id = (connection.scalar(select(func.max(KnownHash.id))) or 0) + 1
-        _store_records(connection, reader.read(path, options), hashset_id, first_id, keys, summary)
-        connection.execute(
-            update(HashSet)
-            .where(HashSet.id == hashset_id)
-            .values(entries=summary.records, bad_records=summary.bad_records)
-        )
-        indexes = KnownIndexes(ctx.workspace.root / "indexes")
-        _find_conflicts(connection, indexes, keys, hashset_id, summary)
-        indexes.add(keys.keys, keys.ids)
-        with Session(bind=connection) as session:  # the import's own transaction
-            audit.record(
-                session,
-                ctx.actor,
-                "hashset.import",
-                None,
-                name=name,
-                kind=kind,
-                format=reader.name,
-                file=str(path.resolve()),
-                sha256=summary.source_sha256,
-                records=summary.records,
-                bad_records=summary.bad_records,
-            )
+            if known_files is None:  # NSRL entries have no category: they never conflict
+                indexes = KnownIndexes(indexes_folder)
+                _find_conflicts(connection, indexes, keys, agency_id, summary)
+                indexes.add(keys.keys, keys.ids)
+            with Session(bind=connection) as session:  # the import's own transaction
+                audit.record(
+                    session,
+                    ctx.actor,
+                    "hashset.import",
+                    None,
+                    name=name,
+                    kind=kind,
+                    format=reader.name,
+                    file=str(path.resolve()),
+                    sha256=summary.source_sha256,
+                    records=summary.records,
+                    bad_records=summary.bad_records,
+                    shared=shared,
+                )
+    except BaseException:
+        if known_files is not None:
+            known_files.discard()
+        raise
+    if known_files is not None:  # committed: now matching may see the set
+        known_files.publish(indexes_folder, hashset_id)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -258,9 +313,7 @@ def _store_records(
 
     for record in records:
         if isinstance(record, RecordError):
-            summary.bad_records += 1
-            if len(summary.errors) < MAX_ERRORS_KEPT:
-                summary.errors.append(str(record))
+            _bad_record(summary, record)
             continue
         batch.append(record)
         if len(batch) >= INSERT_BATCH:
@@ -268,14 +321,93 @@ def _store_records(
     flush()
 
 
+def _bad_record(summary: ImportSummary, error: RecordError) -> None:
+    summary.bad_records += 1
+    if len(summary.errors) < MAX_ERRORS_KEPT:
+        summary.errors.append(str(error))
+
+
+def _store_known_files(
+    batches: Iterator[KnownFiles | RecordError], writer: KnownFileWriter, summary: ImportSummary
+) -> Sequence[Extra]:
+    """Write a known-file set's entries (module docstring); returns its distinct extras."""
+    extras: Sequence[Extra] = ()
+    for batch in batches:
+        if isinstance(batch, RecordError):
+            _bad_record(summary, batch)
+            continue
+        digests = {"md5": batch.md5, "sha1": batch.sha1, "sha256": batch.sha256}
+        writer.add(digests, batch.names, batch.sizes, batch.extras)
+        extras = batch.extra_table
+    summary.records = writer.count
+    return extras
+
+
+def materialize_known_files(connection: Connection, indexes: Path, known_ids: list[int]) -> int:
+    """Give the known-file entries (NSRL) among `known_ids` their `known_hashes` rows, on their
+    first match, so that matches, triage and exports see them like any set's entries. Entries
+    of removed sets are left alone. Returns the number of rows created."""
+    sets = known_file_sets(indexes)
+    if not sets or not known_ids:
+        return 0
+    active = set(
+        connection.scalars(
+            select(HashSet.id).where(
+                HashSet.id.in_([s.hashset_id for s in sets]), HashSet.removed_at.is_(None)
+            )
+        )
+    )
+    return sum(_materialize(connection, s, known_ids) for s in sets if s.hashset_id in active)
+
+
+def _materialize(connection: Connection, known_set: KnownFileSet, known_ids: list[int]) -> int:
+    from cairn.store.writer import insert_ignoring_duplicates  # not on the import's path
+
+    wanted = sorted({known_id for known_id in known_ids if known_set.contains(known_id)})
+    existing: set[int] = set()
+    for start in range(0, len(wanted), 10_000):
+        chunk = wanted[start : start + 10_000]
+        existing.update(connection.scalars(select(KnownHash.id).where(KnownHash.id.in_(chunk))))
+    missing = [known_id for known_id in wanted if known_id not in existing]
+    if not missing:
+        return 0
+    # A concurrent `cairn match` may create the same rows: the first one stays.
+    connection.execute(
+        insert_ignoring_duplicates(connection.engine, KnownHash, "id"),
+        _known_rows(known_set, missing),
+    )
+    return len(missing)
+
+
+def _known_rows(known_set: KnownFileSet, known_ids: list[int]) -> list[dict[str, Any]]:
+    """`known_hashes` rows of a known-file set's entries, as an NSRL import once stored them."""
+    entries = known_set.entries([known_id - known_set.first_id for known_id in known_ids])
+    rows = []
+    for known_id, entry in zip(known_ids, entries, strict=True):
+        record = KnownHashRecord(
+            md5=entry.md5,
+            sha1=entry.sha1,
+            sha256=entry.sha256,
+            file_name=entry.file_name,
+            size=entry.size,
+            extra=entry.extra,
+        )
+        row = dict(zip(_COLUMNS, _row(record, known_id, known_set.hashset_id), strict=True))
+        details = row["details"]  # JSON text for the bulk path; the ORM column wants the value
+        row["details"] = json.loads(details) if details else None
+        rows.append(row)
+    return rows
+
+
 def _find_conflicts(
     connection: Connection,
     indexes: KnownIndexes,
     keys: _KeyBuffer,
-    hashset_id: int,
+    agency_id: int | None,
     summary: ImportSummary,
 ) -> None:
-    """Hashes this set and an earlier one categorise differently: both kept, reported."""
+    """Hashes this set and an earlier one categorise differently: both kept, reported.
+    Only sets the importing agency may use are compared: others' names must not leak."""
     pairs: set[tuple[int, int]] = set()
     for kind in ("md5", "sha1", "sha256"):
         pairs.update(indexes.exact_pairs(kind, bytes(keys.keys[kind]), keys.ids[kind]))
@@ -288,7 +420,7 @@ def _find_conflicts(
         for known_id, scheme, code, set_name in connection.execute(
             select(KnownHash.id, KnownHash.category_scheme, KnownHash.category_code, HashSet.name)
             .join(HashSet, HashSet.id == KnownHash.hashset_id)
-            .where(KnownHash.id.in_(wanted))
+            .where(KnownHash.id.in_(wanted), usable_by_agency(agency_id))
         ):
             categories[known_id] = (scheme, code, set_name)
     for new, old in sorted(pairs):
@@ -302,28 +434,58 @@ def _find_conflicts(
             )
 
 
-def list_hashsets(ctx: Context, include_removed: bool = False) -> list[HashSetInfo]:
+def _info(h: HashSet) -> HashSetInfo:
+    return HashSetInfo(
+        h.name,
+        h.kind,
+        h.format,
+        h.entries,
+        h.bad_records,
+        h.pdq_threshold,
+        h.source_file,
+        h.source_sha256,
+        h.source_date.isoformat() if h.source_date else None,
+        h.imported_at.isoformat(),
+        h.imported_by,
+        h.removed_at.isoformat() if h.removed_at else None,
+        h.id,
+        h.agency_id,
+        h.shared,
+    )
+
+
+def list_hashsets(
+    ctx: Context, include_removed: bool = False, principal: Principal | None = None
+) -> list[HashSetInfo]:
+    """The sets `principal` may use (its agency's and the shared ones); all for None."""
     with ctx.db.session() as session:
         query = select(HashSet).order_by(HashSet.id)
         if not include_removed:
             query = query.where(HashSet.removed_at.is_(None))
-        return [
-            HashSetInfo(
-                h.name,
-                h.kind,
-                h.format,
-                h.entries,
-                h.bad_records,
-                h.pdq_threshold,
-                h.source_file,
-                h.source_sha256,
-                h.source_date.isoformat() if h.source_date else None,
-                h.imported_at.isoformat(),
-                h.imported_by,
-                h.removed_at.isoformat() if h.removed_at else None,
+        if principal is not None:
+            query = query.where(HashSet.id.in_(usable_hashset_ids(session, principal)))
+        return [_info(h) for h in session.scalars(query)]
+
+
+def set_shared(
+    ctx: Context, principal: Principal | None, hashset: int | str, shared: bool
+) -> HashSetInfo:
+    """Share a set with every agency, or stop sharing it. Only the owning agency may; the
+    matches other agencies already made with it stay on their record."""
+    with ctx.db.session() as session:
+        hashset_id = hashset if isinstance(hashset, int) else get_hashset(session, hashset).id
+        row = owned_hashset(session, principal, hashset_id)
+        if row.shared != shared:
+            row.shared = shared
+            audit.record(
+                session,
+                ctx.actor,
+                "hashset.share" if shared else "hashset.unshare",
+                None,
+                name=row.name,
+                id=row.id,
             )
-            for h in session.scalars(query)
-        ]
+        return _info(row)
 
 
 def get_hashset(session: Session, name: str) -> HashSet:
@@ -336,24 +498,29 @@ def get_hashset(session: Session, name: str) -> HashSet:
 
 
 def remove_hashset(ctx: Context, name: str) -> None:
-    """Retire a set: it stops matching; the matches it already produced stay on record."""
+    """Retire a set: it stops matching; the matches it already produced stay on record (with
+    the `known_hashes` rows they point to, also for a known-file set, whose folder goes)."""
     with ctx.db.session() as session:
         hashset = get_hashset(session, name)
+        hashset_id = hashset.id
         now = datetime.now(UTC)
         hashset.removed_at = now
         hashset.name = f"{name} (removed {now:%Y-%m-%dT%H:%M:%SZ})"  # frees the name
         audit.record(session, ctx.actor, "hashset.remove", None, name=name, id=hashset.id)
-    rebuild_indexes(ctx)
+    if not remove_known_file_set(ctx.workspace.root / "indexes", hashset_id):
+        rebuild_indexes(ctx)
 
 
 def rebuild_indexes(ctx: Context) -> None:
-    """Rebuild the known-material indexes from the active sets (after a removal)."""
+    """Rebuild the known-material indexes from the active sets (after a removal). Known-file
+    sets keep indexes of their own: their rows (entries matched so far) are left out."""
     keys = _KeyBuffer()
+    own_indexes = [s.hashset_id for s in known_file_sets(ctx.workspace.root / "indexes")]
     with ctx.db.engine.connect() as connection:
         rows = connection.execute(
             select(KnownHash.md5, KnownHash.sha1, KnownHash.sha256, KnownHash.pdq, KnownHash.id)
             .join(HashSet, HashSet.id == KnownHash.hashset_id)
-            .where(HashSet.removed_at.is_(None))
+            .where(HashSet.removed_at.is_(None), HashSet.id.not_in(own_indexes))
             .order_by(KnownHash.id)
             .execution_options(yield_per=50_000)
         )
@@ -369,15 +536,28 @@ def export_hashset(ctx: Context, name: str, out: TextIO) -> int:
 
     with ctx.db.session() as session:
         hashset = get_hashset(session, name)
-        rows = session.scalars(
-            select(KnownHash)
-            .where(KnownHash.hashset_id == hashset.id)
-            .order_by(KnownHash.id)
-            .execution_options(yield_per=10_000)
-        )
-        written = write_media_set((_record(row) for row in rows), out)
+        known_set = _known_file_set(ctx, hashset.id)
+        if known_set is not None:  # its entries are in files, not rows (module docstring)
+            records = (
+                KnownHashRecord(md5=e.md5, sha1=e.sha1, sha256=e.sha256, size=e.size)
+                for e in known_set
+            )
+            written = write_media_set(records, out)
+        else:
+            rows = session.scalars(
+                select(KnownHash)
+                .where(KnownHash.hashset_id == hashset.id)
+                .order_by(KnownHash.id)
+                .execution_options(yield_per=10_000)
+            )
+            written = write_media_set((_record(row) for row in rows), out)
         audit.record(session, ctx.actor, "export.hashset", None, name=name, records=written.written)
     return written.written
+
+
+def _known_file_set(ctx: Context, hashset_id: int) -> KnownFileSet | None:
+    folder = ctx.workspace.root / "indexes"
+    return next((s for s in known_file_sets(folder) if s.hashset_id == hashset_id), None)
 
 
 def _record(row: KnownHash) -> KnownHashRecord:

@@ -22,12 +22,15 @@ from sqlalchemy.orm import Session
 
 from cairn.core.types import Triage
 from cairn.matching.known import KEY_BYTES, KnownIndexes
+from cairn.services.access import usable_by_agency
 from cairn.services.cases import get_case
 from cairn.services.context import Context
+from cairn.services.hashsets import materialize_known_files
 from cairn.services.provenance import library_versions
-from cairn.services.video_matching import video_match_rows
+from cairn.services.video_matching import compare_workspace_videos, video_match_rows
 from cairn.store import audit
 from cairn.store.models import (
+    Case,
     Evidence,
     HashSet,
     KnownHash,
@@ -107,16 +110,26 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
     summary = MatchSummary(case_ref)
     with ctx.db.engine.begin() as connection:
         with Session(bind=connection) as session:
-            case_id = get_case(session, case_ref).id
+            case = get_case(session, case_ref)
+            case_id, agency_id = case.id, case.agency_id
+        # A case matches against its agency's sets and the shared ones, never another's.
+        usable = select(HashSet).where(HashSet.removed_at.is_(None), usable_by_agency(agency_id))
         sets = {
             s.id: ActiveSet(s.id, s.name, s.kind, s.pdq_threshold, s.source_sha256)
-            for s in connection.execute(select(HashSet).where(HashSet.removed_at.is_(None)))
+            for s in connection.execute(usable)
         }
         summary.hash_sets = len(sets)
         media = _case_media(connection, case_id)
         summary.media = len(media)
-        if not sets or not media:
+        if not media:
             summary.seconds = time.monotonic() - started
+            return summary
+        if not sets:  # nothing known, but the case's videos are still linked to the workspace's
+            now = datetime.now(UTC)
+            run_id = _record_run(connection, ctx, case_id, sets, now)
+            compare_workspace_videos(connection, ctx, case_id, run_id, now)
+            summary.seconds = time.monotonic() - started
+            _finish_run(connection, ctx, run_id, case_ref, summary)
             return summary
         indexes = KnownIndexes(ctx.workspace.root / "indexes")
         # (media position, known id, method, variant) -> distance
@@ -150,7 +163,9 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
                 position, variant = pdq_rows[query]
                 key = (position, known_id, "pdq", variant)
                 found[key] = min(distance, found.get(key, distance))
-        owner = _owners(connection, sorted({key[1] for key in found}))
+        known_ids = sorted({key[1] for key in found})
+        materialize_known_files(connection, ctx.workspace.root / "indexes", known_ids)
+        owner = _owners(connection, known_ids)
         now = datetime.now(UTC)
         run_id = _record_run(connection, ctx, case_id, sets, now)
         rows_out = []
@@ -321,7 +336,12 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
         .join(HashSet, HashSet.id == Match.hashset_id)
         .join(KnownHash, KnownHash.id == Match.known_hash_id)
         .join(Media, Media.sha256 == Match.media_sha256)
-        .where(Match.media_sha256.in_(in_case), HashSet.removed_at.is_(None))
+        .where(
+            Match.media_sha256.in_(in_case),
+            HashSet.removed_at.is_(None),
+            # Media is shared between cases; the matches another agency's sets made are not.
+            usable_by_agency(connection.scalar(select(Case.agency_id).where(Case.id == case_id))),
+        )
     )
     grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     quality: dict[str, int | None] = {}

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from cairn.core.types import EntryKind
 from cairn.services.cases import get_case
 from cairn.services.context import Context
-from cairn.store.models import Evidence, IngestError, Occurrence, ProcessingRun
+from cairn.store.models import Evidence, HashSet, IngestError, Occurrence, ProcessingRun
+from cairn.store.video_models import Video
 
 NON_REGULAR = [kind.value for kind in EntryKind if kind.is_non_regular]
 
@@ -83,3 +84,23 @@ def case_status(ctx: Context, case_ref: str) -> list[EvidenceStatus]:
                 )
             )
         return result
+
+
+def matching_due(ctx: Context, case_ref: str) -> bool:
+    """Whether matching has anything to do for the case: a hash set to match against, or a
+    video (or animation) to compare with the workspace's other videos.
+
+    Cheap on purpose, and in this light module: every ingest asks it, and importing the
+    matching services (numba, the indexes) costs more than many a small ingest."""
+    with ctx.db.session() as session:
+        if session.scalar(select(HashSet.id).where(HashSet.removed_at.is_(None)).limit(1)):
+            return True
+        case_id = get_case(session, case_ref).id
+        video = session.scalar(
+            select(Occurrence.id)
+            .join(Evidence, Evidence.id == Occurrence.evidence_id)
+            .join(Video, Video.sha256 == Occurrence.media_sha256)
+            .where(Evidence.case_id == case_id)
+            .limit(1)
+        )
+    return video is not None

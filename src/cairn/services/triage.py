@@ -46,6 +46,14 @@ def _triage_of(best: dict[str, BestMatch], sha: str) -> Triage:
     return found.triage if found else Triage.NEW
 
 
+def case_matches(ctx: Context, case_ref: str) -> list[tuple[str, BestMatch]]:
+    """Each matched media item of the case (by SHA-256) with its bucket and best match."""
+    with ctx.db.engine.connect() as connection:
+        with Session(bind=connection) as session:
+            case_id = get_case(session, case_ref).id
+        return sorted(best_matches(connection, case_id).items())
+
+
 def triage_report(ctx: Context, case_ref: str) -> TriageReport:
     report = TriageReport(case_ref)
     with ctx.db.engine.connect() as connection:

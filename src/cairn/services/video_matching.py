@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import NotFoundError, UsageError
@@ -42,10 +42,11 @@ from cairn.hashing.vpdq import (
     parse_vpdq,
     write_vpdq,
 )
+from cairn.services.access import agency_media, usable_by_agency
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.store import audit
-from cairn.store.models import Evidence, HashSet, KnownHash, Media, Occurrence
+from cairn.store.models import Case, Evidence, HashSet, KnownHash, Media, Occurrence
 from cairn.store.video_models import KnownVideoFrame, Video, VideoFrame, VideoMatch
 from cairn.store.writer import insert_ignoring_duplicates
 
@@ -299,13 +300,17 @@ def _case_video_frames(connection: Connection, case_id: int, min_quality: int) -
     )
 
 
-def _workspace_video_frames(connection: Connection, min_quality: int) -> _Frames:
+def _workspace_video_frames(connection: Connection, case_id: int, min_quality: int) -> _Frames:
+    """Frames of the workspace's videos that the case's agency holds (all of them for a local
+    case): one agency's media is never compared with, nor linked to, another's."""
+    query = select(VideoFrame.media_sha256, VideoFrame.pdq, VideoFrame.timestamp).where(
+        VideoFrame.quality >= min_quality
+    )
+    agency_id = connection.scalar(select(Case.agency_id).where(Case.id == case_id))
+    if agency_id is not None:
+        query = query.where(VideoFrame.media_sha256.in_(agency_media(agency_id)))
     return _Frames.build(
-        connection.execute(
-            select(VideoFrame.media_sha256, VideoFrame.pdq, VideoFrame.timestamp)
-            .where(VideoFrame.quality >= min_quality)
-            .order_by(VideoFrame.media_sha256, VideoFrame.seq)
-        )
+        connection.execute(query.order_by(VideoFrame.media_sha256, VideoFrame.seq))
     )
 
 
@@ -397,13 +402,7 @@ def video_match_rows(
     from cairn.services.matching import POSSIBLE_MAX  # matching calls this module
 
     settings = settings or VideoMatchSettings()
-    thresholds = {
-        "distance": settings.distance,
-        "min_quality": settings.min_quality,
-        "query_share": settings.query_share,
-        "compared_share": settings.compared_share,
-        "possible_share": settings.possible_share,
-    }
+    thresholds = _thresholds(settings)
     query = _case_video_frames(connection, case_id, settings.min_quality)
     known, known_set = _known_video_frames(connection, list(sets), settings.min_quality)
     known_threshold = {v: sets[known_set[key]].threshold for v, key in enumerate(known.keys)}
@@ -487,33 +486,79 @@ def video_match_rows(
         if frame_band is not None:
             hit(image, known_id, owner, distance, f"frame {time:.3f}s", frame_band)
 
-    # Case videos against every other video of the workspace (linking, not triage).
-    others = _workspace_video_frames(connection, settings.min_quality)
+    compared_rows.extend(_workspace_rows(connection, case_id, query, settings, now, run_id))
+    _insert_compared(connection, ctx, compared_rows)
+    return match_rows
+
+
+def compare_workspace_videos(
+    connection: Connection,
+    ctx: Context,
+    case_id: int,
+    run_id: int | None,
+    now: datetime,
+    settings: VideoMatchSettings | None = None,
+) -> int:
+    """Compare the case's videos with the other videos of the workspace only: what matching
+    does when there is no hash set. Returns the number of comparisons found (new or not)."""
+    settings = settings or VideoMatchSettings()
+    query = _case_video_frames(connection, case_id, settings.min_quality)
+    rows = _workspace_rows(connection, case_id, query, settings, now, run_id)
+    _insert_compared(connection, ctx, rows)
+    return len(rows)
+
+
+def _workspace_rows(
+    connection: Connection,
+    case_id: int,
+    query: _Frames,
+    settings: VideoMatchSettings,
+    now: datetime,
+    run_id: int | None,
+) -> list[dict[str, Any]]:
+    """Case videos against every other video of the workspace (linking, not triage)."""
+    if not len(query):
+        return []
+    others = _workspace_video_frames(connection, case_id, settings.min_quality)
     same = dict.fromkeys(range(len(others.keys)), settings.distance)
     hits = _search(others, query.hashes, settings.distance)
+    rows = []
     for qv, ov, comparison in _comparisons(query, others, hits, same):
         media, other = query.keys[qv], others.keys[ov]
         verdict = comparison.verdict(settings)
         if media != other and verdict is not None:
-            compared_rows.append(
+            rows.append(
                 _compared_row(
                     media,
                     f"media:{other}",
                     comparison,
                     verdict,
-                    thresholds,
+                    _thresholds(settings),
                     now,
                     run_id,
                     other_sha256=other,
                 )
             )
+    return rows
 
-    for start in range(0, len(compared_rows), CHUNK):
+
+def _thresholds(settings: VideoMatchSettings) -> dict[str, Any]:
+    """The settings a comparison is recorded with."""
+    return {
+        "distance": settings.distance,
+        "min_quality": settings.min_quality,
+        "query_share": settings.query_share,
+        "compared_share": settings.compared_share,
+        "possible_share": settings.possible_share,
+    }
+
+
+def _insert_compared(connection: Connection, ctx: Context, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
         connection.execute(
             insert_ignoring_duplicates(ctx.db.engine, VideoMatch, "media_sha256", "compared"),
-            compared_rows[start : start + CHUNK],
+            rows[start : start + CHUNK],
         )
-    return match_rows
 
 
 def _band(distance: int, threshold: int, possible_max: int) -> str | None:
@@ -607,7 +652,8 @@ class VideoMatchInfo:
 def video_matches(ctx: Context, case_ref: str) -> list[VideoMatchInfo]:
     """The video comparisons stored for the case's videos, best shares first."""
     with ctx.db.session() as session:
-        case_id = get_case(session, case_ref).id
+        case = get_case(session, case_ref)
+        case_id = case.id
         places: dict[str, list[str]] = {}
         for sha, label, path in session.execute(
             select(Occurrence.media_sha256, Evidence.label, Occurrence.path)
@@ -623,7 +669,7 @@ def video_matches(ctx: Context, case_ref: str) -> list[VideoMatchInfo]:
             select(VideoMatch, HashSet.name, KnownHash.media_id)
             .outerjoin(HashSet, HashSet.id == VideoMatch.hashset_id)
             .outerjoin(KnownHash, KnownHash.id == VideoMatch.known_hash_id)
-            .where(VideoMatch.media_sha256.in_(list(places)))
+            .where(VideoMatch.media_sha256.in_(list(places)), _shown_to(case.agency_id))
         ).all()
         result = [
             VideoMatchInfo(
@@ -642,6 +688,18 @@ def video_matches(ctx: Context, case_ref: str) -> list[VideoMatchInfo]:
         ]
     result.sort(key=lambda r: (-max(r.query_share, r.compared_share), r.media_sha256, r.compared))
     return result
+
+
+def _shown_to(agency_id: int | None) -> ColumnElement[bool]:
+    """Comparisons a case of `agency_id` may list: hits on the sets it may use, links to the
+    videos of its own cases. A video is stored once for every case that holds it, so the
+    comparisons another agency's cases made with it are there too, and stay hidden."""
+    if agency_id is None:
+        return true()
+    return or_(
+        VideoMatch.hashset_id.in_(select(HashSet.id).where(usable_by_agency(agency_id))),
+        VideoMatch.other_sha256.in_(agency_media(agency_id)),
+    )
 
 
 def video_frames(ctx: Context, sha256: str) -> list[FrameHash]:

@@ -49,6 +49,8 @@ class Case(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
+    # The owning agency (identity_models.Agency); NULL: the local operator's workspace.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
 
 
 class Evidence(Base):
@@ -178,6 +180,10 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Where the request came from ("cli", a client address) and the acting user's agency.
+    # NULL in events written before they existed; hashed only when set (store/audit.py).
+    origin: Mapped[str | None] = mapped_column(String(100))
+    agency: Mapped[str | None] = mapped_column(String(40))
 
 
 class MediaPdqVariant(Base):
@@ -209,6 +215,8 @@ class HashSet(Base):
     imported_at: Mapped[datetime]
     imported_by: Mapped[str] = mapped_column(String(200))
     removed_at: Mapped[datetime | None]
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)  # usable by every agency
 
 
 class KnownHash(Base):

@@ -4,8 +4,15 @@ Model modules are split by concern (spine and known material, video, messaging);
 and schema checks import this one module so that none is forgotten.
 """
 
-from cairn.store import messaging_models, models, video_models
+from cairn.store import identity_models, job_models, messaging_models, models, video_models
 
 metadata = models.Base.metadata
 
-__all__ = ["messaging_models", "metadata", "models", "video_models"]
+__all__ = [
+    "identity_models",
+    "job_models",
+    "messaging_models",
+    "metadata",
+    "models",
+    "video_models",
+]

@@ -1,0 +1,58 @@
+"""The route table: every route of the API and the permission action it needs.
+
+This is the one place that says who may call what. `create_app` refuses to start when a route
+is missing here (or an entry names no route), and the authorisation-matrix test is generated
+from this table and `services.access.PERMISSIONS`, so a new route cannot ship unchecked.
+
+`PUBLIC` routes need no token (health, login); `AUTHENTICATED` ones need a valid token but no
+particular role (the caller's own identity and API tokens). Every other value is an action of
+`services.access.PERMISSIONS`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PUBLIC: Final = "public"
+AUTHENTICATED: Final = "authenticated"
+
+V1: Final = "/api/v1"
+
+ROUTE_PERMISSIONS: Final[dict[tuple[str, str], str]] = {
+    ("GET", f"{V1}/health"): PUBLIC,
+    ("POST", f"{V1}/auth/token"): PUBLIC,
+    ("GET", f"{V1}/auth/me"): AUTHENTICATED,
+    ("GET", f"{V1}/auth/api-tokens"): AUTHENTICATED,
+    ("POST", f"{V1}/auth/api-tokens"): AUTHENTICATED,
+    ("DELETE", f"{V1}/auth/api-tokens/{{token_id}}"): AUTHENTICATED,
+    ("GET", f"{V1}/cases"): "case.read",
+    ("POST", f"{V1}/cases"): "case.create",
+    ("GET", f"{V1}/cases/{{ref}}"): "case.read",
+    ("GET", f"{V1}/cases/{{ref}}/evidence"): "case.read",
+    ("POST", f"{V1}/cases/{{ref}}/evidence"): "evidence.add",
+    ("POST", f"{V1}/cases/{{ref}}/ingest"): "ingest.start",
+    ("POST", f"{V1}/cases/{{ref}}/match"): "match.run",
+    ("GET", f"{V1}/cases/{{ref}}/media"): "media.read",
+    ("GET", f"{V1}/cases/{{ref}}/triage"): "triage.read",
+    ("GET", f"{V1}/cases/{{ref}}/matches"): "triage.read",
+    ("GET", f"{V1}/cases/{{ref}}/export/hashes"): "case.export",
+    ("GET", f"{V1}/media/{{sha256}}"): "media.read",
+    ("GET", f"{V1}/media/{{sha256}}/thumbnail"): "thumbnail.read",
+    ("GET", f"{V1}/jobs"): "job.read",
+    ("GET", f"{V1}/jobs/{{job_id}}"): "job.read",
+    ("POST", f"{V1}/jobs/{{job_id}}/cancel"): "ingest.cancel",
+    ("GET", f"{V1}/hashsets"): "hashset.read",
+    ("POST", f"{V1}/hashsets"): "hashset.import",
+    ("GET", f"{V1}/hashsets/{{hashset_id}}"): "hashset.read",
+    ("GET", f"{V1}/hashsets/{{hashset_id}}/export"): "hashset.read",
+    ("PUT", f"{V1}/hashsets/{{hashset_id}}/shared"): "hashset.share",
+    ("GET", f"{V1}/search"): "search.hash",
+    ("GET", f"{V1}/series"): "series.read",
+    ("POST", f"{V1}/series"): "series.write",
+    ("PATCH", f"{V1}/series/{{series_id}}"): "series.write",
+    ("GET", f"{V1}/users"): "user.manage",
+    ("POST", f"{V1}/users"): "user.manage",
+    ("PUT", f"{V1}/users/{{username}}/active"): "user.manage",
+    ("GET", f"{V1}/audit"): "audit.read",
+    ("GET", f"{V1}/audit/verify"): "audit.verify",
+}

@@ -1,0 +1,67 @@
+"""Cases of the caller's agency: list, create, read (audited), export."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import StreamingResponse
+
+from cairn.api.deps import Caller, RequestContext, check_case
+from cairn.api.permissions import V1
+from cairn.api.schemas import MAX_ID, CaseCreate, CaseMediaItem, CaseOut
+from cairn.api.streaming import stream_text
+from cairn.services import cases, export, media
+from cairn.services.access import in_namespace
+
+router = APIRouter(prefix=f"{V1}/cases", tags=["cases"])
+
+
+@router.get("")
+def list_cases(ctx: RequestContext, principal: Caller) -> list[CaseOut]:
+    return [
+        CaseOut.model_validate(c, from_attributes=True) for c in cases.list_cases(ctx, principal)
+    ]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_case(body: CaseCreate, ctx: RequestContext, principal: Caller) -> CaseOut:
+    ref = in_namespace(principal, body.ref)
+    cases.create_case(ctx, ref, body.title, agency_id=principal.agency_id)
+    return CaseOut.model_validate(cases.read_case(ctx, principal, ref), from_attributes=True)
+
+
+@router.get("/{ref}")
+def read_case(ref: str, ctx: RequestContext, principal: Caller) -> CaseOut:
+    return CaseOut.model_validate(cases.read_case(ctx, principal, ref), from_attributes=True)
+
+
+@router.get("/{ref}/media")
+def case_media(
+    ref: str,
+    ctx: RequestContext,
+    principal: Caller,
+    offset: int = Query(0, ge=0, le=MAX_ID),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[CaseMediaItem]:
+    """The case's distinct media items (hashes and counts), a page at a time."""
+    items = media.case_media(ctx, principal, ref, offset=offset, limit=limit)
+    return [CaseMediaItem.model_validate(item, from_attributes=True) for item in items]
+
+
+@router.get("/{ref}/export/hashes", response_class=StreamingResponse)
+def export_hashes(ref: str, ctx: RequestContext, principal: Caller) -> StreamingResponse:
+    """DESIGN.md's hash export (CSV, one row per occurrence), streamed; audited."""
+    check_case(ctx, principal, ref)  # 404 before the stream starts
+
+    def write(out: TextIO) -> None:
+        export.export_hashes(ctx, ref, "csv", out, destination=f"api:{ctx.actor.origin}")
+
+    return StreamingResponse(
+        stream_text(write),
+        media_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{ref}-hashes.csv"',
+            "Cache-Control": "no-store, private",
+        },
+    )

@@ -1,0 +1,47 @@
+"""Background jobs: progress of ingests, imports and matching runs, and cancelling them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cairn.api.deps import Caller, RequestContext, RowId
+from cairn.api.permissions import V1
+from cairn.api.schemas import JobOut, Progress
+from cairn.services import jobs
+from cairn.services.jobs import JobInfo
+
+router = APIRouter(prefix=f"{V1}/jobs", tags=["jobs"])
+
+
+def job_out(job: JobInfo) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        state=job.state,
+        params=job.params,
+        progress=Progress(done=job.progress_done, total=job.progress_total),
+        result=job.result,
+        error=job.error,
+        cancel_requested=job.cancel_requested,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.get("")
+def list_jobs(ctx: RequestContext, principal: Caller) -> list[JobOut]:
+    """The agency's jobs, newest first."""
+    return [job_out(job) for job in jobs.list_jobs(ctx, principal)]
+
+
+@router.get("/{job_id}")
+def get_job(job_id: RowId, ctx: RequestContext, principal: Caller) -> JobOut:
+    return job_out(jobs.get_job(ctx, principal, job_id))
+
+
+@router.post("/{job_id}/cancel")
+def cancel_job(job_id: RowId, ctx: RequestContext, principal: Caller) -> JobOut:
+    """Cancel a queued job, or ask a running ingest to stop after its current batch (the
+    evidence stays resumable: a later ingest of the same source goes on where it stopped)."""
+    return job_out(jobs.cancel_job(ctx, principal, job_id))

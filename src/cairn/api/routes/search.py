@@ -1,0 +1,44 @@
+"""Search by hash across what the caller's agency may see (audited)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Query
+
+from cairn.api.deps import Caller, RequestContext
+from cairn.api.permissions import V1
+from cairn.api.schemas import CaseHit, KnownHit, SearchResult
+from cairn.core.errors import UsageError
+from cairn.services import search
+
+router = APIRouter(prefix=V1, tags=["search"])
+
+
+@router.get("/search")
+def search_by_hash(
+    ctx: RequestContext,
+    principal: Caller,
+    md5: str | None = Query(None, description="32 hex digits."),
+    sha1: str | None = Query(None, description="40 hex digits."),
+    sha256: str | None = Query(None, description="64 hex digits."),
+    pdq: str | None = Query(None, description="64 hex digits (256-bit PDQ)."),
+    distance: int | None = Query(
+        None, description="PDQ only: the largest Hamming distance (default 31)."
+    ),
+) -> SearchResult:
+    """Where one hash occurs: media of the agency's cases, and entries of the hash sets the
+    agency may use (its own and the shared ones). Give exactly one of md5, sha1, sha256, pdq."""
+    given = {k: v for k, v in (("md5", md5), ("sha1", sha1), ("sha256", sha256), ("pdq", pdq))}
+    chosen = [(k, v) for k, v in given.items() if v is not None]
+    if len(chosen) != 1:
+        raise UsageError("give exactly one of md5, sha1, sha256, pdq")
+    ((kind, value),) = chosen
+    result = search.search_hash(ctx, principal, kind, value, distance)
+    return SearchResult(
+        kind=result.kind,
+        value=result.value,
+        distance=result.distance,
+        case_hits=[CaseHit(**asdict(hit)) for hit in result.case_hits],
+        known_hits=[KnownHit(**asdict(hit)) for hit in result.known_hits],
+    )

@@ -1,0 +1,282 @@
+"""Request and response bodies of the API, as they appear in its OpenAPI schema.
+
+Responses carry hashes, metadata and counts, never media: the one route that returns image
+bytes is the (audited, uncached) thumbnail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+from cairn.core.types import Role
+
+SHA256 = r"^[0-9a-fA-F]{64}$"
+# Row ids are 32-bit in both stores: a larger number is refused (422), not a database error.
+MAX_ID = 2**31 - 1
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    database: str = Field(description="Dialect of the store: sqlite or postgresql.")
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class Me(BaseModel):
+    user_id: int
+    username: str
+    agency_code: str
+    role: str
+
+
+class ApiTokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    expires_at: datetime | None = Field(None, description="None: valid until revoked.")
+
+
+class ApiTokenCreated(BaseModel):
+    name: str
+    token: str = Field(description="Shown once; only its SHA-256 is stored.")
+
+
+class ApiTokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class CaseCreate(BaseModel):
+    ref: str = Field(min_length=1, max_length=200)
+    title: str = ""
+
+
+class CaseOut(BaseModel):
+    ref: str
+    title: str
+    created_at: str
+    created_by: str
+    evidence: int
+    occurrences: int
+
+
+class EvidenceCreate(BaseModel):
+    source: str = Field(description="A path on the server, under one of its evidence roots.")
+    label: str | None = None
+    custodian: str | None = None
+    seized_at: datetime | None = None
+    timezone: str | None = None
+    acquisition_hash: str | None = Field(None, description='"algorithm:hex", as recorded.')
+
+
+class EvidenceOut(BaseModel):
+    label: str
+    source_kind: str
+    source_path: str
+    custodian: str | None
+    seized_at: str | None
+    timezone: str | None
+    acquisition_hash: str | None
+
+
+class IngestRequest(BaseModel):
+    source: str = Field(description="A path on the server, under one of its evidence roots.")
+    evidence_label: str | None = Field(None, description="Resume into this evidence item.")
+
+
+class Progress(BaseModel):
+    done: int
+    total: int | None
+
+
+class JobOut(BaseModel):
+    id: int
+    kind: str
+    state: str = Field(description="queued, running, done, failed, cancelled or interrupted.")
+    params: dict[str, Any]
+    progress: Progress
+    result: dict[str, Any] | None
+    error: str | None
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class OccurrenceOut(BaseModel):
+    case_ref: str
+    evidence: str
+    path: str = Field(description="Relative to the evidence root; non-UTF-8 bytes replaced.")
+    kind: str
+    deleted: bool
+
+
+class MediaOut(BaseModel):
+    sha256: str
+    md5: str
+    sha1: str
+    size: int
+    mime: str | None
+    width: int | None
+    height: int | None
+    pdq: str | None
+    pdq_quality: int | None
+    exif_make: str | None
+    exif_model: str | None
+    exif_serial: str | None
+    exif_datetime_original: str | None
+    gps_lat: float | None
+    gps_lon: float | None
+    has_thumbnail: bool
+    occurrences: list[OccurrenceOut] = Field(description="Only in cases the caller may see.")
+
+
+class CaseMediaItem(BaseModel):
+    sha256: str
+    mime: str | None
+    size: int
+    occurrences: int
+
+
+class HashSetOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    format: str
+    entries: int
+    bad_records: int
+    pdq_threshold: int
+    source_sha256: str
+    agency_code: str | None
+    shared: bool
+    imported_at: str
+
+
+class ShareRequest(BaseModel):
+    shared: bool
+
+
+class CaseHit(BaseModel):
+    case_ref: str
+    media_sha256: str
+    occurrences: int
+    distance: int = Field(description="0 for a digest; the PDQ Hamming distance otherwise.")
+
+
+class KnownHit(BaseModel):
+    hashset_id: int
+    hashset: str
+    agency_code: str | None
+    shared: bool
+    category: str | None = Field(description='"scheme:code", e.g. "vics:1".')
+    series: str | None
+    victim_identified: bool | None
+    method: str
+    distance: int
+
+
+class SearchResult(BaseModel):
+    kind: str
+    value: str
+    distance: int
+    case_hits: list[CaseHit]
+    known_hits: list[KnownHit]
+
+
+class TriageRow(BaseModel):
+    evidence: str
+    bucket: str
+    items: int
+
+
+class TriageOut(BaseModel):
+    case_ref: str
+    rows: list[TriageRow]
+    totals: dict[str, int]
+    no_view_share: float
+
+
+class MatchOut(BaseModel):
+    media_sha256: str
+    triage: str
+    hashset: str
+    category: str
+    method: str
+    distance: int | None
+    variant: str
+    series: str
+
+
+class SeriesOut(BaseModel):
+    id: int
+    name: str
+    agency: str = Field(description="The owning agency's code.")
+    shared: bool
+    victim_identified: bool | None
+    offender_identified: bool | None
+    notes: str
+    created_at: str
+    created_by: str
+
+
+class SeriesCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    shared: bool = False
+    notes: str = ""
+
+
+class SeriesUpdate(BaseModel):
+    """Only the fields present change; null identified flags mean "unknown"."""
+
+    shared: bool | None = None
+    victim_identified: bool | None = None
+    offender_identified: bool | None = None
+    notes: str | None = None
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: str
+    user: str
+    host: str
+    origin: str | None
+    agency: str | None
+    action: str
+    case_ref: str | None
+    details: dict[str, Any]
+
+
+class AuditVerifyOut(BaseModel):
+    intact: bool
+    first_broken_id: int | None
+    reason: str | None = Field(description="edited, deleted, reordered or truncated.")
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    agency: str
+    role: Role
+    active: bool
+    created_at: str
+    created_by: str
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=2, max_length=100)
+    role: Role
+    password: SecretStr = Field(description="At least 12 characters; never logged or stored.")
+
+
+class UserActive(BaseModel):
+    active: bool

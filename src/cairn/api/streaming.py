@@ -1,0 +1,90 @@
+"""Streaming a service that writes text (an export) to an HTTP response, chunk by chunk.
+
+Exports write to a TextIO in one database session. Here that runs in a worker thread whose
+writes go, in chunks, through a small bounded queue to the response: memory stays bounded
+however large the export, and a client that disconnects stops the writer at its next chunk.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+CHUNK_CHARS = 64 * 1024
+QUEUED_CHUNKS = 8
+_DONE = object()
+
+
+class _Closed(Exception):
+    """The response is gone: stops the writing thread."""
+
+
+class _QueueWriter(io.TextIOBase):
+    def __init__(self, chunks: queue.Queue[object], closed: threading.Event) -> None:
+        self._chunks = chunks
+        self._closed = closed
+        self._buffer: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        self._buffer.append(text)
+        self._size += len(text)
+        if self._size >= CHUNK_CHARS:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        # surrogateescape: file-name bytes that are not UTF-8 pass through unchanged (DESIGN.md)
+        data = "".join(self._buffer).encode("utf-8", "surrogateescape")
+        self._buffer, self._size = [], 0
+        while True:
+            if self._closed.is_set():
+                raise _Closed
+            try:
+                self._chunks.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+
+def stream_text(write: Callable[[TextIO], object]) -> Iterator[bytes]:
+    """The bytes `write(out)` writes, as an iterator for a StreamingResponse."""
+    chunks: queue.Queue[object] = queue.Queue(QUEUED_CHUNKS)
+    closed = threading.Event()
+
+    def produce() -> None:
+        out = _QueueWriter(chunks, closed)
+        try:
+            write(out)  # type: ignore[arg-type]  # a TextIOBase is what TextIO stands for
+            out.flush()
+            result: object = _DONE
+        except _Closed:
+            return
+        except BaseException as exc:  # handed to the response, which ends in error
+            result = exc
+        while not closed.is_set():
+            try:
+                chunks.put(result, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=produce, name="cairn-export", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        closed.set()
+        thread.join(timeout=5)

@@ -1,0 +1,74 @@
+"""`cairn serve`: the multi-agency API server (FastAPI under uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cairn.core.errors import UsageError
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; 0.0.0.0 only behind TLS.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            envvar="CAIRN_WORKSPACE",
+            help="Workspace folder (default ./cairn-data).",
+        ),
+    ] = None,
+    evidence_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--evidence-root",
+            help="A server folder that evidence may be registered and ingested from (repeat).",
+        ),
+    ] = None,
+    upload_max_mb: Annotated[
+        int, typer.Option(help="Largest hash-set upload accepted, in MiB.")
+    ] = 2048,
+    ingest_workers: Annotated[
+        int | None, typer.Option(help="Worker processes per ingest job (default: one per CPU).")
+    ] = None,
+) -> None:
+    """Serve the REST API (OpenAPI at /api/v1/docs) over the workspace's store.
+
+    The store is the workspace's SQLite database, or PostgreSQL when CAIRN_DATABASE_URL is set
+    (postgresql+psycopg://user@host/db). Token signing uses CAIRN_SECRET_KEY or
+    CAIRN_SECRET_KEY_FILE, else the workspace's secret.key.
+    """
+    import uvicorn
+
+    from cairn.api.app import create_app
+    from cairn.api.deps import ServerSettings
+    from cairn.services.jobs import RunnerSettings
+
+    if upload_max_mb < 1:
+        raise UsageError("--upload-max-mb must be at least 1")
+    for root in evidence_root or ():
+        if not root.is_dir():
+            raise UsageError(f"--evidence-root {root}: no such folder")
+    app = create_app(
+        workspace or _global_workspace(),
+        settings=ServerSettings(
+            upload_max_bytes=upload_max_mb << 20,
+            evidence_roots=tuple(evidence_root or ()),
+        ),
+        runner_settings=RunnerSettings(ingest_workers=ingest_workers),
+    )
+    # server_header off: the version of the HTTP stack is nobody's business.
+    uvicorn.run(app, host=host, port=port, server_header=False, log_level="info")
+
+
+def _global_workspace() -> Path | None:
+    """`cairn --workspace DIR serve` names the workspace before the command."""
+    from cairn.cli.app import _state
+
+    workspace: Path | None = _state.get("workspace")
+    return workspace

@@ -1,0 +1,124 @@
+"""Media as one agency sees it: metadata, where it was found, and its review thumbnail.
+
+Media rows are content-addressed and stored once for the whole store, but a user may only see
+an item that occurs in a case of their agency; for anything else the answer is the same
+NotFoundError as for a hash nobody holds. Every thumbnail opened is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cairn.core.errors import NotFoundError
+from cairn.services.access import case_for, visible_case_ids
+from cairn.services.context import Context
+from cairn.services.identity import Principal
+from cairn.store import audit
+from cairn.store.models import Case, Evidence, Media, Occurrence, Thumbnail
+
+
+@dataclass(frozen=True)
+class Place:
+    case_ref: str
+    evidence: str
+    path: str  # non-UTF-8 bytes replaced: for display; exports keep the bytes
+    kind: str
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class MediaView:
+    media: Media
+    has_thumbnail: bool
+    places: list[Place]
+
+
+@dataclass(frozen=True)
+class CaseMedia:
+    sha256: str
+    mime: str | None
+    size: int
+    occurrences: int
+
+
+def _places(session: Session, cases: Any, sha256: str) -> list[Place]:
+    rows = session.execute(
+        select(Case.ref, Evidence.label, Occurrence.path, Occurrence.kind, Occurrence.deleted)
+        .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .join(Case, Case.id == Evidence.case_id)
+        .where(Case.id.in_(cases), Occurrence.media_sha256 == sha256)
+        .order_by(Case.ref, Evidence.label, Occurrence.id)
+    )
+    return [
+        Place(ref, label, path.decode("utf-8", "replace"), kind, deleted)
+        for ref, label, path, kind, deleted in rows
+    ]
+
+
+def media_view(ctx: Context, principal: Principal, sha256: str) -> MediaView:
+    sha256 = sha256.lower()
+    with ctx.db.session() as session:
+        places = _places(session, visible_case_ids(session, principal), sha256)
+        media = session.get(Media, sha256) if places else None
+        if media is None:
+            raise NotFoundError("no such media")
+        has_thumbnail = session.get(Thumbnail, sha256) is not None
+        audit.record(
+            session,
+            ctx.actor,
+            "media.read",
+            places[0].case_ref,
+            sha256=sha256,
+            cases=sorted({p.case_ref for p in places}),
+        )
+        return MediaView(media, has_thumbnail, places)
+
+
+def thumbnail_jpeg(ctx: Context, principal: Principal, sha256: str) -> bytes:
+    """The decrypted review thumbnail, audited; NotFoundError when the caller may not see it."""
+    from cairn.media.thumbnail import load_or_create_key, open_thumbnail
+
+    sha256 = sha256.lower()
+    with ctx.db.session() as session:
+        places = _places(session, visible_case_ids(session, principal), sha256)
+        thumbnail = session.get(Thumbnail, sha256) if places else None
+        if thumbnail is None:
+            raise NotFoundError("no such thumbnail")
+        jpeg = open_thumbnail(thumbnail.blob, load_or_create_key(ctx.workspace.key_file))
+        audit.record(
+            session,
+            ctx.actor,
+            "thumbnail.read",
+            places[0].case_ref,
+            sha256=sha256,
+            cases=sorted({p.case_ref for p in places}),
+        )
+    return jpeg
+
+
+def case_media(
+    ctx: Context, principal: Principal, case_ref: str, *, offset: int = 0, limit: int = 100
+) -> Sequence[CaseMedia]:
+    """The distinct media of one case, by SHA-256, a page at a time."""
+    with ctx.db.session() as session:
+        case = case_for(session, principal, case_ref)
+        rows = session.execute(
+            select(Media.sha256, Media.mime, Media.size, func.count(Occurrence.id))
+            .join(Occurrence, Occurrence.media_sha256 == Media.sha256)
+            .join(Evidence, Evidence.id == Occurrence.evidence_id)
+            .where(Evidence.case_id == case.id)
+            .group_by(Media.sha256, Media.mime, Media.size)
+            .order_by(Media.sha256)
+            .offset(offset)
+            .limit(limit)
+        )
+        media = [CaseMedia(sha, mime, size, n) for sha, mime, size, n in rows]
+        audit.record(
+            session, ctx.actor, "case.read", case.ref, view="media", offset=offset, rows=len(media)
+        )
+        return media

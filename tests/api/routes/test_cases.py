@@ -1,0 +1,62 @@
+"""Cases through the API: each agency lists, creates and reads only its own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import World
+
+
+def _refs(world: World, agency: str) -> list[str]:
+    cases = world.client.get("/api/v1/cases", headers=world.headers(agency=agency)).json()
+    return [c["ref"] for c in cases]
+
+
+def test_a_new_case_belongs_to_the_creators_agency_only(world: World) -> None:
+    assert (_refs(world, "AA-1"), _refs(world, "BB-2")) == (["A-1"], ["B-1"])
+    created = world.client.post(
+        "/api/v1/cases",
+        json={"ref": "B-2", "title": "second"},
+        headers=world.headers(agency="BB-2"),
+    )
+    assert created.status_code == 201
+    assert {k: created.json()[k] for k in ("ref", "title", "evidence", "occurrences")} == {
+        "ref": "BB-2:B-2",  # in the agency's namespace
+        "title": "second",
+        "evidence": 0,
+        "occurrences": 0,
+    }
+    assert created.json()["created_by"] == "examiner.bb-2"
+    assert (_refs(world, "AA-1"), _refs(world, "BB-2")) == (["A-1"], ["B-1", "BB-2:B-2"])
+    assert world.client.get("/api/v1/cases/BB-2:B-2", headers=world.headers()).status_code == 404
+
+
+def test_a_name_another_agency_holds_is_no_clue(world: World) -> None:
+    """Agency B creating a case named like A's, or A's namespaced name, gets its own case:
+    a refusal as "taken" would tell B that A has a case of that name."""
+    a, b = world.headers(agency="AA-1"), world.headers(agency="BB-2")
+    first = world.client.post("/api/v1/cases", json={"ref": "OP-7"}, headers=a)
+    assert first.json()["ref"] == "AA-1:OP-7"
+    for name in ("A-1", "OP-7", "AA-1:OP-7"):
+        answer = world.client.post("/api/v1/cases", json={"ref": name}, headers=b)
+        assert answer.status_code == 201, name
+        assert answer.json()["ref"].startswith("BB-2:"), name
+    again = world.client.post("/api/v1/cases", json={"ref": "OP-7"}, headers=a)
+    assert again.status_code == 422  # only its own agency's names can be taken
+
+
+def test_case_reads_count_evidence_occurrences_and_media(world: World) -> None:
+    headers = world.headers(agency="AA-1")
+    case = world.client.get("/api/v1/cases/A-1", headers=headers).json()
+    assert (case["evidence"], case["occurrences"]) == (1, 2)
+    evidence = world.client.get("/api/v1/cases/A-1/evidence", headers=headers).json()
+    assert [(e["label"], e["source_kind"]) for e in evidence] == [("AA-1-device", "directory")]
+    media = world.client.get("/api/v1/cases/A-1/media", headers=headers).json()
+    assert sorted(m["sha256"] for m in media) == sorted(
+        [world.common.sha256, world.own_photo["AA-1"].sha256]
+    )
+    page = world.client.get("/api/v1/cases/A-1/media?offset=1&limit=1", headers=headers).json()
+    assert [m["sha256"] for m in page] == [sorted(m["sha256"] for m in media)[1]]
+    triage = world.client.get("/api/v1/cases/A-1/triage", headers=headers).json()
+    assert sum(triage["totals"].values()) == 2

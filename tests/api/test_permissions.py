@@ -1,0 +1,204 @@
+"""The authorisation matrix, generated from the route table: every route × role × object.
+
+For each route of `ROUTE_PERMISSIONS`, each role of each agency calls it on its own agency's
+object, on the other agency's, and on one that does not exist (and, for hash sets and series,
+on a shared one). The expected answer follows from `PERMISSIONS` and ownership alone: a role
+without the action gets 403 whatever the object; with it, its own object succeeds and another
+agency's is 404 with exactly the bytes of a missing one.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cairn.api.permissions import AUTHENTICATED, PUBLIC, ROUTE_PERMISSIONS
+from cairn.core.types import Role
+from cairn.services.access import PERMISSIONS
+
+if TYPE_CHECKING:
+    from conftest import World
+
+MISSING_ID = 10**6
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request of the matrix (without its token) and the status it gives on success."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    data: dict[str, str] | None = None
+    content: bytes | None = None
+    success: int = 200
+
+
+# What each route needs besides its path: the body and query of a call that succeeds.
+# (world, role, agency, path object) -> Call. A route without an entry fails the test.
+Spec = Callable[["World", Role, str, Any], Call]
+SPECS: dict[tuple[str, str], Spec] = {
+    ("GET", "/api/v1/health"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/auth/token"): lambda w, r, a, o: Call(
+        data={"username": f"{r.value}.{a.lower()}", "password": "benign test password"}
+    ),
+    ("GET", "/api/v1/auth/me"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/auth/api-tokens"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/auth/api-tokens"): lambda w, r, a, o: Call(
+        json={"name": w.unique("t")}, success=201
+    ),
+    ("DELETE", "/api/v1/auth/api-tokens/{token_id}"): lambda w, r, a, o: Call(success=204),
+    ("GET", "/api/v1/cases"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/cases"): lambda w, r, a, o: Call(
+        json={"ref": w.unique(f"NEW-{a}"), "title": "t"}, success=201
+    ),
+    ("GET", "/api/v1/cases/{ref}"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/cases/{ref}/evidence"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/cases/{ref}/evidence"): lambda w, r, a, o: Call(
+        json={"source": str(w.evidence_root / f"{a}-device")}, success=201
+    ),
+    ("POST", "/api/v1/cases/{ref}/ingest"): lambda w, r, a, o: Call(
+        json={"source": str(w.evidence_root / f"{a}-device")}, success=202
+    ),
+    ("POST", "/api/v1/cases/{ref}/match"): lambda w, r, a, o: Call(success=202),
+    ("GET", "/api/v1/cases/{ref}/media"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/cases/{ref}/triage"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/cases/{ref}/matches"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/cases/{ref}/export/hashes"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/media/{sha256}"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/media/{sha256}/thumbnail"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/jobs"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/jobs/{job_id}"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/hashsets"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/hashsets"): lambda w, r, a, o: Call(
+        params={"name": w.unique("upload"), "filename": "list.txt"},
+        content=f"{'ab' * 16}\n".encode(),
+        success=202,
+    ),
+    ("GET", "/api/v1/hashsets/{hashset_id}"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/hashsets/{hashset_id}/export"): lambda w, r, a, o: Call(),
+    ("PUT", "/api/v1/hashsets/{hashset_id}/shared"): lambda w, r, a, o: Call(
+        json={"shared": o == w.shared_set}  # as it is: the matrix changes no sharing
+    ),
+    ("GET", "/api/v1/search"): lambda w, r, a, o: Call(params={"md5": w.own_photo[a].md5}),
+    ("GET", "/api/v1/series"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/series"): lambda w, r, a, o: Call(
+        json={"name": w.unique("series")}, success=201
+    ),
+    ("PATCH", "/api/v1/series/{series_id}"): lambda w, r, a, o: Call(json={"notes": "seen"}),
+    ("GET", "/api/v1/users"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/users"): lambda w, r, a, o: Call(
+        json={"username": w.unique("user"), "role": "auditor", "password": "x" * 12},
+        success=201,
+    ),
+    ("PUT", "/api/v1/users/{username}/active"): lambda w, r, a, o: Call(json={"active": True}),
+    ("GET", "/api/v1/audit"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/audit/verify"): lambda w, r, a, o: Call(),
+}
+
+
+def _targets(world: World, param: str, role: Role, agency: str) -> dict[str, Any]:
+    """The path object per ownership: own, other (another agency's), missing, [shared]."""
+    other = "BB-2" if agency == "AA-1" else "AA-1"
+    cases = {"AA-1": "A-1", "BB-2": "B-1"}
+    if param == "ref":
+        return {"own": cases[agency], "other": cases[other], "missing": "ZZ-404"}
+    if param == "sha256":
+        return {
+            "own": world.own_photo[agency].sha256,
+            "other": world.own_photo[other].sha256,
+            "missing": "f" * 64,
+        }
+    if param == "job_id":
+        return {
+            "own": world.queued_job(agency),
+            "other": world.queued_job(other),
+            "missing": MISSING_ID,
+        }
+    if param == "hashset_id":
+        return {
+            "own": world.private_set[agency],
+            "other": world.private_set[other],
+            "missing": MISSING_ID,
+            "shared": world.shared_set,
+        }
+    if param == "series_id":
+        return {
+            "own": world.private_series[agency],
+            "other": world.private_series[other],
+            "missing": MISSING_ID,
+            "shared": world.shared_series,
+        }
+    if param == "username":
+        return {
+            "own": f"auditor.{agency.lower()}",
+            "other": f"auditor.{other.lower()}",
+            "missing": "nobody",
+        }
+    if param == "token_id":
+        return {
+            "own": world.api_token(role, agency),
+            "other": world.api_token(role, other),
+            "missing": MISSING_ID,
+        }
+    raise AssertionError(f"no targets for path parameter {param!r}: add them here")
+
+
+def _expected(action: str, role: Role, ownership: str, method: str, agency: str) -> str:
+    """'ok', 'forbidden' or 'not found'."""
+    if action not in (PUBLIC, AUTHENTICATED) and role not in PERMISSIONS[action]:
+        return "forbidden"
+    if ownership == "own":
+        return "ok"
+    if ownership == "shared":  # AA-1's shared set or series: anyone reads, only AA-1 changes
+        return "ok" if method == "GET" or agency == "AA-1" else "not found"
+    return "not found"
+
+
+def _path_params(path: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(path) if name]
+
+
+def test_every_route_has_a_matrix_spec() -> None:
+    assert set(SPECS) == set(ROUTE_PERMISSIONS)
+
+
+def test_authorisation_matrix(world: World) -> None:
+    failures: list[str] = []
+    calls = 0
+    for (method, path), action in ROUTE_PERMISSIONS.items():
+        params = _path_params(path)
+        assert len(params) <= 1, path
+        for agency in ("AA-1", "BB-2"):
+            for role in Role:
+                targets = _targets(world, params[0], role, agency) if params else {"own": None}
+                not_found: dict[str, bytes] = {}
+                for ownership, target in targets.items():
+                    url = path.format(**{params[0]: target}) if params else path
+                    call = SPECS[(method, path)](world, role, agency, target)
+                    headers = {} if action == PUBLIC else world.headers(role, agency)
+                    answer = world.client.request(
+                        method,
+                        url,
+                        params=call.params,
+                        json=call.json,
+                        data=call.data,
+                        content=call.content,
+                        headers=headers,
+                    )
+                    calls += 1
+                    expected = _expected(action, role, ownership, method, agency)
+                    status = {"ok": call.success, "forbidden": 403, "not found": 404}[expected]
+                    if answer.status_code != status:
+                        failures.append(
+                            f"{method} {path} as {role.value} of {agency} on {ownership}: "
+                            f"{answer.status_code} (expected {status}) {answer.text[:200]}"
+                        )
+                    if expected == "not found":
+                        not_found[ownership] = answer.content
+                if len(set(not_found.values())) > 1:
+                    failures.append(f"{method} {path} as {role.value}: 404 bodies differ")
+    assert not failures, "\n".join(failures)
+    assert calls > 500  # every route × 8 users × every ownership

@@ -196,6 +196,10 @@ def ingest(
     json_: AsJson = False,
 ) -> None:
     """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
+    if workers != 0:  # first: the workers' imports then overlap this process's own
+        from cairn.evidence.worker import start_fork_server
+
+        start_fork_server()
     from cairn.cli.output import IngestProgress
     from cairn.cli.summary import print_ingest_summary
     from cairn.core.settings import AnalysisSettings

@@ -8,6 +8,10 @@ caller defined outside the registry.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import sys
+from collections.abc import Sequence
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from cairn.core.records import EntryRecord, ErrorRecord, UnitResult
@@ -18,6 +22,50 @@ _sources: dict[tuple[type[EvidenceSource], str], EvidenceSource] = {}
 
 CRASH_ERROR = ErrorRecord("crash", "analysis crashed its worker process; retried hashing only")
 HASH_CRASH_ERROR = ErrorRecord("crash", "even hashing crashed its worker process; no digests")
+
+
+# What every worker needs before its first unit: imported once in the fork server, each worker
+# forked from it starts with them (the directory source is the common case; another source's
+# module is added when the server starts for it).
+WORKER_MODULES = (
+    "cairn.evidence.worker",
+    "cairn.evidence.directory",
+    "cairn.media.image",
+    "cairn.evidence.archive",
+)
+
+
+def worker_context(extra_modules: Sequence[str] = ()) -> BaseContext:
+    """The forkserver context workers come from: children fork from a clean single-threaded
+    server, not from the parent with its database connections and progress thread."""
+    context = multiprocessing.get_context("forkserver")
+    modules = dict.fromkeys([*WORKER_MODULES, *extra_modules, *_main_script_imports()])
+    context.set_forkserver_preload(list(modules))
+    return context
+
+
+def start_fork_server(extra_modules: Sequence[str] = ()) -> None:
+    """Start the fork server now. Called first thing by `cairn ingest`: the server's imports
+    then run on another core while this process imports the store, instead of after it. The
+    modules are fixed when the server starts; later calls do nothing."""
+    from multiprocessing import forkserver
+
+    worker_context(extra_modules)
+    forkserver.ensure_running()
+
+
+def _main_script_imports() -> list[str]:
+    """The modules a main *script* took its names from, such as the `cairn` console script's CLI.
+
+    Every forkserver worker re-runs a main script (not a `python -m` module) before its first
+    task; the `cairn` script then imports the whole CLI. Preloaded once in the fork server, the
+    CLI is already in each worker's sys.modules.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        return []
+    modules = {getattr(value, "__module__", None) for value in vars(main).values()}
+    return sorted(m for m in modules if isinstance(m, str) and m in sys.modules and m != "__main__")
 
 
 def _source(cls: type[EvidenceSource], root: str) -> EvidenceSource:

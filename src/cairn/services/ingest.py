@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
 import socket
-import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Protocol
 
@@ -32,7 +29,14 @@ from cairn.core.records import EntryRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
 from cairn.evidence.base import EvidenceSource, Unit
 from cairn.evidence.registry import open_source
-from cairn.evidence.worker import crashed, hash_only, process_batch, unreadable
+from cairn.evidence.worker import (
+    crashed,
+    hash_only,
+    process_batch,
+    start_fork_server,
+    unreadable,
+    worker_context,
+)
 from cairn.services.cases import add_evidence, find_evidence, get_case
 from cairn.services.context import Context
 from cairn.services.provenance import library_versions
@@ -125,33 +129,13 @@ class _Pool:
         self._quarantine: ProcessPoolExecutor | None = None
         self.generation = 0  # bumped whenever a broken main pool is replaced
 
-    @staticmethod
-    def _context(preload: list[str]) -> BaseContext:
-        # forkserver: children fork from a clean single-threaded server, not from this
-        # process with its database connections and progress thread. Preloading the analysis
-        # modules there means each worker starts with them already imported.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(preload)
-        return context
-
     def start(self) -> None:
-        """Start the fork server now, so its imports overlap the parent's enumeration."""
-        from multiprocessing import forkserver
-
-        self._context(self._preload())
-        forkserver.ensure_running()
-
-    def _preload(self) -> list[str]:
-        return [
-            self.source.__module__,
-            "cairn.evidence.worker",
-            "cairn.media.image",
-            "cairn.evidence.archive",
-            *_main_script_imports(),
-        ]
+        """Start the fork server now, so its imports overlap the parent's enumeration (a no-op
+        when the CLI started it already)."""
+        start_fork_server([self.source.__module__])
 
     def _executor(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=self._context(self._preload()))
+        return ProcessPoolExecutor(workers, mp_context=worker_context([self.source.__module__]))
 
     def submit(self, batch: list[Unit]) -> _Pending:
         if self._main is None:
@@ -233,20 +217,6 @@ class _Pool:
             if executor is not None:  # after a failure, queued batches are not worth running
                 executor.shutdown(wait=True, cancel_futures=True)
         self._main = self._quarantine = None
-
-
-def _main_script_imports() -> list[str]:
-    """The modules a main *script* took its names from, such as the `cairn` console script's CLI.
-
-    Every forkserver worker re-runs a main script (not a `python -m` module) before its first
-    task; the `cairn` script then imports the whole CLI, about 0.4 s of CPU per worker.
-    Preloaded once in the fork server, the CLI is already in each worker's sys.modules.
-    """
-    main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None:
-        return []
-    modules = {getattr(value, "__module__", None) for value in vars(main).values()}
-    return sorted(m for m in modules if isinstance(m, str) and m in sys.modules and m != "__main__")
 
 
 def _count_units(units: Iterable[Unit | EntryRecord], done: set[bytes]) -> tuple[int, int]:

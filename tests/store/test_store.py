@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +18,13 @@ from cairn.hashing.digests import digest_bytes
 from cairn.services.cases import add_evidence, create_case
 from cairn.services.context import Context
 from cairn.store import audit
-from cairn.store.database import open_database
+from cairn.store.database import (
+    HEAD_REVISION,
+    current_revision,
+    make_engine,
+    open_database,
+    upgrade,
+)
 from cairn.store.models import AuditEvent, IngestError, Media, Occurrence
 from cairn.store.schema import metadata
 from cairn.store.writer import IngestWriter
@@ -28,18 +36,46 @@ def test_migrations_match_the_models(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    db = open_database(database_url)
-    with db.engine.connect() as connection:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        upgrade(connection)  # every migration, as an old store is upgraded
+    with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
-    db.dispose()
+        assert current_revision(connection) == HEAD_REVISION
+    engine.dispose()
     assert diff == []
+
+
+def test_a_new_store_is_made_from_the_models_at_the_newest_revision(database_url: str) -> None:
+    """Without Alembic: the models' schema (equal to the migrations', above), stamped so that
+    later migrations apply to it; opening it again changes nothing."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    for _ in range(2):
+        db = open_database(database_url)
+        with db.engine.connect() as connection:
+            assert current_revision(connection) == HEAD_REVISION
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+        db.dispose()
+
+
+def test_a_new_store_does_not_load_alembic(tmp_path: Path) -> None:
+    """What the shortcut is for: a new workspace's first command skips Alembic entirely."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code = (
+        "import sys; from cairn.store.database import open_database; "
+        f"open_database({url!r}); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "False\n"
 
 
 def test_head_revision_constant_is_the_newest_migration() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from cairn.store.database import HEAD_REVISION, MIGRATIONS
+    from cairn.store.database import MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

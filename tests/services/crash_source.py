@@ -69,12 +69,12 @@ def submit_after_crash(source: str) -> None:
     """
     from concurrent.futures import wait
 
-    from cairn.services.ingest import _Pool
+    from cairn.evidence.pool import WorkerPool
 
     units = [item for item in CrashingSource(Path(source)).units() if isinstance(item, Unit)]
     crashing = [unit for unit in units if unit.path.startswith(b"crash")]
     others = [unit for unit in units if not unit.path.startswith(b"crash")]
-    pool = _Pool(2, CrashingSource, source, AnalysisSettings())
+    pool = WorkerPool(2, CrashingSource, source, AnalysisSettings())
     first = pool.submit(crashing)
     wait([first.future])  # the pool is broken once this returns
     second = pool.submit(others)

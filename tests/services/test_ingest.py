@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import select
 
 from cairn.core.errors import NotFoundError, UsageError
+from cairn.evidence.pool import BATCH_UNITS
 from cairn.evidence.worker import CRASH_ERROR, HASH_CRASH_ERROR
-from cairn.services import ingest as ingest_module
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.ingest import ingest
@@ -315,11 +315,11 @@ def test_files_vanishing_mid_run_are_recorded_and_the_run_goes_on(
 ) -> None:
     """After the first stored batch, later files and a folder are deleted (in-process run)."""
     tree = tmp_path / "device"
-    total = ingest_module.BATCH_UNITS + 20
+    total = BATCH_UNITS + 20
     for i in range(total):
         write(tree, b"a/f%03d" % i, b"%d" % i)
     write(tree, b"b/inside", b"inside")
-    first_gone = ingest_module.BATCH_UNITS + 5
+    first_gone = BATCH_UNITS + 5
 
     class DeleteAfterFirstBatch:
         deleted = False
@@ -558,3 +558,50 @@ def test_workers_that_cannot_start_stop_the_run_instead_of_blaming_files(tmp_pat
     with ctx.db.session() as session:
         assert session.scalars(select(ProcessingRun.status)).all() == ["interrupted"]
     ctx.close()
+
+
+def _occurrences(ctx: Context) -> list[tuple[bytes, str | None]]:
+    with ctx.db.session() as session:
+        rows = session.execute(
+            select(Occurrence.path, Occurrence.media_sha256).order_by(Occurrence.path)
+        )
+        return [(path, sha) for path, sha in rows]
+
+
+def test_prefetched_work_of_a_resumed_run_is_not_stored_twice(tmp_path: Path, ctx: Context) -> None:
+    """Work started before the store was open (as `cairn ingest` does) covers units an earlier
+    run stored: their results are dropped, the others stored once, the counts stay exact."""
+    from cairn.core.settings import AnalysisSettings
+    from cairn.evidence.directory import DirectorySource
+    from cairn.evidence.pool import prefetch
+
+    tree = tmp_path / "device"
+    for i in range(BATCH_UNITS + 30):
+        write(tree, b"f%03d" % i, b"%d" % i)
+    create_case(ctx, "C-1")
+    settings = AnalysisSettings()
+    first = ingest(ctx, "C-1", tree, workers=0, settings=settings)
+    expected = _occurrences(ctx)
+    with ctx.db.session() as session:  # as if the first run was killed half-way
+        session.execute(Occurrence.__table__.delete().where(Occurrence.path >= b"f050"))
+    ahead = prefetch(DirectorySource(tree.resolve()), 2, settings)
+    ahead.wait()
+    assert ahead.units == BATCH_UNITS + 30  # all of them, the stored ones too
+    second = ingest(ctx, "C-1", tree, workers=2, settings=settings, prefetched=ahead)
+    assert (first.counts["hashed"], second.counts["hashed"]) == (BATCH_UNITS + 30, 44)
+    assert _occurrences(ctx) == expected
+
+
+def test_prefetched_work_with_other_settings_is_redone(tmp_path: Path, ctx: Context) -> None:
+    from cairn.core.settings import AnalysisSettings
+    from cairn.evidence.directory import DirectorySource
+    from cairn.evidence.pool import prefetch
+
+    tree = tmp_path / "device"
+    write(tree, b"a.txt", b"a")
+    create_case(ctx, "C-1")
+    ahead = prefetch(DirectorySource(tree.resolve()), 2, AnalysisSettings(exact_pdq=True))
+    summary = ingest(ctx, "C-1", tree, workers=2, settings=AnalysisSettings(), prefetched=ahead)
+    assert summary.counts["hashed"] == 1
+    assert ahead.pool._main is None  # closed, not used
+    assert _occurrences(ctx) == [(b"a.txt", triple(b"a")[2])]

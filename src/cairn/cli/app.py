@@ -20,6 +20,8 @@ from cairn.cli.verify import evidence_verify
 from cairn.core.errors import CairnError
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) loads on first use: every worker imports this module
+    from cairn.core.settings import AnalysisSettings
+    from cairn.evidence.pool import Prefetch
     from cairn.services.context import Context
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -196,20 +198,15 @@ def ingest(
     json_: AsJson = False,
 ) -> None:
     """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
-    if workers != 0:  # first: the workers' imports then overlap this process's own
-        from cairn.evidence.worker import start_fork_server
-
-        start_fork_server()
-    from cairn.cli.output import IngestProgress
-    from cairn.cli.summary import print_ingest_summary
+    from cairn.core.config import Workspace
     from cairn.core.settings import AnalysisSettings
     from cairn.media.thumbnail import load_or_create_key
-    from cairn.services.ingest import ingest as run_ingest
 
-    ctx = context()
+    workspace = Workspace.resolve(_state.get("workspace"))
+    workspace.create()
     options: dict[str, Any] = {
         "exact_pdq": exact_pdq,
-        "thumbnail_key": load_or_create_key(ctx.workspace.key_file),
+        "thumbnail_key": load_or_create_key(workspace.key_file),
     }
     if max_image_pixels is not None:
         options["max_image_pixels"] = max_image_pixels
@@ -219,21 +216,50 @@ def ingest(
         options["max_carved_count"] = max_carved_count
     if max_carved_bytes is not None:
         options["max_carved_bytes"] = max_carved_bytes
-    with IngestProgress() as progress:
-        summary = run_ingest(
-            ctx,
-            case,
-            source,
-            evidence_label=evidence,
-            workers=workers,
-            settings=AnalysisSettings(**options),
-            progress=progress,
-            source_kind=source_kind,
-        )
+    settings = AnalysisSettings(**options)
+    ahead = _prefetch(source, source_kind, workers, settings)  # before the store's imports
+    try:
+        from cairn.cli.output import IngestProgress
+        from cairn.services.ingest import ingest as run_ingest
+
+        ctx = context()
+        with IngestProgress() as progress:
+            summary = run_ingest(
+                ctx,
+                case,
+                source,
+                evidence_label=evidence,
+                workers=workers,
+                settings=settings,
+                progress=progress,
+                source_kind=source_kind,
+                prefetched=ahead,
+            )
+    finally:
+        if ahead is not None:  # closed already when the ingest took it over
+            ahead.close()
+    from cairn.cli.summary import print_ingest_summary
+
     print_ingest_summary(summary, json_)
     _import_messaging(ctx, case, summary.evidence, json_)
     _match_after_ingest(ctx, case, json_)
     raise typer.Exit(summary.exit_code)
+
+
+def _prefetch(
+    source: Path, kind: str | None, workers: int | None, settings: AnalysisSettings
+) -> Prefetch | None:
+    """Workers start on the source's first files while this process opens the store."""
+    from cairn.evidence.pool import default_workers, prefetch
+    from cairn.evidence.registry import open_source
+
+    if workers is not None and workers <= 0:  # in-process, or a usage error the ingest reports
+        return None
+    try:
+        src = open_source(source.expanduser().resolve(), kind)
+    except (CairnError, OSError):
+        return None  # the ingest itself reports it, in its words
+    return prefetch(src, default_workers() if workers is None else workers, settings)
 
 
 def _import_messaging(ctx: Context, case: str, evidence: str, quiet: bool) -> None:

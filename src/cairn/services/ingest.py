@@ -15,8 +15,6 @@ import os
 import socket
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,19 +22,19 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
-from cairn.core.errors import CairnError, UsageError
+from cairn.core.errors import UsageError
 from cairn.core.records import EntryRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
 from cairn.evidence.base import EvidenceSource, Unit
-from cairn.evidence.registry import open_source
-from cairn.evidence.worker import (
-    crashed,
-    hash_only,
-    process_batch,
-    start_fork_server,
-    unreadable,
-    worker_context,
+from cairn.evidence.pool import (
+    MAX_IN_FLIGHT,
+    Pending,
+    Prefetch,
+    WorkerPool,
+    batches,
+    default_workers,
 )
+from cairn.evidence.registry import open_source
 from cairn.services.cases import add_evidence, find_evidence, get_case
 from cairn.services.context import Context
 from cairn.services.provenance import library_versions
@@ -46,12 +44,6 @@ from cairn.store.writer import IngestWriter
 
 log = logging.getLogger(__name__)
 
-# Units per batch sent to a worker, and bytes: enough to amortise inter-process overhead on
-# tiny files, small enough that all workers share the work of a folder of large ones.
-BATCH_UNITS = 64
-BATCH_BYTES = 16 << 20
-# Units submitted but not yet stored: bounds the parent's memory, whatever the source's size.
-MAX_IN_FLIGHT = 1024
 # Entries per commit; a killed run loses at most the uncommitted ones (they are redone).
 COMMIT_ENTRIES = 2000
 
@@ -91,134 +83,6 @@ class IngestSummary:
         return 1 if self.errors else 0
 
 
-def _batches(items: Iterable[Unit]) -> Iterator[list[Unit]]:
-    batch: list[Unit] = []
-    size = 0
-    for unit in items:
-        batch.append(unit)
-        size += unit.size or 0
-        if len(batch) >= BATCH_UNITS or size >= BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-@dataclass(frozen=True)
-class _Pending:
-    future: Future[list[UnitResult]]
-    batch: list[Unit]
-    generation: int
-
-
-class _Pool:
-    """A process pool that survives a worker dying on hostile input.
-
-    When a worker dies, every batch in flight on that pool fails with it. Those batches are
-    redone in a separate one-process quarantine pool, where nothing else runs, so a second
-    crash there pins the blame on exactly one unit: that unit is hashed again with decoding
-    and expanding switched off, and recorded with a "crash" error beside its digests.
-    """
-
-    def __init__(
-        self, workers: int, source: type[EvidenceSource], root: str, settings: AnalysisSettings
-    ) -> None:
-        self.workers = workers
-        self.source, self.root, self.settings = source, root, settings
-        self._main: ProcessPoolExecutor | None = None
-        self._quarantine: ProcessPoolExecutor | None = None
-        self.generation = 0  # bumped whenever a broken main pool is replaced
-
-    def start(self) -> None:
-        """Start the fork server now, so its imports overlap the parent's enumeration (a no-op
-        when the CLI started it already)."""
-        start_fork_server([self.source.__module__])
-
-    def _executor(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=worker_context([self.source.__module__]))
-
-    def submit(self, batch: list[Unit]) -> _Pending:
-        if self._main is None:
-            self._main = self._executor(self.workers)
-        try:
-            future = self._main.submit(process_batch, self.source, self.root, batch, self.settings)
-        except BrokenProcessPool:  # a worker died since the last submit: go on in a new pool
-            self._replace_main()
-            return self.submit(batch)
-        return _Pending(future, batch, self.generation)
-
-    def _replace_main(self) -> None:
-        if self._main is not None:
-            self._main.shutdown(wait=False, cancel_futures=True)
-            self._main = None
-        self.generation += 1
-
-    def result(self, pending: _Pending) -> list[UnitResult]:
-        try:
-            return pending.future.result()
-        except BrokenProcessPool:
-            if pending.generation == self.generation:
-                self._replace_main()
-            return self._recover(pending.batch)
-
-    def _alone(self, batch: list[Unit], settings: AnalysisSettings) -> list[UnitResult]:
-        """Run `batch` in the quarantine pool; BrokenProcessPool means it crashed by itself."""
-        if self._quarantine is None:
-            self._quarantine = self._executor(1)
-        future = self._quarantine.submit(process_batch, self.source, self.root, batch, settings)
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            self._quarantine.shutdown(wait=False, cancel_futures=True)
-            self._quarantine = None
-            raise
-
-    def _recover(self, batch: list[Unit]) -> list[UnitResult]:
-        """Redo a batch whose pool broke: whole if it is innocent, else unit by unit."""
-        try:
-            return self._alone(batch, self.settings)
-        except BrokenProcessPool:
-            self._check_workers_start()
-            if len(batch) == 1:
-                return [self._after_crash(batch[0])]
-        results = []
-        for unit in batch:
-            try:
-                results.extend(self._alone([unit], self.settings))
-            except BrokenProcessPool:
-                results.append(self._after_crash(unit))
-        return results
-
-    def _check_workers_start(self) -> None:
-        """Tell a crash caused by input from workers that die whatever they are given.
-
-        A worker that cannot run an empty batch is broken by its environment (an import
-        failing, no memory); blaming each unit in turn would record every file as crashing.
-        """
-        try:
-            self._alone([], self.settings)
-        except BrokenProcessPool as exc:
-            raise CairnError(
-                "worker processes die before reading any evidence; see the log above "
-                "(or run with --workers 0 to see the failure in-process)"
-            ) from exc
-
-    def _after_crash(self, unit: Unit) -> UnitResult:
-        log.warning("worker crashed on %r; retrying with hashing only", unit.path)
-        try:
-            (result,) = self._alone([unit], hash_only(self.settings))
-        except BrokenProcessPool:
-            log.warning("hashing %r crashed its worker too; recorded without digests", unit.path)
-            return unreadable(unit)
-        return crashed(result)
-
-    def close(self) -> None:
-        for executor in (self._main, self._quarantine):
-            if executor is not None:  # after a failure, queued batches are not worth running
-                executor.shutdown(wait=True, cancel_futures=True)
-        self._main = self._quarantine = None
-
-
 def _count_units(units: Iterable[Unit | EntryRecord], done: set[bytes]) -> tuple[int, int]:
     count = total = 0
     for item in units:
@@ -240,11 +104,15 @@ def ingest(
     settings: AnalysisSettings | None = None,
     progress: Progress | None = None,
     source_kind: str | None = None,
+    prefetched: Prefetch | None = None,
 ) -> IngestSummary:
-    """Ingest `source` into the case; resumes a previous, interrupted run of the same source."""
+    """Ingest `source` into the case; resumes a previous, interrupted run of the same source.
+
+    `prefetched`: work `cairn ingest` started before opening the store (`evidence.pool`); used
+    when it was started on this source with these settings, else closed and redone."""
     progress = progress or _NoProgress()
     if workers is None:
-        workers = len(os.sched_getaffinity(0))
+        workers = default_workers()
     if workers < 0:
         raise UsageError("--workers must be 0 (in-process) or more")
     if settings is None:
@@ -261,7 +129,12 @@ def ingest(
     else:
         evidence, _ = add_evidence(ctx, case_ref, resolved, source_kind=source_kind)
     src = open_source(resolved, evidence.source_kind)
-    pool = _Pool(workers, type(src), str(resolved), settings) if workers else None
+    pool = WorkerPool(workers, type(src), str(resolved), settings) if workers else None
+    ahead = None
+    if prefetched is not None and pool is not None and prefetched.matches(pool):
+        pool, ahead = prefetched.pool, prefetched
+    elif prefetched is not None:
+        prefetched.close()
     if pool is not None:
         pool.start()
     started = datetime.now(UTC)
@@ -301,7 +174,7 @@ def ingest(
     gc.freeze()
     try:
         progress.start(*_count_units(src.units(), done))
-        _run(src, done, writer, progress, pool, settings)
+        _run(src, done, writer, progress, pool, settings, ahead)
         status = "completed"
     finally:
         gc.unfreeze()
@@ -358,34 +231,44 @@ def _run(
     done: set[bytes],
     writer: IngestWriter,
     progress: Progress,
-    pool: _Pool | None,
+    pool: WorkerPool | None,
     settings: AnalysisSettings,
+    ahead: Prefetch | None = None,
 ) -> None:
+    submitted = ahead.units if ahead else 0  # the source's first units, already in the pool
+
     def units() -> Iterator[Unit]:
+        seen = 0
         for item in src.units():
-            if item.path in done:
-                continue
             if isinstance(item, EntryRecord):  # nothing to read: record it as it comes
-                writer.add(item)
-                progress.advance(1, 0)
-            else:
+                if item.path not in done:
+                    writer.add(item)
+                    progress.advance(1, 0)
+                continue
+            seen += 1
+            if seen > submitted and item.path not in done:
                 yield item
 
     def store(results: list[UnitResult], batch: list[Unit]) -> None:
-        for result in results:
+        stored = nbytes = 0
+        for result, unit in zip(results, batch, strict=True):
+            if unit.path in done:  # prefetched before the store said it was stored
+                continue
             writer.add(result)
-        progress.advance(len(batch), sum(u.size or 0 for u in batch))
+            stored += 1
+            nbytes += unit.size or 0
+        progress.advance(stored, nbytes)
 
     if pool is None:
-        for batch in _batches(units()):
+        for batch in batches(units()):
             store([src.process(unit, settings) for unit in batch], batch)
         return
     # Results are stored in submission order (so reruns store rows in the same order), but
     # workers run ahead of the head batch by up to MAX_IN_FLIGHT units: one large file at the
     # head then does not leave the other workers idle. Units are small, so this is cheap.
-    pending: deque[_Pending] = deque()
-    in_flight = 0
-    for batch in _batches(units()):
+    pending: deque[Pending] = deque(ahead.pending if ahead else ())
+    in_flight = sum(len(p.batch) for p in pending)
+    for batch in batches(units()):
         pending.append(pool.submit(batch))
         in_flight += len(batch)
         while in_flight > MAX_IN_FLIGHT:

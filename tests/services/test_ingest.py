@@ -593,15 +593,18 @@ def test_prefetched_work_of_a_resumed_run_is_not_stored_twice(tmp_path: Path, ct
 
 
 def test_prefetched_work_with_other_settings_is_redone(tmp_path: Path, ctx: Context) -> None:
+    """Prefetched under a 1-pixel image limit, ingested without one: the photo's PDQ comes from
+    the ingest's own settings, not from the thrown-away prefetch."""
     from cairn.core.settings import AnalysisSettings
     from cairn.evidence.directory import DirectorySource
     from cairn.evidence.pool import prefetch
+    from cairn.media.synthetic import jpeg_bytes, synthetic_image
 
     tree = tmp_path / "device"
-    write(tree, b"a.txt", b"a")
+    write(tree, b"photo.jpg", jpeg_bytes(synthetic_image(3, 320, 240)))
     create_case(ctx, "C-1")
-    ahead = prefetch(DirectorySource(tree.resolve()), 2, AnalysisSettings(exact_pdq=True))
+    ahead = prefetch(DirectorySource(tree.resolve()), 2, AnalysisSettings(max_image_pixels=1))
     summary = ingest(ctx, "C-1", tree, workers=2, settings=AnalysisSettings(), prefetched=ahead)
-    assert summary.counts["hashed"] == 1
-    assert ahead.pool._main is None  # closed, not used
-    assert _occurrences(ctx) == [(b"a.txt", triple(b"a")[2])]
+    assert (summary.counts["hashed"], summary.errors) == (1, [])
+    with ctx.db.session() as session:
+        assert session.scalars(select(Media.pdq)).all() != [None]

@@ -15,7 +15,9 @@ Peers, on the same files, in the same process, runs interleaved, best of three:
 Prints seconds of video hashed per wall second (and the CPU seconds of each run), the ratio to
 the reference, and agreement: the frames sampled (must be the reference's frame numbers) and
 the bit distance of each to the reference's frame at that timestamp (target: all <= 16).
-Then the keyframe mode's verdicts against the per-second mode's on clip-in-video tests, and
+Then the verdicts of both modes on clip-in-video tests (clips cut on and off the one-second
+grid, a compilation, a re-encode, an unrelated film; the comparison counts frames on a clip's
+time-offset line, see cairn.hashing.vpdq), how often keyframe mode agrees, and
 a folder of the corpus through `cairn ingest --workers 2` against the reference run in two
 processes. The machine is shared: the load average is printed with the results.
 

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from cairn.core.records import FrameHash
-from cairn.hashing.pdq import ZERO_HEX, PdqHash, pdq_from_luma
+from cairn.hashing.pdq import ZERO_HEX, PdqHash, hamming, pdq_from_luma
 from cairn.hashing.vpdq import (
+    FrameArrays,
     VideoMatchSettings,
+    alignment_tolerance,
     compare_videos,
-    comparison_from_pairs,
     format_vpdq,
     parse_vpdq,
     pdq_from_luma_plane,
@@ -130,11 +131,17 @@ def test_shares_both_ways_and_verdicts() -> None:
 
 def test_distance_threshold_is_inclusive_and_low_quality_frames_are_dropped() -> None:
     known = _random_hashes(4, 3)
-    at_31 = compare_videos(_frames([_flip(h, 31) for h in known]), _frames(known))
-    at_32 = compare_videos(_frames([_flip(h, 32) for h in known]), _frames(known))
+    strict = VideoMatchSettings(aligned_distance=0)
+    at_31 = compare_videos(_frames([_flip(h, 31) for h in known]), _frames(known), strict)
+    at_32 = compare_videos(_frames([_flip(h, 32) for h in known]), _frames(known), strict)
     assert (at_31.query_matched, at_31.distance, at_32.query_matched) == (4, 31, 0)
+    # With alignment (the default) the same 32-bit frames count: all four are on one line.
+    aligned = compare_videos(_frames([_flip(h, 32) for h in known]), _frames(known))
+    assert (aligned.query_matched, aligned.aligned, aligned.offset) == (4, 4, 0.0)
     stricter = compare_videos(
-        _frames([_flip(h, 11) for h in known]), _frames(known), VideoMatchSettings(distance=10)
+        _frames([_flip(h, 11) for h in known]),
+        _frames(known),
+        VideoMatchSettings(distance=10, aligned_distance=0),
     )
     assert stricter.query_matched == 0
     noisy = _frames(known) + _frames(_random_hashes(6, 4), quality=49)
@@ -147,7 +154,147 @@ def test_a_frame_matching_many_counts_once() -> None:
     still = _random_hashes(1, 5) * 6  # one picture held for six samples
     comparison = compare_videos(_frames(still[:1]), _frames(still))
     assert (comparison.query_matched, comparison.compared_matched) == (1, 6)
-    assert comparison_from_pairs(3, 2, [0, 0, 2], [1, 1, 0], [5, 3, 9]) == comparison_from_pairs(
-        3, 2, [2, 0], [0, 1], [9, 3]
+    assert compare_videos([], _frames(still)).query_share == 0.0
+    # Frames out of time order (sets in the wild) are compared in time order.
+    shuffled = compare_videos(_frames(still[:1]), _frames(still)[::-1])
+    assert shuffled == comparison
+
+
+def _timed(hashes: list[str], start: float) -> list[FrameHash]:
+    return [FrameHash(i, 100, h, start + i) for i, h in enumerate(hashes)]
+
+
+def test_a_clip_off_the_sampling_grid_is_found_on_its_offset_line() -> None:
+    # The query was cut at 10.5 s of the known film: each of its frames lies between two
+    # known frames and is 40-60 bits from the nearer, never within 31 (half a second of motion).
+    known = _random_hashes(40, 6)
+    query = [_flip(known[10 + i + i % 2], 40 + i) for i in range(20)]
+    strict = VideoMatchSettings(aligned_distance=0)
+    assert compare_videos(_frames(query), _frames(known), strict).query_matched == 0
+    clip = compare_videos(_frames(query), _frames(known))
+    assert (clip.query_matched, clip.aligned, clip.compared_matched) == (20, 20, 11)
+    assert clip.offset == 10.5  # the neighbours either side average out to the cut
+    assert clip.verdict(VideoMatchSettings()) == "clip"
+    assert clip.distance == 49  # the median of 40..59
+
+
+def test_loose_pairs_off_the_line_do_not_count() -> None:
+    known = _random_hashes(400, 7)
+    # Loose pairs at scattered offsets (every frame a different place in the film): no line.
+    scattered = [_flip(known[(37 * i) % 400], 50) for i in range(20)]
+    comparison = compare_videos(_frames(scattered), _frames(known))
+    assert (comparison.query_matched, comparison.aligned, comparison.offset) == (0, 0, None)
+    # Too few frames on a line (min_aligned = 2), and pairs past 63 bits even on a line.
+    one = compare_videos(_frames([_flip(known[0], 50)]), _frames(known))
+    far = compare_videos(_frames([_flip(h, 64) for h in known[:10]]), _frames(known))
+    assert (one.query_matched, far.query_matched) == (0, 0)
+    at_63 = compare_videos(_frames([_flip(h, 63) for h in known[:10]]), _frames(known))
+    assert at_63.query_matched == 10
+    # Strict pairs count wherever they are; the line only adds to them.
+    mixed = [_flip(known[300], 5)] + [_flip(h, 50) for h in known[100:110]]
+    both = compare_videos(_timed(mixed, 99.0), _frames(known))
+    assert (both.query_matched, both.aligned, both.offset) == (11, 10, 0.0)
+
+
+def test_alignment_tolerance_follows_the_sparser_sampling() -> None:
+    hashes = np.zeros((6, 32), np.uint8)
+    assert FrameArrays.from_hashes(hashes, [9.0, 2.0, 4.0, 4.0, 6.0, 0.0]).interval == 2.0
+    assert FrameArrays.from_hashes(hashes[:1], [5.0]).interval == 0.0
+    assert alignment_tolerance(1.0, 0.25) == pytest.approx(1.1)
+    # A query sampled every 0.25 s against a film sampled every second, cut at 10.5 s.
+    known = _random_hashes(40, 8)
+    query = [
+        FrameHash(i, 100, _flip(known[10 + int(0.25 * i + 1.0)], 45), i * 0.25) for i in range(40)
+    ]
+    comparison = compare_videos(query, _frames(known))
+    assert (comparison.query_matched, comparison.aligned) == (40, 40)
+    assert comparison.offset is not None and abs(comparison.offset - 10.5) <= 0.25
+
+
+def test_no_other_sample_video_family_is_drawn_onto_a_line() -> None:
+    """The reference hash files of the TMK sample videos (every frame): alignment links only
+    videos of the same footage (chair with chair, pattern with pattern), and those more."""
+    files = {
+        p.stem: parse_vpdq(p.read_text())[0]
+        for p in sorted(SAMPLE_HASHES.glob("*.txt"))
+        if "128x128" not in p.stem
+    }
+    strict = VideoMatchSettings(aligned_distance=0)
+    for query_name, query in files.items():
+        for compared_name, compared in files.items():
+            if query_name == compared_name:
+                continue
+            aligned = compare_videos(query, compared)
+            plain = compare_videos(query, compared, strict)
+            if query_name.split("-")[0] != compared_name.split("-")[0]:
+                assert aligned.query_matched == plain.query_matched == 0, (
+                    query_name,
+                    compared_name,
+                )
+            else:
+                assert aligned.query_matched >= plain.query_matched
+    # A copy under a large logo was lost to plain vPDQ and is found on its line.
+    logo = compare_videos(files["chair-22-with-large-logo-bar"], files["chair-orig-22-sd-bar"])
+    assert logo.verdict(VideoMatchSettings()) == "possible"
+    assert logo.offset is not None and abs(logo.offset) < 0.05
+    assert (
+        compare_videos(
+            files["chair-22-with-large-logo-bar"], files["chair-orig-22-sd-bar"], strict
+        ).verdict(strict)
+        is None
     )
-    assert comparison_from_pairs(3, 2, [], [], []).query_share == 0.0
+
+
+def _between(first: str, second: str, noise: int, rng: np.random.Generator) -> str:
+    """A hash halfway from `first` to `second` (half of the bits where they differ taken from
+    `second`), with `noise` of the bits where they agree flipped."""
+    a, b = int(first, 16), int(second, 16)
+    differ = [bit for bit in range(256) if (a ^ b) >> bit & 1]
+    agree = [bit for bit in range(256) if not (a ^ b) >> bit & 1]
+    value = a
+    for bit in rng.choice(differ, len(differ) // 2, replace=False):
+        value ^= 1 << int(bit)
+    for bit in rng.choice(agree, noise, replace=False):
+        value ^= 1 << int(bit)
+    return f"{value:064x}"
+
+
+def test_frames_between_their_bracketing_frames_count_on_the_line() -> None:
+    """Fast motion: each query frame, half a second off the grid, is over 63 bits from both
+    known neighbours but keeps what they share. Two loose pairs set the line."""
+    rng = np.random.default_rng(9)
+    known = _random_hashes(40, 9)
+    anchors = [_flip(known[11], 50), _flip(known[12], 55)]  # at 0.5 s and 1.5 s of the query
+    halfway = [_between(known[12 + i], known[13 + i], 20, rng) for i in range(10)]
+    times = [0.5, 1.5] + [2.0 + i for i in range(10)]
+    query = [
+        FrameHash(i, 100, h, t)
+        for i, (h, t) in enumerate(zip(anchors + halfway, times, strict=True))
+    ]
+    assert all(hamming(h, known[12 + i]) > 63 for i, h in enumerate(halfway))
+    comparison = compare_videos(query, _frames(known))
+    assert (comparison.query_matched, comparison.aligned) == (12, 12)
+    assert comparison.offset == 10.5
+    assert comparison.verdict(VideoMatchSettings()) == "clip"
+    # An unrelated frame in the same place is not between them; nor is anything off the line.
+    query[5] = FrameHash(5, 100, _random_hashes(1, 10)[0], times[5])
+    assert compare_videos(query, _frames(known)).query_matched == 11
+    no_line = compare_videos(query[2:], _frames(known))
+    assert no_line.query_matched == 0
+
+
+def test_compared_frames_between_sparse_query_frames_count_too() -> None:
+    """A query sampled every 2 s (keyframes only) against a film sampled every second: the
+    film's odd seconds lie between two query frames and count toward the compared share."""
+    rng = np.random.default_rng(11)
+    even = _random_hashes(11, 11)
+    film = [
+        even[t // 2] if t % 2 == 0 else _between(even[t // 2], even[t // 2 + 1], 10, rng)
+        for t in range(21)
+    ]
+    query = [FrameHash(i, 100, _flip(h, 10), 2.0 * i) for i, h in enumerate(even)]
+    comparison = compare_videos(query, _frames(film))
+    assert (comparison.query_matched, comparison.compared_matched) == (11, 21)
+    assert (comparison.aligned, comparison.offset, comparison.compared_share) == (0, 0.0, 1.0)
+    plain = compare_videos(query, _frames(film), VideoMatchSettings(aligned_distance=0))
+    assert (plain.compared_matched, plain.offset) == (11, None)

@@ -135,7 +135,7 @@ def scene(tmp_path: Path) -> dict[str, Path]:
         frame = next(f for f in film.decode(video=0) if f.time is not None and f.time >= 8.0)
         (device / "still.jpg").write_bytes(jpeg_bytes(frame.to_image(), quality=92))
     _still_video(device / "shows-photo.mp4", photo, seconds=3)
-    return {"vpdq": known_vpdq, "pdq": known_pdq, "device": device}
+    return {"vpdq": known_vpdq, "pdq": known_pdq, "device": device, "film": known_film}
 
 
 def _run(ctx: Context, scene: dict[str, Path]) -> None:
@@ -204,6 +204,25 @@ def test_shares_both_ways_are_reported(ctx: Context, scene: dict[str, Path]) -> 
         (7, 20, "clip"),  # the clip is cut from the copy
         (28, 20, "match"),  # the compilation contains the copy
     }
+
+
+def test_a_clip_cut_off_the_sampling_grid_is_found_on_its_offset_line(
+    ctx: Context, scene: dict[str, Path], tmp_path: Path
+) -> None:
+    """Cut at 5.5 s, the clip's samples fall halfway between the known film's: plain vPDQ
+    finds too few of its frames within 31 bits; their constant offset finds them."""
+    device = tmp_path / "device-2"
+    device.mkdir()
+    _transcode(device / "off-grid.mp4", [(scene["film"], 5.5, 14.5)], (320, 240))
+    import_vpdq_hashset(ctx, [scene["vpdq"]], "known-films", category=VICS_1)
+    create_case(ctx, "C-2")
+    ingest(ctx, "C-2", device, workers=0)
+    match_case(ctx, "C-2")
+    [found] = [m for m in video_matches(ctx, "C-2") if m.compared == "known-films:known-film"]
+    assert (found.verdict, found.query_frames, round(found.query_share * 9)) == ("clip", 9, 8)
+    assert found.aligned_frames == 8  # none is within 31 bits of a known frame
+    assert found.offset_seconds is not None and abs(found.offset_seconds - 5.5) <= 0.25
+    assert _triage_by_path(ctx)["off-grid.mp4"][0::3] == ("near-known", "clip")
 
 
 def test_matching_is_idempotent_and_shared_hashes_round_trip(
@@ -371,6 +390,7 @@ def test_a_clip_of_an_animated_gif_matches_the_full_one_through_a_vpdq_set(
         assert link["paths"] == ["seized:clip.gif"]
         assert (link["query_frames"], link["compared_frames"]) == (6, 12)
         assert (link["query_share"], link["compared_share"]) == (1.0, 0.5)
+        assert (link["offset_seconds"], link["aligned_frames"]) == (3.0, 0)  # cut at 3 s
     out_csv = tmp_path / "seized.csv"
     code, _, err = run_cli("export", "hashes", "--case", "SEIZED", "--format", "csv", "-o", out_csv)
     assert code == 0, err

@@ -580,7 +580,10 @@ def queue(
 
 @app.command()
 def videos(case: CaseRef, json_: AsJson = False) -> None:
-    """Video comparisons of the case: known videos and clips found, with both frame shares."""
+    """Video comparisons of the case: known videos and clips found, with both frame shares.
+
+    The offset places the video in the one compared: its second 0 is at that second of it.
+    """
     from cairn.cli.output import print_json, print_table
     from cairn.services.video_matching import video_matches
 
@@ -590,7 +593,15 @@ def videos(case: CaseRef, json_: AsJson = False) -> None:
         return
     print_table(
         f"Videos of {case}",
-        ["video", "verdict", "compared with", "its frames in", "compared frames found", "distance"],
+        [
+            "video",
+            "verdict",
+            "compared with",
+            "its frames in",
+            "compared frames found",
+            "distance",
+            "offset",
+        ],
         [
             (
                 f.paths[0] if f.paths else f.media_sha256,
@@ -599,6 +610,7 @@ def videos(case: CaseRef, json_: AsJson = False) -> None:
                 f"{f.query_share:.0%}",
                 f"{f.compared_share:.0%}",
                 f.distance,
+                "" if f.offset_seconds is None else f"{f.offset_seconds:+.1f}s",
             )
             for f in found
         ],

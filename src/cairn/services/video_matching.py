@@ -36,9 +36,10 @@ from cairn.core.errors import NotFoundError, UsageError
 from cairn.core.records import FrameHash
 from cairn.core.types import Category
 from cairn.hashing.vpdq import (
+    FrameArrays,
     VideoComparison,
     VideoMatchSettings,
-    comparison_from_pairs,
+    compare_frames,
     parse_vpdq,
     write_vpdq,
 )
@@ -242,46 +243,46 @@ def _frame_row(known_id: int, seq: int, frame: FrameHash) -> dict[str, Any]:
 class _Frames:
     """Usable frames (quality >= the minimum) of several videos, as parallel arrays.
 
-    `owner[i]` is the video of frame i (an index into `keys`), `position[i]` its index among
-    that video's usable frames, `counts[v]` how many usable frames video v has.
+    `owner[i]` is the video of frame i (an index into `keys`); video v's frames are rows
+    `starts[v]` to `starts[v + 1]`.
     """
 
     keys: list[Any]  # media SHA-256 or known_hashes id, per video
     owner: I64
-    position: I64
+    starts: I64  # len(keys) + 1 row numbers
     times: npt.NDArray[np.float64]
     hashes: npt.NDArray[np.uint8]  # (n, 32)
-    counts: I64
 
     @classmethod
     def build(cls, rows: Iterable[tuple[Any, str, float]]) -> _Frames:
         """From (video key, pdq, timestamp) rows grouped by video, in frame order."""
         keys: list[Any] = []
         owner: list[int] = []
-        position: list[int] = []
         times: list[float] = []
         raw = bytearray()
         for key, pdq, timestamp in rows:
             if not keys or keys[-1] != key:
                 keys.append(key)
-                count = 0
             owner.append(len(keys) - 1)
-            position.append(count)
-            count += 1
             times.append(timestamp)
             raw += bytes.fromhex(pdq)
         owners = np.array(owner, np.int64)
+        counts = np.bincount(owners, minlength=len(keys))
         return cls(
             keys,
             owners,
-            np.array(position, np.int64),
+            np.r_[0, np.cumsum(counts)].astype(np.int64),
             np.array(times, np.float64),
             np.frombuffer(bytes(raw), np.uint8).reshape(-1, 32),
-            np.bincount(owners, minlength=len(keys)).astype(np.int64),
         )
 
     def __len__(self) -> int:
         return len(self.owner)
+
+    def video(self, v: int) -> FrameArrays:
+        """Video v's frames, for comparing two videos."""
+        rows = slice(int(self.starts[v]), int(self.starts[v + 1]))
+        return FrameArrays.from_hashes(self.hashes[rows], self.times[rows])
 
 
 def _case_video_frames(connection: Connection, case_id: int, min_quality: int) -> _Frames:
@@ -355,32 +356,23 @@ def _comparisons(
     stored: _Frames,
     hits: tuple[I64, I64, I64],
     threshold: Mapping[int, int],
+    settings: VideoMatchSettings,
 ) -> Iterable[tuple[int, int, VideoComparison]]:
-    """(query video, stored video, comparison) for every pair of videos with a frame pair
-    within the stored video's threshold."""
+    """(query video, stored video, comparison) for every pair of videos that share a frame
+    pair within the stored video's search radius (its threshold, or the aligned distance) and
+    match at all when compared whole."""
     limits = np.array([threshold[v] for v in range(len(stored.keys))], np.int64)
     q, s, distance = hits
-    keep = distance <= limits[stored.owner[s]]
-    q, s, distance = q[keep], s[keep], distance[keep]
-    if not len(q):
-        return
-    pair = query.owner[q] * len(stored.keys) + stored.owner[s]
-    order = np.argsort(pair, kind="stable")
-    pair, q, s, distance = pair[order], q[order], s[order], distance[order]
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(pair)], strict=True):
-        qv, sv = divmod(int(pair[start]), len(stored.keys))
-        yield (
-            qv,
-            sv,
-            comparison_from_pairs(
-                int(query.counts[qv]),
-                int(stored.counts[sv]),
-                query.position[q[start:end]],
-                stored.position[s[start:end]],
-                distance[start:end],
-            ),
+    radius = np.maximum(limits, settings.aligned_distance)
+    keep = distance <= radius[stored.owner[s]]
+    pairs = np.unique(query.owner[q[keep]] * len(stored.keys) + stored.owner[s[keep]])
+    for pair in pairs.tolist():
+        qv, sv = divmod(pair, len(stored.keys))
+        comparison = compare_frames(
+            query.video(qv), stored.video(sv), threshold=int(limits[sv]), settings=settings
         )
+        if comparison.query_matched:
+            yield qv, sv, comparison
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,9 +420,9 @@ def video_match_rows(
         )
 
     # Case videos against known videos.
-    radius = max(known_threshold.values(), default=0)
+    radius = settings.search_radius(max(known_threshold.values(), default=0))
     hits = _search(known, query.hashes, radius)
-    for qv, kv, comparison in _comparisons(query, known, hits, known_threshold):
+    for qv, kv, comparison in _comparisons(query, known, hits, known_threshold, settings):
         verdict = comparison.verdict(settings)
         if verdict is None:
             continue
@@ -521,9 +513,9 @@ def _workspace_rows(
         return []
     others = _workspace_video_frames(connection, case_id, settings.min_quality)
     same = dict.fromkeys(range(len(others.keys)), settings.distance)
-    hits = _search(others, query.hashes, settings.distance)
+    hits = _search(others, query.hashes, settings.search_radius(settings.distance))
     rows = []
-    for qv, ov, comparison in _comparisons(query, others, hits, same):
+    for qv, ov, comparison in _comparisons(query, others, hits, same, settings):
         media, other = query.keys[qv], others.keys[ov]
         verdict = comparison.verdict(settings)
         if media != other and verdict is not None:
@@ -550,6 +542,8 @@ def _thresholds(settings: VideoMatchSettings) -> dict[str, Any]:
         "query_share": settings.query_share,
         "compared_share": settings.compared_share,
         "possible_share": settings.possible_share,
+        "aligned_distance": settings.aligned_distance,
+        "min_aligned": settings.min_aligned,
     }
 
 
@@ -624,6 +618,8 @@ def _compared_row(
         "compared_frames": comparison.compared_frames,
         "compared_matched": comparison.compared_matched,
         "distance": comparison.distance,
+        "aligned_frames": comparison.aligned,
+        "offset_seconds": comparison.offset,
         "thresholds": thresholds,
         "hashset_file_sha256": hashset_file_sha256,
         "matched_at": now,
@@ -647,6 +643,8 @@ class VideoMatchInfo:
     query_frames: int
     compared_frames: int
     distance: int
+    aligned_frames: int  # query frames counted for lying on the offset line, not within 31
+    offset_seconds: float | None  # compared time = query time + offset
 
 
 def video_matches(ctx: Context, case_ref: str) -> list[VideoMatchInfo]:
@@ -683,6 +681,8 @@ def video_matches(ctx: Context, case_ref: str) -> list[VideoMatchInfo]:
                 m.query_frames,
                 m.compared_frames,
                 m.distance,
+                m.aligned_frames,
+                m.offset_seconds,
             )
             for m, name, media_id in rows
         ]

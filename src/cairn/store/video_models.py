@@ -106,6 +106,10 @@ class VideoMatch(Base):
     compared_frames: Mapped[int] = mapped_column(Integer)
     compared_matched: Mapped[int] = mapped_column(Integer)
     distance: Mapped[int] = mapped_column(Integer)  # median nearest distance of matched frames
+    # Query frames counted for lying on the clip's time-offset line (cairn.hashing.vpdq), and
+    # that line: compared time = query time + offset_seconds (None: no line found).
+    aligned_frames: Mapped[int] = mapped_column(Integer, default=0)
+    offset_seconds: Mapped[float | None] = mapped_column(Float)
     thresholds: Mapped[dict[str, Any]]
     hashset_file_sha256: Mapped[str | None] = mapped_column(String(64))
     matched_at: Mapped[datetime]

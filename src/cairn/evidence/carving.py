@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from cairn.core.types import Digests
-from cairn.hashing.digests import CHUNK_SIZE, TripleHasher
+from cairn.hashing.digests import TripleHasher
 
 ReadAt = Callable[[int, int], bytes]  # (offset, size) -> bytes, short only at the image end
 
 _SIGNATURES = re.compile(rb"\xff\xd8\xff|\x89PNG\r\n\x1a\n|GIF8[79]a")
 _LONGEST_SIGNATURE = 8
-_WINDOW = 4 * CHUNK_SIZE
+_WINDOW = 4 << 20  # bytes scanned for signatures per read
 _FIRST_READ = 64 << 10
 # JPEG: in entropy-coded data 0xFF is followed by 0x00 (stuffing) or a restart marker; any other
 # byte after 0xFF ends the scan. A run of 0xFF is fill, so the class excludes 0xFF too.

@@ -13,9 +13,9 @@ from cairn.hashing.pdq import ZERO_HEX, PdqHash, hamming, pdq_from_luma
 from cairn.hashing.vpdq import (
     FrameArrays,
     VideoMatchSettings,
-    alignment_tolerance,
     compare_videos,
     format_vpdq,
+    line_tolerance,
     parse_vpdq,
     pdq_from_luma_plane,
 )
@@ -200,7 +200,9 @@ def test_alignment_tolerance_follows_the_sparser_sampling() -> None:
     hashes = np.zeros((6, 32), np.uint8)
     assert FrameArrays.from_hashes(hashes, [9.0, 2.0, 4.0, 4.0, 6.0, 0.0]).interval == 2.0
     assert FrameArrays.from_hashes(hashes[:1], [5.0]).interval == 0.0
-    assert alignment_tolerance(1.0, 0.25) == pytest.approx(1.1)
+    every_second = FrameArrays.from_hashes(hashes, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    quarters = FrameArrays.from_hashes(hashes, [0.0, 0.25, 0.5, 0.75, 1.0, 1.25])
+    assert line_tolerance(quarters, every_second) == pytest.approx(1.1)
     # A query sampled every 0.25 s against a film sampled every second, cut at 10.5 s.
     known = _random_hashes(40, 8)
     query = [
@@ -298,3 +300,19 @@ def test_compared_frames_between_sparse_query_frames_count_too() -> None:
     assert (comparison.aligned, comparison.offset, comparison.compared_share) == (0, 0.0, 1.0)
     plain = compare_videos(query, _frames(film), VideoMatchSettings(aligned_distance=0))
     assert (plain.compared_matched, plain.offset) == (11, None)
+
+
+def test_long_videos_are_compared_in_blocks_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pairs are computed a block of rows at a time and only those within reach are kept, so
+    a long known video (every frame hashed) costs no (Q x C) matrix; blocks change nothing."""
+    import cairn.hashing.vpdq as vpdq_module
+
+    known = _random_hashes(300, 12)
+    query = [_flip(known[40 + i + i % 2], 40 + i % 20) for i in range(60)]
+    query += [_flip(h, 3) for h in known[200:210]]  # and some exact frames further on
+    whole = compare_videos(_frames(query), _frames(known))
+    monkeypatch.setattr(vpdq_module, "PAIR_BLOCK", 1)  # one query row per block
+    assert compare_videos(_frames(query), _frames(known)) == whole
+    assert (whole.query_matched, whole.offset) == (70, 40.5)

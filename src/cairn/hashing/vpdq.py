@@ -35,7 +35,7 @@ import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import numba
 import numpy as np
@@ -61,7 +61,6 @@ MATCH_DISTANCE = 31  # PDQ's published threshold
 ALIGNED_DISTANCE = 63  # a frame pair on a clip's offset line (see the module doc)
 TIME_JITTER = 0.1  # seconds a sampled frame may sit off its instant (nearest frame, rounding)
 U8 = npt.NDArray[np.uint8]
-U16 = npt.NDArray[np.uint16]
 F32 = npt.NDArray[np.float32]
 
 
@@ -456,16 +455,40 @@ class FrameArrays:
         return float(np.median(gaps)) if len(gaps) else 0.0
 
 
-def _distances(query: npt.NDArray[np.uint64], compared: npt.NDArray[np.uint64]) -> U16:
-    """All pairwise Hamming distances, (Q, C), computed in row blocks to bound memory."""
-    out = np.empty((len(query), len(compared)), np.uint16)
-    for start in range(0, len(query), 256):
-        block = query[start : start + 256]
+PAIR_BLOCK = 1 << 22  # distances computed at once: a (rows, C) block of this many cells
+
+
+class _Pairs(NamedTuple):
+    """Frame pairs of two videos (query row, compared row, distance), as parallel arrays."""
+
+    rows: npt.NDArray[np.int64]
+    cols: npt.NDArray[np.int64]
+    distances: npt.NDArray[np.int64]
+
+
+def _pairs_within(
+    query: npt.NDArray[np.uint64], compared: npt.NDArray[np.uint64], radius: int
+) -> _Pairs:
+    """Every pair within `radius`, computed in row blocks: memory stays bounded by PAIR_BLOCK
+    and the pairs kept, however long the two videos are."""
+    step = max(1, PAIR_BLOCK // max(1, len(compared)))
+    found: list[tuple[npt.NDArray[np.int64], ...]] = []
+    for start in range(0, len(query), step):
+        block = query[start : start + step]
         total = np.zeros((len(block), len(compared)), np.uint16)
         for word in range(4):
             total += np.bitwise_count(block[:, word, None] ^ compared[None, :, word])
-        out[start : start + len(block)] = total
-    return out
+        rows, cols = np.nonzero(total <= radius)
+        found.append((rows + start, cols, total[rows, cols].astype(np.int64)))
+    if not found:
+        empty = np.empty(0, np.int64)
+        return _Pairs(empty, empty, empty)
+    return _Pairs(*(np.concatenate(parts) for parts in zip(*found, strict=True)))
+
+
+def _distance(first: npt.NDArray[np.uint64], second: npt.NDArray[np.uint64]) -> Any:
+    """Row-wise Hamming distances of two (n, 4) word arrays."""
+    return sum(np.bitwise_count(first[:, w] ^ second[:, w]).astype(np.int64) for w in range(4))
 
 
 def compare_frames(
@@ -480,19 +503,30 @@ def compare_frames(
     lying between the two compared frames that bracket them. Exact, every pair: for two videos
     (the matching service picks the pairs of videos worth comparing with an index)."""
     settings = settings or VideoMatchSettings()
-    if not len(query) or not len(compared):
-        return VideoComparison(len(query), len(compared), 0, 0, 0)
-    distances = _distances(query.words, compared.words)
-    counted = distances <= threshold
-    strict_frames = int(counted.any(axis=1).sum())
+    pairs = _pairs_within(query.words, compared.words, settings.search_radius(threshold))
+    counted = pairs.distances <= threshold
+    strict_frames = len(np.unique(pairs.rows[counted]))
     line = None
-    if settings.aligned_distance > threshold:
-        line = _count_line(query, compared, distances, counted, threshold, settings)
-    rows, cols = np.nonzero(counted)
+    rows, cols, distances = pairs.rows, pairs.cols, pairs.distances
+    if settings.aligned_distance > threshold and len(rows):
+        line = _offset_line(query, compared, pairs, settings)
+    if line is not None:
+        counted |= np.abs(compared.times[cols] - query.times[rows] - line) <= line_tolerance(
+            query, compared
+        )
+        between_rows, between_distances = _between_rows(
+            query, compared, line, rows[counted], threshold
+        )
+        between_cols, _ = _between_rows(compared, query, -line, cols[counted], threshold)
+        rows = np.r_[rows[counted], between_rows]
+        distances = np.r_[distances[counted], between_distances]
+        cols = np.r_[cols[counted], between_cols]
+    else:
+        rows, cols, distances = rows[counted], cols[counted], distances[counted]
     if not len(rows):
         return VideoComparison(len(query), len(compared), 0, 0, 0)
     best = np.full(len(query), np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(best, rows, distances[rows, cols].astype(np.int64))
+    np.minimum.at(best, rows, distances)
     nearest = best[best != np.iinfo(np.int64).max]
     return VideoComparison(
         len(query),
@@ -505,49 +539,28 @@ def compare_frames(
     )
 
 
-def _count_line(
-    query: FrameArrays,
-    compared: FrameArrays,
-    distances: U16,
-    counted: npt.NDArray[np.bool_],
-    threshold: int,
-    settings: VideoMatchSettings,
-) -> float | None:
-    """Find the dominant offset line and mark in `counted` the pairs it adds; the line."""
-    tolerance = alignment_tolerance(query.interval, compared.interval)
-    rows, cols = np.nonzero(distances <= settings.aligned_distance)
-    offsets = compared.times[cols] - query.times[rows]
-    line = _offset_line(rows, distances[rows, cols], offsets, tolerance, settings)
-    if line is None:
-        return None
-    on_line = np.abs(offsets - line) <= tolerance
-    counted[rows[on_line], cols[on_line]] = True
-    # Frames of either video still unmatched that lie between the two frames of the other
-    # that bracket their place on the line.
-    for frame, before, after in _between(query, compared, line, ~counted.any(axis=1), threshold):
-        counted[frame, before] = counted[frame, after] = True
-    for frame, before, after in _between(compared, query, -line, ~counted.any(axis=0), threshold):
-        counted[before, frame] = counted[after, frame] = True
-    return line
-
-
-def _between(
+def _between_rows(
     frames: FrameArrays,
     other: FrameArrays,
     line: float,
-    waiting: npt.ArrayLike,
+    matched: npt.NDArray[np.int64],
     threshold: int,
-) -> zip[tuple[int, int, int]]:
-    """(frame, other frame before, other frame after) for each waiting frame that differs from
-    the frame before in at most `threshold` of the bits where the two bracketing frames agree.
-    Only neighbours bracket: two frames further apart than the sampling are not a path."""
-    index = np.flatnonzero(np.asarray(waiting))
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The frames not yet matched that lie between the two frames of the other video that
+    bracket their place on the line, and the distance to the nearer of the two.
+
+    Between: the frame differs from the first in at most `threshold` of the bits where the two
+    agree. Only neighbours bracket (frames further apart than the sampling are not a path), and
+    only the frame between counts: its neighbours are matched by their own pairs or not at all.
+    """
+    waiting = np.ones(len(frames), bool)
+    waiting[matched] = False
+    index = np.flatnonzero(waiting)
     after = np.searchsorted(other.times, frames.times[index] + line, side="right")
     inside = (after > 0) & (after < len(other))
     index, after = index[inside], after[inside]
     before = after - 1
-    gap = other.times[after] - other.times[before]
-    near = gap <= other.interval * 1.5 + TIME_JITTER
+    near = other.times[after] - other.times[before] <= other.interval * 1.5 + TIME_JITTER
     index, before, after = index[near], before[near], after[near]
     mine, first, second = frames.words[index], other.words[before], other.words[after]
     apart = np.zeros(len(index), np.int64)
@@ -555,15 +568,12 @@ def _between(
         agree = ~(first[:, word] ^ second[:, word])
         apart += np.bitwise_count((mine[:, word] ^ first[:, word]) & agree).astype(np.int64)
     close = apart <= threshold
-    return zip(index[close].tolist(), before[close].tolist(), after[close].tolist(), strict=True)
+    nearer = np.minimum(_distance(mine, first), _distance(mine, second))
+    return index[close], nearer[close]
 
 
 def _offset_line(
-    queries: npt.NDArray[np.int64],
-    distances: npt.ArrayLike,
-    offsets: npt.NDArray[np.float64],
-    tolerance: float,
-    settings: VideoMatchSettings,
+    query: FrameArrays, compared: FrameArrays, pairs: _Pairs, settings: VideoMatchSettings
 ) -> float | None:
     """The time offset most query frames agree on, or None when fewer than `min_aligned` do.
 
@@ -572,12 +582,11 @@ def _offset_line(
     over one interval either side: the densest window of two tolerances wins, and the line is
     the mean of its votes (the neighbours average out to the true offset).
     """
-    if not len(queries):
-        return None
-    order = np.lexsort((np.asarray(distances), queries))
-    first = np.r_[True, queries[order][1:] != queries[order][:-1]]
+    offsets = compared.times[pairs.cols] - query.times[pairs.rows]
+    order = np.lexsort((pairs.distances, pairs.rows))
+    first = np.r_[True, pairs.rows[order][1:] != pairs.rows[order][:-1]]
     votes = np.sort(offsets[order][first])
-    ends = np.searchsorted(votes, votes + 2 * tolerance, side="right")
+    ends = np.searchsorted(votes, votes + 2 * line_tolerance(query, compared), side="right")
     counts = ends - np.arange(len(votes))
     start = int(np.argmax(counts))
     if counts[start] < max(1, settings.min_aligned):
@@ -585,10 +594,10 @@ def _offset_line(
     return float(votes[start : ends[start]].mean())
 
 
-def alignment_tolerance(query_interval: float, compared_interval: float) -> float:
+def line_tolerance(query: FrameArrays, compared: FrameArrays) -> float:
     """How far a pair's offset may be from the line: one interval of the sparser sampling (a
     frame's nearest match may be either neighbour of the true instant), plus jitter."""
-    return max(query_interval, compared_interval) + TIME_JITTER
+    return max(query.interval, compared.interval) + TIME_JITTER
 
 
 def compare_videos(

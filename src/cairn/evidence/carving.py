@@ -8,7 +8,7 @@ of missing fragmented files: a carved file must lie in one contiguous run of fre
 
 Scanning resumes after the end of each carved file, so a JPEG's embedded EXIF thumbnail is not
 carved a second time. The scan also hashes the free space it reads, because the region it
-covered is recorded as an occurrence (see `cairn.evidence.diskimage`).
+covered is recorded as an occurrence (see `cairn.evidence.diskimage.free_space`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 from cairn.core.errors import UsageError
 from cairn.evidence.base import EvidenceSource
 from cairn.evidence.directory import DirectorySource, FileSource
-from cairn.evidence.diskimage import DiskImageSource
+from cairn.evidence.diskimage.source import DiskImageSource
 from cairn.evidence.phone import AndroidExtractionSource
 
 SOURCES: tuple[type[EvidenceSource], ...] = (

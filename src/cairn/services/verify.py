@@ -19,8 +19,10 @@ from pathlib import Path
 
 from cairn.core.errors import UsageError
 from cairn.evidence.analysis import error_text
-from cairn.evidence.diskimage import DiskImageSource, Image, RawImage, open_image
-from cairn.evidence.ewf import EwfImage
+from cairn.evidence.diskimage.ewf import EwfImage
+from cairn.evidence.diskimage.image import Image, open_image
+from cairn.evidence.diskimage.raw import RawImage
+from cairn.evidence.diskimage.source import DiskImageSource
 from cairn.hashing.digests import CHUNK_SIZE
 from cairn.services.cases import find_evidence, get_case
 from cairn.services.context import Context

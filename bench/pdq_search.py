@@ -3,16 +3,17 @@
 Stored sets of 1M and 10M hashes: 90 % uniform random, 10 % clusters of near-duplicates
 (a random centre, 10-190 members each at a random distance 0-40 from it), shuffled. Queries:
 40 % random, 30 % a stored random hash moved 0-40 bits, 30 % a cluster centre moved 0-40 bits
-(these hit whole clusters: the skewed case). FAISS answers the first 500 queries at 1M and 100
-at 10M (it is a brute-force scan); Cairn answers the same ones, which must give the identical
-(query, id, distance) set, then all 20,000 queries for a stable rate. Rates are reported per
+(these hit whole clusters: the skewed case). Both indexes are built, then both answer the same
+queries (5,000 at 1M, 1,000 at 10M: FAISS is a brute-force scan), warmed on them once, best of
+three interleaved runs of at least a few seconds each; the two (query, id, distance) sets must be
+identical. Cairn then answers all 20,000 queries alone for its own stable rate. Rates are per
 wall-clock second and per CPU-second (all threads): the second is the fairer ratio when other
-work shares the machine.
+work shares the machine, whose load average is printed with each ratio.
 
 FAISS's range_search keeps distances strictly below the radius, so it is given 32 for <= 31.
 Both use every core (FAISS through OpenMP, Cairn through threads over query blocks).
 
-    .venv/bin/python bench/pdq_search.py [--quick] [--chunks M] [--sizes 1000000,...]
+    .venv/bin/python bench/pdq_search.py [--quick] [--chunks M] [--sizes 1000000,...] [--runs N]
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ import argparse
 import os
 import resource
 import tempfile
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
 # Idle OpenMP threads sleep instead of spinning, so FAISS's CPU time is its work alone.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -32,11 +30,12 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from cairn.matching.pdq_index import PdqIndex
+from _harness import best_of, check, machine, ratio, timed, versus
+from cairn.matching.pdq_index import PdqIndex, PdqMatches
 
 RADIUS = 31
+MIN_SECONDS = 3.0  # each timed run repeats its queries at least this long
 U8 = npt.NDArray[np.uint8]
-R = TypeVar("R")
 
 
 def flip_bits(hashes: U8, distances: npt.NDArray[np.int64], rng: np.random.Generator) -> U8:
@@ -98,74 +97,65 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(function: Callable[[], R]) -> tuple[R, float, float]:
-    """(result, wall seconds, CPU seconds of the whole process, every thread)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = function()
-    return result, time.perf_counter() - wall, time.process_time() - cpu
+def as_set(found: PdqMatches) -> set[tuple[int, int, int]]:
+    return set(zip(found.query.tolist(), found.id.tolist(), found.distance.tolist(), strict=True))
 
 
-def rates(count: int, wall: float, cpu: float) -> str:
-    return f"{count / wall:,.0f}/s wall, {count / cpu:,.0f}/CPU-s"
-
-
-def run(count: int, queries_total: int, faiss_queries: int, chunks: int | None) -> None:
+def run(count: int, queries_total: int, compared: int, chunks: int | None, runs: int) -> None:
     rng = np.random.default_rng(count)
-    (stored, centres), wall, _ = timed(lambda: make_stored(count, rng))
+    (stored, centres), made = timed(lambda: make_stored(count, rng))
     ids = rng.permutation(count).astype(np.int64) * 3 + 1  # ids unrelated to row order
     queries = make_queries(queries_total, stored, centres, rng)
-    print(f"\n== {count:,} stored hashes, {queries_total:,} queries (data made in {wall:.1f} s)")
+    print(f"\n== {count:,} stored hashes, {queries_total:,} queries (made in {made.wall:.1f} s)")
 
     flat = faiss.IndexBinaryFlat(256)
-    _, faiss_build, _ = timed(lambda: flat.add(stored))
+    _, faiss_build = timed(lambda: flat.add(stored))
     index = PdqIndex(chunks=chunks)
-    index.search(queries[:1])  # compile or load the cached kernels outside the timings
-    _, build, _ = timed(lambda: index.build(stored, ids))
+    _, build = timed(lambda: index.build(stored, ids))
     widths = index._segments[0].widths
     print(
-        f"build: Cairn {build:.2f} s ({len(widths)} chunks of {min(widths)}-{max(widths)} "
-        f"bits), FAISS {faiss_build:.2f} s"
+        f"build: Cairn {build.wall:.2f} s ({len(widths)} chunks of {min(widths)}-{max(widths)} "
+        f"bits), FAISS {faiss_build.wall:.2f} s"
     )
     print(
         f"memory: Cairn {index.nbytes() / count:.1f} bytes/hash ({index.nbytes() / 2**20:,.0f}"
         f" MiB), FAISS {flat.code_size} bytes/hash; process peak RSS {rss_mib():,.0f} MiB"
     )
 
-    sample = queries[:faiss_queries]
-    expected, faiss_wall, faiss_cpu = timed(lambda: faiss_search(flat, sample, ids))
-    found, wall, cpu = timed(lambda: index.search_arrays(sample, RADIUS))
-    got = set(zip(found.query.tolist(), found.id.tolist(), found.distance.tolist(), strict=True))
-    print(
-        f"exactness on {len(sample)} queries: FAISS {len(expected):,} matches, Cairn "
-        f"{len(got):,}; recall {100 * len(got & expected) / max(len(expected), 1):.2f} %, "
-        f"extra {len(got - expected)}, identical sets: {got == expected}"
+    # Both sides answer the same queries, warmed on them first (best_of's untimed call).
+    sample = queries[:compared]
+    (got, cairn_time), (expected, faiss_time) = versus(
+        lambda: as_set(index.search_arrays(sample, RADIUS)),
+        lambda: faiss_search(flat, sample, ids),
+        runs=runs,
+        min_seconds=MIN_SECONDS,
     )
     print(
-        f"  on these queries: FAISS {rates(len(sample), faiss_wall, faiss_cpu)}; "
-        f"Cairn {rates(len(sample), wall, cpu)}"
+        f"on the same {len(sample):,} queries, best of {runs}: FAISS {len(expected):,} matches, "
+        f"{faiss_time.rates(len(sample))}; Cairn {len(got):,} matches, "
+        f"{cairn_time.rates(len(sample))}"
     )
+    print(check("(query, id, distance) sets of Cairn and FAISS", got == expected))
+    print(ratio(f"vs IndexBinaryFlat at {count:,}", cairn_time, faiss_time, "FAISS"))
 
-    every, wall, cpu = timed(lambda: index.search_arrays(queries, RADIUS))
+    every, every_time = best_of(
+        {"all": lambda: index.search_arrays(queries, RADIUS)}, runs=runs, min_seconds=MIN_SECONDS
+    )["all"]
     print(
-        f"queries/s: Cairn {rates(len(queries), wall, cpu)} on {len(queries):,} queries "
+        f"Cairn alone on all {len(queries):,} queries: {every_time.rates(len(queries))} "
         f"({len(every):,} matches)"
-    )
-    wall_ratio = (len(queries) / wall) / (len(sample) / faiss_wall)
-    cpu_ratio = (len(queries) / cpu) / (len(sample) / faiss_cpu)
-    print(
-        f"RATIO vs IndexBinaryFlat at {count:,}: {wall_ratio:.1f}x queries/s (wall), "
-        f"{cpu_ratio:.1f}x queries per CPU-second"
     )
 
     with tempfile.TemporaryDirectory() as folder:
-        _, saved, _ = timed(lambda: index.save(folder))
-        loaded, opened, _ = timed(lambda: PdqIndex.load(folder))
-        again, wall, cpu = timed(lambda: loaded.search_arrays(sample, RADIUS))
-        same = np.array_equal(again.id, found.id) and np.array_equal(again.query, found.query)
+        _, saved = timed(lambda: index.save(folder))
+        loaded, opened = timed(lambda: PdqIndex.load(folder))
+        # Deliberately cold: the first queries page the mapped files in.
+        again, cold = timed(lambda: loaded.search_arrays(sample, RADIUS))
         print(
-            f"persistence: save {saved:.2f} s, load (mmap) {opened * 1000:.1f} ms, first "
-            f"{len(sample)} queries after load {rates(len(sample), wall, cpu)}, same: {same}"
+            f"persistence: save {saved.wall:.2f} s, load (mmap) {opened.wall * 1000:.1f} ms, "
+            f"first {len(sample):,} queries after load (cold) {cold.rates(len(sample))}"
         )
+        print(check("matches after load", as_set(again) == got))
 
 
 def main() -> None:
@@ -173,19 +163,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1M stored only, fewer queries")
     parser.add_argument("--chunks", type=int, default=None, help="force the chunk count")
     parser.add_argument("--sizes", default=None, help="comma-separated stored-set sizes")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each side")
     args = parser.parse_args()
     print(
-        f"cores: {len(os.sched_getaffinity(0))}, FAISS {faiss.__version__} "
-        f"(OpenMP threads {faiss.omp_get_max_threads()}), numpy {np.__version__}"
+        machine(
+            f"FAISS {faiss.__version__} (OpenMP threads {faiss.omp_get_max_threads()})",
+            f"numpy {np.__version__}",
+        )
     )
     if args.sizes:
-        plan = [(int(size), 20_000, 100) for size in args.sizes.split(",")]
+        plan = [(int(size), 20_000, 1_000) for size in args.sizes.split(",")]
     elif args.quick:
-        plan = [(1_000_000, 5_000, 200)]
+        plan = [(1_000_000, 5_000, 2_000)]
     else:
-        plan = [(1_000_000, 20_000, 500), (10_000_000, 20_000, 100)]
-    for count, queries, faiss_queries in plan:
-        run(count, queries, faiss_queries, args.chunks)
+        plan = [(1_000_000, 20_000, 5_000), (10_000_000, 20_000, 1_000)]
+    for count, queries, compared in plan:
+        run(count, queries, compared, args.chunks, args.runs)
 
 
 if __name__ == "__main__":

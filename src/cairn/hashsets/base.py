@@ -19,19 +19,15 @@ from pathlib import Path
 from typing import ClassVar, Literal, NamedTuple
 
 from cairn.core.errors import UsageError
+from cairn.core.hash_kinds import DIGESTS, HASH_KINDS, HashName
 from cairn.core.types import Category, CategoryScheme
 
-HashKind = Literal["md5", "sha1", "sha256", "pdq"]
-HASH_LENGTHS: dict[HashKind, int] = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
-HASH_LABELS: dict[HashKind, str] = {
-    "md5": "MD5",
-    "sha1": "SHA-1",
-    "sha256": "SHA-256",
-    "pdq": "PDQ",
-}
+HashKind = HashName
+_HEX_LENGTHS: dict[str, int] = {kind.name: kind.hex_length for kind in HASH_KINDS}
+_LABELS: dict[str, str] = {kind.name: kind.label for kind in HASH_KINDS}
 # A bare hash is typed by its length; 64 hex digits are SHA-256 unless the file or the user says
 # PDQ (DESIGN.md), because the two cannot be told apart by looking.
-_KIND_BY_LENGTH: dict[int, HashKind] = {32: "md5", 40: "sha1", 64: "sha256"}
+_KIND_BY_LENGTH: dict[int, HashName] = {kind.hex_length: kind.name for kind in DIGESTS}
 
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _TRUE = frozenset({"y", "yes", "t", "true", "1"})
@@ -164,14 +160,14 @@ def show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."  # 80: room for a whole SHA-256
 
 
-def hex_hash(value: object, kind: HashKind) -> str | None:
+def hex_hash(value: object, kind: HashName) -> str | None:
     """A validated lower-case hex hash; None when absent (null or empty)."""
     # The common case first, in as few calls as possible: a hash set has millions of them.
-    if type(value) is str and len(value) == HASH_LENGTHS[kind] and _HEX.fullmatch(value):
+    if type(value) is str and len(value) == _HEX_LENGTHS[kind] and _HEX.fullmatch(value):
         return value.lower()
     if value is None:
         return None
-    label = HASH_LABELS[kind]
+    label = _LABELS[kind]
     if not isinstance(value, str):
         raise BadRecord(f"{label}: expected hexadecimal text, found {show(value)}")
     text = value.strip()
@@ -179,13 +175,13 @@ def hex_hash(value: object, kind: HashKind) -> str | None:
         return None
     if not _HEX.fullmatch(text):
         raise BadRecord(f"{label} {show(text)} has characters that are not hexadecimal")
-    expected = HASH_LENGTHS[kind]
+    expected = _HEX_LENGTHS[kind]
     if len(text) != expected:
         raise BadRecord(f"{label} {show(text)} has {len(text)} hex digits, expected {expected}")
     return text.lower()
 
 
-def classify_hex(value: str, hash_type: Literal["pdq"] | None) -> tuple[HashKind, str]:
+def classify_hex(value: str, hash_type: Literal["pdq"] | None) -> tuple[HashName, str]:
     """Type a bare hash by its length: 32 MD5, 40 SHA-1, 64 SHA-256 (or PDQ when told)."""
     text = value.strip()
     if not _HEX.fullmatch(text):

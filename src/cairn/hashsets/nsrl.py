@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cairn.core.errors import UsageError
+from cairn.core.hash_kinds import MD5, SHA1, SHA256, HashKind
 from cairn.hashsets.base import (
     BadRecord,
     HashSetFormat,
@@ -265,6 +266,7 @@ def _read_rds3(path: Path) -> Iterator[KnownHashRecord | RecordError]:
     # Rows of one package share one `extra` tuple: packages repeat across millions of rows, and
     # a dict hit is cheaper than building the pair and str() of the id for each row.
     package_extra: dict[object, tuple[tuple[str, str], ...]] = {None: ()}
+    md5_digits, sha1_digits, sha256_digits = MD5.hex_length, SHA1.hex_length, SHA256.hex_length
     try:
         number = 0
         while rows := cursor.fetchmany(_BATCH):
@@ -282,9 +284,9 @@ def _read_rds3(path: Path) -> Iterator[KnownHashRecord | RecordError]:
                 sha256, sha1, md5, name, size, package = row
                 if (
                     batch_ok
-                    and len(sha256) == 64
-                    and len(sha1) == 40
-                    and len(md5) == 32
+                    and len(sha256) == sha256_digits
+                    and len(sha1) == sha1_digits
+                    and len(md5) == md5_digits
                     and type(name) is str
                     and type(size) is int
                     and size >= 0
@@ -344,8 +346,8 @@ def _rds2_item(number: int, line: int, fields: list[str] | str) -> KnownHashReco
     sha1, md5, _crc32, name, size, product, os_code, special = fields
     # Fast path, as for RDSv3: one regex for both hashes, no per-field parsers.
     if (
-        len(sha1) == 40
-        and len(md5) == 32
+        len(sha1) == SHA1.hex_length
+        and len(md5) == MD5.hex_length
         and size.isascii()
         and size.isdigit()
         and _HEX_RUN.fullmatch(sha1 + md5)
@@ -370,7 +372,6 @@ def _read_rds2(path: Path) -> Iterator[KnownHashRecord | RecordError]:
 
 Extra = tuple[tuple[str, str], ...]
 U8 = npt.NDArray[np.uint8]
-DIGEST_WIDTHS: Final = {"md5": 16, "sha1": 20, "sha256": 32}
 
 
 class KnownFiles(NamedTuple):
@@ -412,10 +413,11 @@ def _package_extra(package: object) -> Extra:
     return () if package is None else (("package_id", str(package)),)
 
 
-def _hex_column(values: Sequence[object], width: int) -> U8:
-    """Hex digests of one batch as (count, width) bytes; TypeError or ValueError when any is
+def _hex_column(values: Sequence[object], kind: HashKind) -> U8:
+    """Hex digests of one batch as (count, key bytes); TypeError or ValueError when any is
     absent, not hexadecimal or of another length (then the batch is read row by row)."""
-    if set(map(len, values)) != {2 * width}:  # type: ignore[arg-type]
+    width = kind.key_bytes
+    if set(map(len, values)) != {kind.hex_length}:  # type: ignore[arg-type]
         raise ValueError("mixed lengths")
     raw = bytes.fromhex("".join(values))  # type: ignore[arg-type]
     if len(raw) != width * len(values):  # fromhex skips whitespace
@@ -426,18 +428,18 @@ def _hex_column(values: Sequence[object], width: int) -> U8:
 def _record_columns(records: Sequence[KnownHashRecord], extras: _Extras) -> KnownFiles:
     """Records the slow paths produced, as columns."""
 
-    def digests(kind: str) -> U8 | None:
-        values: list[str | None] = [getattr(record, kind) for record in records]
+    def digests(kind: HashKind) -> U8 | None:
+        values: list[str | None] = [getattr(record, kind.name) for record in records]
         if not any(values):
             return None
-        width = DIGEST_WIDTHS[kind]
+        width = kind.key_bytes
         raw = b"".join(bytes.fromhex(v) if v else bytes(width) for v in values)
         return np.frombuffer(raw, np.uint8).reshape(-1, width)
 
     return KnownFiles(
-        digests("md5"),
-        digests("sha1"),
-        digests("sha256"),
+        digests(MD5),
+        digests(SHA1),
+        digests(SHA256),
         [record.file_name for record in records],
         [record.size for record in records],
         [extras[record.extra] for record in records],
@@ -449,7 +451,7 @@ def _rds3_fast(rows: list[tuple[Any, ...]], extras: _Extras) -> KnownFiles | Non
     """A batch of FILE rows as columns, or None when any row needs the per-row checks."""
     sha256, sha1, md5, names, sizes, packages = zip(*rows, strict=True)
     try:
-        columns = (_hex_column(md5, 16), _hex_column(sha1, 20), _hex_column(sha256, 32))
+        columns = (_hex_column(md5, MD5), _hex_column(sha1, SHA1), _hex_column(sha256, SHA256))
     except (TypeError, ValueError):
         return None
     if set(map(type, names)) != {str} or set(map(type, sizes)) != {int} or min(sizes) < 0:
@@ -485,7 +487,7 @@ def _rds2_fast(rows: Sequence[list[str] | str], extras: _Extras) -> KnownFiles |
         return None
     sha1, md5, _crc32, names, sizes, product, os_code, special = zip(*rows, strict=True)
     try:
-        columns = (_hex_column(md5, 16), _hex_column(sha1, 20))
+        columns = (_hex_column(md5, MD5), _hex_column(sha1, SHA1))
     except ValueError:
         return None
     digits = "".join(sizes)

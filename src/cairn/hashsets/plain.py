@@ -17,9 +17,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
+from cairn.core.hash_kinds import DIGESTS, KNOWN_HASHES, HashName
 from cairn.hashsets.base import (
     BadRecord,
-    HashKind,
     HashSetFormat,
     KnownHashRecord,
     ReadOptions,
@@ -69,12 +69,7 @@ _COLUMNS: Final = {
     "comment": "comments",
     "tags": "tags",
 }
-_HEX_FIELDS: Final[dict[str, HashKind]] = {
-    "md5": "md5",
-    "sha1": "sha1",
-    "sha256": "sha256",
-    "pdq": "pdq",
-}
+_HEX_FIELDS: Final[dict[str, HashName]] = {kind.name: kind.name for kind in KNOWN_HASHES}
 _HASH_COLUMNS: Final[frozenset[str]] = frozenset({*_HEX_FIELDS, "hash"})
 _DELIMITERS: Final = (",", ";", "\t")
 _NORMALISE: Final = str.maketrans("", "", " -_")
@@ -82,12 +77,11 @@ _NORMALISE: Final = str.maketrans("", "", " -_")
 # md5sum: the hash, a space, ' ' (text) or '*' (binary), the name; other tools: white space.
 _SUM_LINE: Final = re.compile(r"(?P<hash>[^\s*]+)(?:(?: [ *]|\s+)(?P<name>.*))?", re.DOTALL)
 _TAG_LINE: Final = re.compile(r"(?P<algo>MD5|SHA-?1|SHA-?256) \((?P<name>.*)\) = (?P<hash>\S+)")
-_TAG_KINDS: Final[dict[str, HashKind]] = {
-    "MD5": "md5",
-    "SHA1": "sha1",
-    "SHA-1": "sha1",
-    "SHA256": "sha256",
-    "SHA-256": "sha256",
+# BSD tags write the label with or without its hyphen: "SHA-256 (name) = ...", "SHA256 (...".
+_TAG_KINDS: Final[dict[str, HashName]] = {
+    spelling: kind.name
+    for kind in DIGESTS
+    for spelling in (kind.label, kind.label.replace("-", ""))
 }
 _ESCAPE: Final = re.compile(r"\\(.)")
 _UNESCAPE: Final = {"n": "\n", "r": "\r", "\\": "\\"}

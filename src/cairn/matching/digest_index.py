@@ -31,11 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Self
+from typing import Any, Final, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
 
+from cairn.core.hash_kinds import DIGESTS
 from cairn.matching.segments import (
     Segment,
     SegmentedIndex,
@@ -45,7 +46,7 @@ from cairn.matching.segments import (
     run_all,
 )
 
-DIGEST_BYTES = {"md5": 16, "sha1": 20, "sha256": 32}
+DIGEST_BYTES: Final = {kind.name: kind.key_bytes for kind in DIGESTS}
 PREFIX_BYTES = 8
 MIN_DIRECTORY_BITS = 8
 MAX_DIRECTORY_BITS = 24  # 64 MiB of directory: enough for 100M+ keys

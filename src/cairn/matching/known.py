@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cairn.core.hash_kinds import BY_NAME, KNOWN_HASH_NAMES
+
 if TYPE_CHECKING:
     from cairn.matching.digest_index import DigestIndex
     from cairn.matching.pdq_index import PdqIndex, PdqMatches
-
-HASH_KINDS = ("md5", "sha1", "sha256", "pdq")
-KEY_BYTES = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
 
 
 class KnownIndexes:
@@ -49,12 +48,12 @@ class KnownIndexes:
 
     @staticmethod
     def _arrays(kind: str, keys: bytes | bytearray, ids: array[int]) -> tuple[Any, Any]:
-        key_array = np.frombuffer(bytes(keys), np.uint8).reshape(-1, KEY_BYTES[kind])
+        key_array = np.frombuffer(bytes(keys), np.uint8).reshape(-1, BY_NAME[kind].key_bytes)
         return key_array, np.frombuffer(ids, np.int64) if len(ids) else np.empty(0, np.int64)
 
     def add(self, keys: Mapping[str, bytearray], ids: Mapping[str, array[int]]) -> None:
         """Add one hash set's entries (a new segment per kind), then save."""
-        for kind in HASH_KINDS:
+        for kind in KNOWN_HASH_NAMES:
             if not ids[kind]:
                 continue
             index = self._index(kind)
@@ -63,7 +62,7 @@ class KnownIndexes:
 
     def rebuild(self, keys: Mapping[str, bytearray], ids: Mapping[str, array[int]]) -> None:
         """Replace every index with exactly these entries."""
-        for kind in HASH_KINDS:
+        for kind in KNOWN_HASH_NAMES:
             index = self._new(kind)
             index.build(*self._arrays(kind, keys[kind], ids[kind]))
             index.save(self.folder / kind)

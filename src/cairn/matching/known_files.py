@@ -48,8 +48,8 @@ from typing import Any, BinaryIO, Final, NamedTuple, cast
 import numpy as np
 import numpy.typing as npt
 
+from cairn.core.hash_kinds import BY_NAME, DIGEST_NAMES
 from cairn.matching.digest_index import DigestIndex
-from cairn.matching.known import KEY_BYTES
 from cairn.matching.segments import IndexFileError
 
 FORMAT: Final = "cairn-known-files"
@@ -61,7 +61,6 @@ EXTRAS: Final = "extras.json"
 # which bounds the import's memory whatever the set's size.
 CHUNK_ROWS: Final = 1 << 22
 READ_ROWS: Final = 65_536
-DIGEST_KINDS: Final = ("md5", "sha1", "sha256")
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -99,7 +98,7 @@ class KnownFileWriter:
             for stem in ("size", "extra", "name_end", "names")
         }
         self._names_end = 0
-        self._pending: dict[str, list[tuple[U8, I64]]] = {kind: [] for kind in DIGEST_KINDS}
+        self._pending: dict[str, list[tuple[U8, I64]]] = {kind: [] for kind in DIGEST_NAMES}
         self._pending_rows = 0
         self._indexes: dict[str, DigestIndex] = {}
 
@@ -117,7 +116,7 @@ class KnownFileWriter:
         sha256 = digests.get("sha256")
         # Which rows each index takes (module docstring): None is every row.
         without_sha256 = None if sha256 is None else np.asarray(~sha256.any(axis=1), np.bool_)
-        for kind in DIGEST_KINDS:
+        for kind in DIGEST_NAMES:
             rows = without_sha256 if kind != "sha256" else None
             self._add_digests(kind, digests.get(kind), ids, rows)
         texts = cast(Sequence[str], [n or "" for n in names] if None in names else names)
@@ -145,7 +144,7 @@ class KnownFileWriter:
     def _add_digests(
         self, kind: str, column: U8 | None, ids: I64, rows: npt.NDArray[np.bool_] | None
     ) -> None:
-        width = KEY_BYTES[kind]
+        width = BY_NAME[kind].key_bytes
         file = self._files.get(kind)
         if column is None:
             if file is not None:
@@ -192,7 +191,7 @@ class KnownFileWriter:
             "first_id": self.first_id,
             "count": self.count,
             "source_sha256": source_sha256,
-            "digests": [kind for kind in DIGEST_KINDS if kind in self._files],
+            "digests": [kind for kind in DIGEST_NAMES if kind in self._files],
             "indexed": sorted(self._indexes),
         }
         # JSON writes the tuples as lists.
@@ -245,11 +244,11 @@ class KnownFileSet:
         """The entries at these positions (0 = the set's first), in that order."""
         where = np.asarray(positions, np.int64)
         columns: dict[str, list[str | None]] = {}
-        for kind in DIGEST_KINDS:
+        for kind in DIGEST_NAMES:
             if kind not in self.digest_kinds:
                 columns[kind] = [None] * len(where)
                 continue
-            rows = self._column(kind, "u1", (self.count, KEY_BYTES[kind]))[where]
+            rows = self._column(kind, "u1", (self.count, BY_NAME[kind].key_bytes))[where]
             present = np.asarray(rows.any(axis=1), np.bool_).tolist()
             columns[kind] = [
                 row.hex() if has else None

@@ -52,6 +52,8 @@ from typing import Any, Literal, NamedTuple, Self
 import numpy as np
 import numpy.typing as npt
 
+from cairn.core.hash_kinds import PDQ
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE
 from cairn.matching import _kernels
 from cairn.matching.segments import (
     Segment,
@@ -62,9 +64,8 @@ from cairn.matching.segments import (
     run_all,
 )
 
-HASH_BYTES = 32
-HASH_BITS = 256
-DEFAULT_RADIUS = 31  # PDQ's published match threshold (DESIGN.md)
+HASH_BYTES = PDQ.key_bytes
+HASH_BITS = 8 * HASH_BYTES
 DIHEDRAL_VARIANTS = 8
 MIN_CHUNKS = 10  # widths up to 26 bits: larger CSR tables would not fit in memory
 MAX_CHUNKS = 64  # widths down to 4 bits
@@ -326,13 +327,13 @@ class PdqIndex(SegmentedIndex[PdqSegment]):
         return PdqSegment.build(keys, ids, new_segment_name(), chunks=self.chunks)
 
     def search(
-        self, queries: npt.ArrayLike, radius: int = DEFAULT_RADIUS, method: Method = "auto"
+        self, queries: npt.ArrayLike, radius: int = PDQ_MATCH_DISTANCE, method: Method = "auto"
     ) -> list[PdqHit]:
         """Every (query, id, distance) with distance <= radius, by (query, distance, id)."""
         return self.search_arrays(queries, radius, method).hits()
 
     def search_arrays(
-        self, queries: npt.ArrayLike, radius: int = DEFAULT_RADIUS, method: Method = "auto"
+        self, queries: npt.ArrayLike, radius: int = PDQ_MATCH_DISTANCE, method: Method = "auto"
     ) -> PdqMatches:
         """As `search`, as arrays (no Python object per match: for bulk matching).
 
@@ -368,7 +369,7 @@ class PdqIndex(SegmentedIndex[PdqSegment]):
         return PdqMatches(q[order], ids[order], distance[order])
 
     def search_dihedral(
-        self, variants: npt.ArrayLike, radius: int = DEFAULT_RADIUS
+        self, variants: npt.ArrayLike, radius: int = PDQ_MATCH_DISTANCE
     ) -> list[DihedralHit]:
         """Search the eight dihedral variants of each item, shape (Q, 8, 32) uint8.
 

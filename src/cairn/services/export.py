@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import cairn
 from cairn.core.errors import UsageError
+from cairn.core.hash_kinds import DIGEST_NAMES
 from cairn.core.types import Triage
 from cairn.services.cases import get_case
 from cairn.services.context import Context
@@ -200,7 +201,7 @@ def write_dfxml(session: Session, case_id: int, case_ref: str, out: TextIO) -> i
                     f'    <byte_runs><byte_run img_offset="{occ.offset}" '
                     f'len="{media.size}"/></byte_runs>'
                 )
-            for algorithm in ("md5", "sha1", "sha256"):
+            for algorithm in DIGEST_NAMES:
                 parts.append(
                     f'    <hashdigest type="{algorithm}">{getattr(media, algorithm)}</hashdigest>'
                 )

@@ -28,10 +28,12 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import NotFoundError, UsageError
+from cairn.core.hash_kinds import DIGEST_NAMES, KNOWN_HASH_NAMES
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE
 from cairn.hashsets.base import KnownHashRecord, ReadOptions, RecordError
 from cairn.hashsets.nsrl import Extra, KnownFiles, NsrlFormat
 from cairn.hashsets.registry import by_name, detect
-from cairn.matching.known import HASH_KINDS, KnownIndexes
+from cairn.matching.known import KnownIndexes
 from cairn.matching.known_files import (
     KnownFileSet,
     KnownFileWriter,
@@ -99,8 +101,8 @@ class _KeyBuffer:
     of Python strings."""
 
     def __init__(self) -> None:
-        self.keys = {kind: bytearray() for kind in HASH_KINDS}
-        self.ids = {kind: array("q") for kind in HASH_KINDS}
+        self.keys = {kind: bytearray() for kind in KNOWN_HASH_NAMES}
+        self.ids = {kind: array("q") for kind in KNOWN_HASH_NAMES}
 
     def extend(self, kind: str, pairs: list[tuple[Any, int]]) -> None:
         """Add (hex key, id) pairs; the hex is converted in one call."""
@@ -188,7 +190,7 @@ def import_hashset(
     fmt: str = "auto",
     kind: str = "illegal",
     options: ReadOptions | None = None,
-    pdq_threshold: int = 31,
+    pdq_threshold: int = PDQ_MATCH_DISTANCE,
     agency_id: int | None = None,
     shared: bool = False,
 ) -> ImportSummary:
@@ -303,7 +305,7 @@ def _store_records(
             _row(record, known_id, hashset_id) for record, known_id in zip(batch, ids, strict=True)
         ]
         bulk_insert(connection, KnownHash.__tablename__, _COLUMNS, rows)
-        for position, kind in enumerate(HASH_KINDS):  # md5, sha1, sha256, pdq lead the record
+        for position, kind in enumerate(KNOWN_HASH_NAMES):  # the hashes lead the record
             keys.extend(
                 kind, [(r[position], i) for r, i in zip(batch, ids, strict=True) if r[position]]
             )
@@ -336,7 +338,7 @@ def _store_known_files(
         if isinstance(batch, RecordError):
             _bad_record(summary, batch)
             continue
-        digests = {"md5": batch.md5, "sha1": batch.sha1, "sha256": batch.sha256}
+        digests = {kind: getattr(batch, kind) for kind in DIGEST_NAMES}
         writer.add(digests, batch.names, batch.sizes, batch.extras)
         extras = batch.extra_table
     summary.records = writer.count
@@ -409,7 +411,7 @@ def _find_conflicts(
     """Hashes this set and an earlier one categorise differently: both kept, reported.
     Only sets the importing agency may use are compared: others' names must not leak."""
     pairs: set[tuple[int, int]] = set()
-    for kind in ("md5", "sha1", "sha256"):
+    for kind in DIGEST_NAMES:
         pairs.update(indexes.exact_pairs(kind, bytes(keys.keys[kind]), keys.ids[kind]))
     if not pairs:
         return
@@ -518,15 +520,15 @@ def rebuild_indexes(ctx: Context) -> None:
     own_indexes = [s.hashset_id for s in known_file_sets(ctx.workspace.root / "indexes")]
     with ctx.db.engine.connect() as connection:
         rows = connection.execute(
-            select(KnownHash.md5, KnownHash.sha1, KnownHash.sha256, KnownHash.pdq, KnownHash.id)
+            select(*(getattr(KnownHash, kind) for kind in KNOWN_HASH_NAMES), KnownHash.id)
             .join(HashSet, HashSet.id == KnownHash.hashset_id)
             .where(HashSet.removed_at.is_(None), HashSet.id.not_in(own_indexes))
             .order_by(KnownHash.id)
             .execution_options(yield_per=50_000)
         )
         for chunk in rows.partitions():
-            for position, kind in enumerate(HASH_KINDS):
-                keys.extend(kind, [(row[position], row[4]) for row in chunk if row[position]])
+            for position, kind in enumerate(KNOWN_HASH_NAMES):
+                keys.extend(kind, [(row[position], row[-1]) for row in chunk if row[position]])
     KnownIndexes(ctx.workspace.root / "indexes").rebuild(keys.keys, keys.ids)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 
 from cairn.core.config import Actor
 from cairn.core.errors import CairnError, NotFoundError, UsageError
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE
 from cairn.services.context import Context
 from cairn.services.identity import Principal
 from cairn.store import audit
@@ -282,7 +283,7 @@ def _run_import(
         params["name"],
         fmt=params.get("format", "auto"),
         kind=params.get("kind", "illegal"),
-        pdq_threshold=params.get("pdq_threshold", 31),
+        pdq_threshold=params.get("pdq_threshold", PDQ_MATCH_DISTANCE),
         agency_id=params["agency_id"],
         shared=params.get("shared", False),
     )

@@ -14,14 +14,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from cairn.core.hash_kinds import DIGESTS, PDQ, PERCEPTUAL, HashKind
+from cairn.core.thresholds import PDQ_MIN_QUALITY, PDQ_POSSIBLE_MAX
 from cairn.core.types import Triage
-from cairn.matching.known import KEY_BYTES, KnownIndexes
+from cairn.matching.known import KnownIndexes
 from cairn.services.access import usable_by_agency
 from cairn.services.cases import get_case
 from cairn.services.context import Context
@@ -29,23 +31,20 @@ from cairn.services.hashsets import materialize_known_files
 from cairn.services.provenance import library_versions
 from cairn.services.video_matching import compare_workspace_videos, video_match_rows
 from cairn.store import audit
+from cairn.store.case_media import case_media
 from cairn.store.models import (
     Case,
-    Evidence,
     HashSet,
     KnownHash,
     Match,
     Media,
     MediaPdqVariant,
-    Occurrence,
     ProcessingRun,
 )
 from cairn.store.writer import insert_ignoring_duplicates
 
-POSSIBLE_MAX = 52  # top of the "possible" band: 32-52 by default, for human confirmation
-MIN_QUALITY = 50  # PDQ's own advice: below it a hash is unreliable (hashed, never trusted)
+POSSIBLE_MAX = PDQ_POSSIBLE_MAX  # video_matching's name for it, until that module is split
 HOSTILE = ("illegal", "alert")
-PERCEPTUAL = ("pdq", "vpdq")  # near-duplicate methods: a hit is near-known, never known
 ID_CHUNK = 5000
 
 
@@ -73,19 +72,20 @@ def _chunks(values: list[Any], size: int = ID_CHUNK) -> Iterator[list[Any]]:
         yield values[start : start + size]
 
 
-def _case_media(connection: Connection, case_id: int) -> list[tuple[str, str, str, str | None]]:
-    in_case = (
-        select(Occurrence.media_sha256)
-        .join(Evidence, Evidence.id == Occurrence.evidence_id)
-        .where(Evidence.case_id == case_id, Occurrence.media_sha256.is_not(None))
-        .distinct()
-    )
+class _CaseMedia(NamedTuple):
+    sha256: str
+    md5: str
+    sha1: str
+    pdq: str | None
+
+
+def _case_media(connection: Connection, case_id: int) -> list[_CaseMedia]:
     rows = connection.execute(
         select(Media.sha256, Media.md5, Media.sha1, Media.pdq)
-        .where(Media.sha256.in_(in_case))
+        .where(Media.sha256.in_(case_media(case_id)))
         .order_by(Media.sha256)
     )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [_CaseMedia(*row) for row in rows]
 
 
 def _variants(connection: Connection, shas: list[str]) -> dict[str, list[tuple[str, str]]]:
@@ -100,9 +100,9 @@ def _variants(connection: Connection, shas: list[str]) -> dict[str, list[tuple[s
     return found
 
 
-def _hex_array(values: Iterable[str], width: int) -> np.ndarray[Any, Any]:
+def _hex_array(values: Iterable[str], kind: HashKind) -> np.ndarray[Any, Any]:
     joined = b"".join(bytes.fromhex(v) for v in values)
-    return np.frombuffer(joined, np.uint8).reshape(-1, width)
+    return np.frombuffer(joined, np.uint8).reshape(-1, kind.key_bytes)
 
 
 def match_case(ctx: Context, case_ref: str) -> MatchSummary:
@@ -134,19 +134,14 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
         indexes = KnownIndexes(ctx.workspace.root / "indexes")
         # (media position, known id, method, variant) -> distance
         found: dict[tuple[int, int, str, str], int] = {}
-        digests = {
-            "md5": [m[1] for m in media],
-            "sha1": [m[2] for m in media],
-            "sha256": [m[0] for m in media],
-        }
-        for method, values in digests.items():
-            queries = _hex_array(values, KEY_BYTES[method])
-            rows, known_ids = indexes.lookup(method, queries)
+        for digest in DIGESTS:
+            queries = _hex_array([getattr(m, digest.name) for m in media], digest)
+            rows, known_ids = indexes.lookup(digest.name, queries)
             for row, known_id in zip(rows.tolist(), known_ids.tolist(), strict=True):
-                found[(row, known_id, method, "")] = 0
+                found[(row, known_id, digest.name, "")] = 0
         pdq_rows: list[tuple[int, str]] = []
         pdq_hex: list[str] = []
-        variants = _variants(connection, [m[0] for m in media])
+        variants = _variants(connection, [m.sha256 for m in media])
         for position, (sha, _md5, _sha1, pdq) in enumerate(media):
             if pdq:
                 pdq_rows.append((position, ""))
@@ -155,8 +150,8 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
                 pdq_rows.append((position, variant))
                 pdq_hex.append(variant_pdq)
         if pdq_hex:
-            radius = max(POSSIBLE_MAX, *(s.threshold for s in sets.values()))
-            hits = indexes.pdq_search(_hex_array(pdq_hex, 32), radius)
+            radius = max(PDQ_POSSIBLE_MAX, *(s.threshold for s in sets.values()))
+            hits = indexes.pdq_search(_hex_array(pdq_hex, PDQ), radius)
             for query, known_id, distance in zip(
                 hits.query.tolist(), hits.id.tolist(), hits.distance.tolist(), strict=True
             ):
@@ -173,12 +168,12 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
             hashset = sets.get(owner.get(known_id, -1))
             if hashset is None:  # a set removed since the indexes were built
                 continue
-            if method == "pdq" and distance > max(hashset.threshold, POSSIBLE_MAX):
+            if method == "pdq" and distance > max(hashset.threshold, PDQ_POSSIBLE_MAX):
                 continue
             band = "match" if method != "pdq" or distance <= hashset.threshold else "possible"
             rows_out.append(
                 {
-                    "media_sha256": media[position][0],
+                    "media_sha256": media[position].sha256,
                     "hashset_id": hashset.id,
                     "known_hash_id": known_id,
                     "method": method,
@@ -234,8 +229,8 @@ def _record_run(
                 "cairn_version": library_versions()["cairn"],
                 "libraries": library_versions(),
                 "settings": {
-                    "possible_max": POSSIBLE_MAX,
-                    "min_quality": MIN_QUALITY,
+                    "possible_max": PDQ_POSSIBLE_MAX,
+                    "min_quality": PDQ_MIN_QUALITY,
                     "hash_sets": {
                         s.name: {
                             "kind": s.kind,
@@ -298,7 +293,7 @@ class BestMatch:
 
 def _bucket(hits: list[tuple[str, int, str, str, str]], quality: int | None) -> Triage:
     """DESIGN.md's precedence: an illegal (or alert) hit always beats an ignorable one."""
-    low_quality = quality is not None and quality < MIN_QUALITY
+    low_quality = quality is not None and quality < PDQ_MIN_QUALITY
     if any(method not in PERCEPTUAL and kind in HOSTILE for method, _d, _v, band, kind in hits):
         return Triage.KNOWN
     if any(m in PERCEPTUAL and b == "match" and kind in HOSTILE for m, _d, _v, b, kind in hits):
@@ -313,12 +308,6 @@ def _bucket(hits: list[tuple[str, int, str, str, str]], quality: int | None) -> 
 
 def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
     """Per matched media item of the case: its triage bucket and best match (active sets)."""
-    in_case = (
-        select(Occurrence.media_sha256)
-        .join(Evidence, Evidence.id == Occurrence.evidence_id)
-        .where(Evidence.case_id == case_id, Occurrence.media_sha256.is_not(None))
-        .distinct()
-    )
     rows = connection.execute(
         select(
             Match.media_sha256,
@@ -337,7 +326,7 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
         .join(KnownHash, KnownHash.id == Match.known_hash_id)
         .join(Media, Media.sha256 == Match.media_sha256)
         .where(
-            Match.media_sha256.in_(in_case),
+            Match.media_sha256.in_(case_media(case_id)),
             HashSet.removed_at.is_(None),
             # Media is shared between cases; the matches another agency's sets made are not.
             usable_by_agency(connection.scalar(select(Case.agency_id).where(Case.id == case_id))),

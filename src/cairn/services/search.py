@@ -19,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import UsageError
-from cairn.matching.known import KEY_BYTES, KnownIndexes
+from cairn.core.hash_kinds import BY_NAME, KNOWN_HASH_NAMES, PDQ
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE
+from cairn.matching.known import KnownIndexes
 from cairn.services.access import usable_hashset_ids, visible_case_ids
 from cairn.services.context import Context
 from cairn.services.hashsets import materialize_known_files
@@ -28,7 +30,6 @@ from cairn.store import audit
 from cairn.store.identity_models import Agency
 from cairn.store.models import Case, Evidence, HashSet, KnownHash, Media, Occurrence
 
-KINDS = ("md5", "sha1", "sha256", "pdq")
 # Beyond 64 bits a PDQ "match" says little (unrelated images sit near 128) and a wide radius
 # would turn the search into a listing of the agency's media.
 MAX_PDQ_DISTANCE = 64
@@ -67,16 +68,17 @@ class SearchResult:
 
 def parse_query(kind: str, value: str, distance: int | None) -> tuple[str, int]:
     """The normalised hex value and distance; UsageError for anything malformed."""
-    if kind not in KINDS:
-        raise UsageError(f"search by one of {', '.join(KINDS)}")
+    if kind not in KNOWN_HASH_NAMES:
+        raise UsageError(f"search by one of {', '.join(KNOWN_HASH_NAMES)}")
     value = value.strip().lower()
-    if len(value) != 2 * KEY_BYTES[kind] or not _HEX.match(value):
-        raise UsageError(f"{kind} must be {2 * KEY_BYTES[kind]} hexadecimal digits")
+    digits = BY_NAME[kind].hex_length
+    if len(value) != digits or not _HEX.match(value):
+        raise UsageError(f"{kind} must be {digits} hexadecimal digits")
     if kind != "pdq":
         if distance not in (None, 0):
             raise UsageError("distance applies to PDQ searches only")
         return value, 0
-    distance = 31 if distance is None else distance  # 31: PDQ's published match threshold
+    distance = PDQ_MATCH_DISTANCE if distance is None else distance
     if not 0 <= distance <= MAX_PDQ_DISTANCE:
         raise UsageError(f"distance must be 0..{MAX_PDQ_DISTANCE}")
     return value, distance
@@ -145,7 +147,7 @@ def _pdq_distances(session: Session, visible: Any, value: str, radius: int) -> d
         return {}
     index = PdqIndex()
     keys = np.frombuffer(b"".join(bytes.fromhex(pdq or "") for _sha, pdq in rows), np.uint8)
-    index.build(keys.reshape(-1, KEY_BYTES["pdq"]), np.arange(len(rows), dtype=np.int64))
+    index.build(keys.reshape(-1, PDQ.key_bytes), np.arange(len(rows), dtype=np.int64))
     query = np.frombuffer(bytes.fromhex(value), np.uint8).reshape(1, -1)
     hits = index.search_arrays(query, radius)
     return {

@@ -14,16 +14,18 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cairn.core.hash_kinds import PDQ
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY
 from cairn.core.types import Triage
 from cairn.services.cases import get_case
 from cairn.services.context import Context
-from cairn.services.matching import MIN_QUALITY, BestMatch, best_matches
+from cairn.services.matching import BestMatch, best_matches
 from cairn.store import audit
+from cairn.store.case_media import case_media
 from cairn.store.models import Evidence, Media, MediaPdqVariant, Occurrence
 
 NEEDS_NO_VIEW = (Triage.KNOWN, Triage.NEAR_KNOWN, Triage.KNOWN_IGNORABLE)
 REVIEW_ORDER = (Triage.NEW, Triage.POSSIBLE)
-NEAR_DUPLICATE = 31
 
 
 @dataclass(frozen=True)
@@ -61,19 +63,15 @@ def triage_report(ctx: Context, case_ref: str) -> TriageReport:
             case_id = get_case(session, case_ref).id
         best = best_matches(connection, case_id)
         pairs = connection.execute(
-            select(Evidence.label, Occurrence.media_sha256)
-            .join(Evidence, Evidence.id == Occurrence.evidence_id)
-            .where(Evidence.case_id == case_id, Occurrence.media_sha256.is_not(None))
-            .distinct()
-            .order_by(Evidence.label)
+            case_media(case_id, Evidence.label).order_by(Evidence.label)
         ).all()
     per_evidence: Counter[tuple[str, str]] = Counter()
-    case_media: dict[str, Triage] = {}
+    bucket_of: dict[str, Triage] = {}
     for label, sha in pairs:
         assert sha is not None  # the query keeps hashed occurrences only
         bucket = _triage_of(best, sha)
         per_evidence[(label, bucket.value)] += 1
-        case_media[sha] = bucket
+        bucket_of[sha] = bucket
     order = {bucket.value: i for i, bucket in enumerate(Triage)}
     report.rows = [
         TriageCount(label, bucket, n)
@@ -81,11 +79,11 @@ def triage_report(ctx: Context, case_ref: str) -> TriageReport:
             per_evidence.items(), key=lambda x: (x[0][0], order[x[0][1]])
         )
     ]
-    totals = Counter(bucket.value for bucket in case_media.values())
+    totals = Counter(bucket.value for bucket in bucket_of.values())
     report.totals = {bucket.value: totals.get(bucket.value, 0) for bucket in Triage}
-    if case_media:
+    if bucket_of:
         cleared = sum(totals.get(bucket.value, 0) for bucket in NEEDS_NO_VIEW)
-        report.no_view_share = cleared / len(case_media)
+        report.no_view_share = cleared / len(bucket_of)
     return report
 
 
@@ -169,13 +167,13 @@ def review_queue(ctx: Context, case_ref: str, limit: int | None = None) -> list[
         session.commit()
     position = {sha: i for i, sha in enumerate(shas)}
     groups = _UnionFind(len(shas))
-    hashed = [s for s in shas if items[s][1] and (items[s][2] or 0) >= MIN_QUALITY]
+    hashed = [s for s in shas if items[s][1] and (items[s][2] or 0) >= PDQ_MIN_QUALITY]
     if hashed:
         index = PdqIndex()
         index.build(
             np.frombuffer(
                 b"".join(bytes.fromhex(items[s][1] or "") for s in hashed), np.uint8
-            ).reshape(-1, 32),
+            ).reshape(-1, PDQ.key_bytes),
             np.array([position[s] for s in hashed], np.int64),
         )
         query_owner = []
@@ -184,10 +182,8 @@ def review_queue(ctx: Context, case_ref: str, limit: int | None = None) -> list[
             for pdq in [items[sha][1] or "", *variants.get(sha, ())]:
                 query_owner.append(position[sha])
                 query_hex.append(pdq)
-        found = index.search_arrays(
-            np.frombuffer(b"".join(bytes.fromhex(h) for h in query_hex), np.uint8).reshape(-1, 32),
-            NEAR_DUPLICATE,
-        )
+        queries = np.frombuffer(b"".join(bytes.fromhex(h) for h in query_hex), np.uint8)
+        found = index.search_arrays(queries.reshape(-1, PDQ.key_bytes), PDQ_MATCH_DISTANCE)
         for query, other in zip(found.query.tolist(), found.id.tolist(), strict=True):
             groups.union(query_owner[query], other)
     members: dict[int, list[str]] = defaultdict(list)

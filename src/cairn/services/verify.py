@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cairn.core.errors import UsageError
+from cairn.core.hash_kinds import BY_NAME, DIGEST_NAMES
 from cairn.evidence.analysis import error_text
 from cairn.evidence.diskimage.ewf import EwfImage
 from cairn.evidence.diskimage.image import Image, open_image
@@ -27,9 +28,6 @@ from cairn.hashing.digests import CHUNK_SIZE
 from cairn.services.cases import find_evidence, get_case
 from cairn.services.context import Context
 from cairn.store import audit
-
-ALGORITHMS = ("md5", "sha1", "sha256")
-_HEX_LENGTH = {"md5": 32, "sha1": 40, "sha256": 64}
 
 
 class Status(enum.StrEnum):
@@ -81,7 +79,7 @@ def parse_acquisition_hash(text: str) -> tuple[str, str]:
     algorithm, _, value = text.strip().partition(":")
     algorithm = algorithm.lower().replace("-", "")
     value = value.strip().lower()
-    if algorithm not in ALGORITHMS or len(value) != _HEX_LENGTH[algorithm]:
+    if algorithm not in DIGEST_NAMES or len(value) != BY_NAME[algorithm].hex_length:
         raise UsageError(f"acquisition hash {text!r} is not md5:HEX, sha1:HEX or sha256:HEX")
     try:
         bytes.fromhex(value)
@@ -107,7 +105,7 @@ def _media(path: Path, kind: str, registered: dict[str, str]) -> Iterator[_Media
         media = _Media(image)
         if isinstance(image, EwfImage):
             stored = image.stored_hashes()
-            for algorithm in ALGORITHMS:
+            for algorithm in DIGEST_NAMES:
                 if algorithm in stored:
                     media.references.append((algorithm, Reference.IMAGE, stored[algorithm]))
                 # A stored value changed since registration is tampering or a swapped file.
@@ -121,7 +119,7 @@ def _media(path: Path, kind: str, registered: dict[str, str]) -> Iterator[_Media
 
 def _digests(image: Image) -> dict[str, str]:
     """MD5, SHA-1 and SHA-256 of the whole media, in one pass."""
-    hashers = {name: hashlib.new(name, usedforsecurity=False) for name in ALGORITHMS}
+    hashers = {name: hashlib.new(name, usedforsecurity=False) for name in DIGEST_NAMES}
     offset = 0
     while offset < image.media_size:
         data = image.pread(offset, min(CHUNK_SIZE, image.media_size - offset))

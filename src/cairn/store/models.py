@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -209,7 +211,7 @@ class HashSet(Base):
     source_file: Mapped[str] = mapped_column(Text)
     source_sha256: Mapped[str] = mapped_column(String(64))
     source_date: Mapped[datetime | None]  # the file's modification time
-    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=PDQ_MATCH_DISTANCE)
     entries: Mapped[int] = mapped_column(Integer, default=0)
     bad_records: Mapped[int] = mapped_column(Integer, default=0)
     imported_at: Mapped[datetime]

@@ -15,6 +15,7 @@ from cairn.api.schemas import HashSetOut, JobOut, ShareRequest
 from cairn.api.streaming import stream_text
 from cairn.api.uploads import receive_hashset, upload_folder
 from cairn.core.errors import NotFoundError
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE
 from cairn.services import hashsets, identity, jobs
 from cairn.services.access import hashset_for, in_namespace, require
 from cairn.services.context import Context
@@ -77,7 +78,7 @@ async def upload_hashset(
     format: str = Query("auto", description="auto, or a format name (vics, icse-csv, …)."),
     filename: str = Query("hashset", description="The file's name (some formats probe it)."),
     shared: bool = Query(False, description="Usable by every agency."),
-    pdq_threshold: int = Query(31, ge=0, le=128),
+    pdq_threshold: int = Query(PDQ_MATCH_DISTANCE, ge=0, le=128),
 ) -> JobOut:
     """Upload a hash-set file as the request body; it is stored in the workspace, checked to
     be a supported format, and imported by a background job. Over the size cap: 413; not a

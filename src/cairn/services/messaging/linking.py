@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, func, select
 
+from cairn.core.hash_kinds import SHA256
 from cairn.messaging.analysis import CameraCopy
 from cairn.services.context import Context
 from cairn.services.messaging.sql import chunks
@@ -33,7 +34,8 @@ def known_hash_sets(ctx: Context, connection: Connection, shas: list[str]) -> di
         category = f", {scheme}:{code or ''}" if scheme else ""
         return f"{name} ({kind}{category}; {how})"
 
-    queries = np.frombuffer(b"".join(bytes.fromhex(s) for s in shas), np.uint8).reshape(-1, 32)
+    queries = np.frombuffer(b"".join(bytes.fromhex(s) for s in shas), np.uint8)
+    queries = queries.reshape(-1, SHA256.key_bytes)
     rows, known_ids = KnownIndexes(ctx.workspace.root / "indexes").lookup("sha256", queries)
     by_known: dict[int, list[str]] = defaultdict(list)
     for row, known_id in zip(rows.tolist(), known_ids.tolist(), strict=True):

@@ -1,31 +1,5 @@
-"""Exact MD5 / SHA-1 / SHA-256 lookups in sets of tens of millions (NSRL scale) in few bytes each.
-
-Why not a Python dict: each bytes key is an object of its own plus a hash-table slot and an
-int (about 130-150 bytes per entry measured at 10M), rebuilt on every start. Here a set is a
-sorted array of the raw digest bytes plus an int64 id per entry (at 10M entries a SHA-256 entry
-costs 38.4 bytes, SHA-1 26.4, MD5 22.4), memory-mapped from the workspace, so opening a
-10M-entry set takes milliseconds and its pages are shared between processes;
-bench/digest_lookup.py measures it against a dict.
-
-Each key of W bytes is read as a directory bucket (its top `directory_bits` bits, about
-log2(N) - 3 so buckets hold about eight keys), a prefix (the 8 bytes after the
-`directory_bits // 8` whole bytes the bucket number already implies, as a big-endian uint64)
-and the rest. Digests are uniformly distributed, so buckets are even: a lookup is one directory
-read, a binary search over a few prefixes (one or two cache lines) and a compare of the rest.
-The implied leading bytes are not stored.
-
-On-disk layout (inside the folder layout of `cairn.matching.segments`), one segment of N keys,
-with d = directory_bits and s = d // 8 (the leading bytes not stored):
-
-    directory.npy uint32 (2**d + 1,)  bucket b's rows are directory[b]:directory[b + 1]
-    prefix.npy    uint64 (N,)         key bytes [s, s + 8) read big-endian
-    rest.npy      uint8  (N, W - s - 8)   the remaining key bytes [s + 8, W)
-    ids.npy       int64  (N,)         the caller's id of each key
-    segment.json  {"directory_bits": d, "key_bytes": W}
-
-Rows are sorted by (bucket, prefix); the same digest may appear several times (several ids).
-The manifest records the algorithm ("md5", "sha1" or "sha256").
-"""
+"""Exact MD5 / SHA-1 / SHA-256 lookups in NSRL-scale sets, memory-mapped, 22-38 bytes an entry.
+Why not a dict, the key split (bucket, prefix, rest) and the file layout: docs/matching.md."""
 
 from __future__ import annotations
 
@@ -82,7 +56,7 @@ def _directory_bits(count: int) -> int:
 
 
 def _split(keys: U8, directory_bits: int) -> tuple[I64, U64, U8]:
-    """(bucket, prefix, rest) of each key, as the module docstring defines them."""
+    """(bucket, prefix, rest) of each key, as docs/matching.md defines them."""
     head = np.ascontiguousarray(keys[:, :PREFIX_BYTES]).view(">u8").reshape(-1)
     bucket = (head >> (64 - directory_bits)).astype(np.int64)
     skip = directory_bits // 8
@@ -112,7 +86,7 @@ def _sorted_order(keys: U8, prefix: U64) -> I64:
 
 
 class DigestSegment(Segment):
-    """N keys sorted by (bucket, prefix), with a bucket directory (module docstring)."""
+    """N keys sorted by (bucket, prefix), with a bucket directory (docs/matching.md)."""
 
     def __init__(
         self,

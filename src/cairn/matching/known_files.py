@@ -1,39 +1,5 @@
-"""Known-file sets kept in workspace files, not rows: NSRL-scale sets of tens of millions.
-
-Why: a `known_hashes` row per entry cost more than reading NSRL itself (SQLite stored 80-150k
-such rows/s here, against 369k rows/s for a bare scan of the RDSv3 FILE view), yet an entry is
-needed only when a case's file matches it. So a set is kept here: its digests in digest indexes
-of its own (which `cairn.matching.known.KnownIndexes` searches with the others) and its entries
-in flat column files; the import service turns an entry into a `known_hashes` row on its first
-match. Entry i of a set has the `known_hashes` id `first_id + i`: the import reserves that
-range by storing its last entry as a row, so every later id (max + 1) falls after it.
-
-Layout of `<workspace>/indexes/sets/<hash set id>/`, written under a temporary name and renamed
-into place when complete:
-
-    set.json         {"format": "cairn-known-files", "version": 1, "hashset_id", "first_id",
-                      "count", "source_sha256", "digests": [kinds stored],
-                      "indexed": [kinds with an index folder]}
-    extras.json      [[[key, value], ...], ...]: the distinct format-specific facts of entries
-                      (an NSRL package id, RDSv2 product codes), read only with entries
-    md5/ sha1/ sha256/    digest index folders (`cairn.matching.digest_index`), ids as above,
-                      a segment per CHUNK_ROWS entries: SHA-256 for the entries that have
-                      one, MD5 and SHA-1 only for those that have none (RDSv2)
-    md5.bin sha1.bin sha256.bin   (count, 16 | 20 | 32) raw digests; all zeros: none
-    size.bin         int64 little-endian; -1: unknown
-    extra.bin        uint32 little-endian: the entry's index in extras.json
-    name_end.bin     uint64 little-endian: where the entry's name ends in names.bin (it starts
-                      where the previous one ends)
-    names.bin        UTF-8 names back to back; an empty name: none
-
-An all-zero digest reads as "none" (a real one has odds of 2**-128).
-
-Why an entry with a SHA-256 is not indexed by MD5 and SHA-1 too: every case file has a SHA-256
-(media are content-addressed by it), so a file equal to the entry is found by it, and an MD5 or
-SHA-1 hit on such an entry could only add a collision; it also makes the index a third of the
-size (38 bytes an entry) and the import about 12 % cheaper (3M rows: 15.3 CPU-s against 17.3).
-All three digests stay in the entries.
-"""
+"""Known-file sets (NSRL scale) kept as workspace files, each entry a `known_hashes` row only once
+it matches. Why, and the folder layout: docs/matching.md, "Known-file sets"."""
 
 from __future__ import annotations
 
@@ -114,7 +80,7 @@ class KnownFileWriter:
         count = len(names)
         ids = np.arange(self.first_id + self.count, self.first_id + self.count + count)
         sha256 = digests.get("sha256")
-        # Which rows each index takes (module docstring): None is every row.
+        # Which rows each index takes (docs/matching.md): None is every row.
         without_sha256 = None if sha256 is None else np.asarray(~sha256.any(axis=1), np.bool_)
         for kind in DIGEST_NAMES:
             rows = without_sha256 if kind != "sha256" else None

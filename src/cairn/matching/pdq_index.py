@@ -1,44 +1,5 @@
-"""Exact PDQ range search: every stored hash within a Hamming radius, found by multi-index hashing.
-
-Evidential matching must not miss a copy, so this index is exact (FORMATS.md: FAISS's
-`IndexBinaryHash` missed 10 % of planted matches). It is multi-index hashing (Norouzi et al.)
-with the generalised pigeonhole principle (Qin et al., "GPH", ICDE 2018):
-
-    split the 256 bits into m chunks and give chunk i a threshold t_i >= -1 with
-    sum(t_i) = radius - m + 1. If every chunk differed by more than t_i bits the total
-    distance would be at least sum(t_i + 1) = radius + 1; so every hash within the radius
-    has at least one chunk within t_i bits of the query's chunk.
-
-Each chunk has a table (CSR buckets keyed by the chunk's value), so a query probes, for each
-chunk, every value within t_i bits, and verifies each candidate with four popcounts on the full
-hash. A candidate is reported only through its first qualifying chunk, so nothing is reported
-twice. The thresholds are spread greedily to minimise expected probes plus candidates; when
-that estimate exceeds a linear scan's cost (tiny segments, very large radii) the segment is
-scanned instead — both are exact, the choice only changes speed.
-
-Chunk widths follow the segment size (`choose_chunks`): the widest chunks whose bucket offsets
-(2**width per chunk) cost at most 16 bytes per hash. For 10M hashes that is 12 chunks of 21-22
-bits with thresholds 1-2 at radius 31, about 2,000 probes and 7,000 candidates per query
-(bench/pdq_search.py --chunks measures the alternatives).
-
-Dihedral matching: a rotated or mirrored copy is far from the stored hash but close to one of
-the query's eight dihedral variants (FORMATS.md); `search_dihedral` takes the eight variants
-of each item and reports, per stored id, the closest variant.
-
-On-disk layout (inside the folder layout of `cairn.matching.segments`), one segment of N hashes:
-
-    hashes.npy   uint8  (N, 32)   the hashes, bytes in hex order (bytes.fromhex of the 64 hex)
-    ids.npy      int64  (N,)      the caller's id of each hash
-    rows.npy     uint32 (m, N)    per chunk, row numbers sorted by that chunk's value
-    offsets.npy  uint32 (sum over chunks of 2**width + 1,)  per chunk, CSR bucket starts:
-                                  chunk i's bucket v is rows[i, offsets[b + v]:offsets[b + v + 1]]
-                                  with b = sum over chunks j < i of (2**width_j + 1)
-    segment.json {"widths": [...]}  chunk widths in bits, in bit order, summing to 256
-
-Chunk bits are taken from the 256-bit integer formed by the hash's four little-endian 64-bit
-words (bytes 0-7 are word 0, byte 0 its least significant byte): chunk i covers bits
-sum(widths[:i]) to sum(widths[:i + 1]) - 1. Memory is 40 + 4m bytes per hash plus the offsets.
-"""
+"""Exact PDQ range search: every stored hash within a Hamming radius (multi-index hashing with the
+generalised pigeonhole principle). Design, costs and file layout: docs/matching.md."""
 
 from __future__ import annotations
 
@@ -171,7 +132,7 @@ def _masks(width: int, tau: int) -> U64:
 
 
 class PdqSegment(Segment):
-    """N hashes with one CSR table per chunk (layout in the module docstring)."""
+    """N hashes with one CSR table per chunk (layout in docs/matching.md)."""
 
     def __init__(
         self,

@@ -1,24 +1,5 @@
-"""Segmented, memory-mapped index files shared by the PDQ and digest indexes.
-
-Why segments: adding a hash set must not rebuild an index of tens of millions of entries.
-Each `add` builds a new immutable segment from the new entries only; searches visit every
-segment; a segment is merged with the one before it once it is at least 1/MERGE_RATIO of
-that one's size, so sizes fall geometrically and there are O(log N) segments (the policy
-of log-structured merge trees). Saving writes only segments the folder does not hold yet.
-
-Layout of an index folder (documented here because other tools may read it):
-
-    <folder>/manifest.json      {"format": ..., "version": 1, "segments": [{"name", "count"}],
-                                 plus the index's own settings}
-    <folder>/seg-<32 hex>/      one immutable segment: its arrays as `<name>.npy` (numpy's
-                                 documented .npy format, never pickled) and `segment.json`
-
-A segment folder is written under a temporary name and renamed into place; the manifest is
-replaced atomically after its segments exist, and segment folders it no longer names are
-deleted after that, so a crash leaves either the old or the new index. Arrays are loaded with
-`np.load(mmap_mode="r")`: opening is instant and the operating system shares the pages
-between processes.
-"""
+"""Segmented, memory-mapped index folders shared by the PDQ and digest indexes: immutable segments
+merged as in an LSM tree, replaced atomically. Folder layout: docs/matching.md."""
 
 from __future__ import annotations
 
@@ -150,7 +131,7 @@ def hex_to_array(values: Sequence[str], width: int) -> npt.NDArray[np.uint8]:
 
 
 class SegmentedIndex(abc.ABC, Generic[S]):
-    """Segments searched together, merged occasionally, saved as files (see module doc)."""
+    """Segments searched together, merged occasionally, saved as files (docs/matching.md)."""
 
     FORMAT: ClassVar[str]
     VERSION: ClassVar[int] = 1

@@ -1,33 +1,5 @@
-"""vPDQ: a video as the PDQ hashes of its sampled frames (Meta's ThreatExchange vPDQ).
-
-Three things live here:
-
-* `pdq_from_luma_plane`: the PDQ of one decoded frame's luma plane. It is the reference
-  algorithm (two Jarosz box-filter passes each way, decimation to 64x64, a 16x64 DCT, the
-  median threshold and the gradient quality) compiled with numba, operation for operation in
-  float32, so it gives bit for bit the hash and quality that `cairn.hashing.pdq.pdq_from_luma`
-  (the pdqhash package) gives on the same pixels — the tests assert it. Why not call pdqhash:
-  on a 1080p frame pdqhash spends about 45 ms (a float64 luma pass in numpy over three
-  channels, then scalar running sums), this about 12 ms, and at one frame per second of
-  video that was a third of the hashing time.
-* the vPDQ text format, one line per frame: `frame_number,quality,pdq_hex,timestamp_sec`.
-* the comparison of two videos: the share of the query's frames that have a match in the
-  compared video, and the share of the compared video's frames that have one in the query.
-  Frames of quality < 50 are dropped first, as the reference does. A pair of frames matches at
-  distance <= 31 (PDQ's threshold); the reference's own comparison uses "< distance".
-
-Why alignment: both videos are sampled once a second, so a clip cut half a second off the
-grid has no frame at the instants the known video was sampled. Half a second of motion moves
-PDQ by 50-65 bits (measured on the synthetic films; 0 % of such a clip's frames were within 31
-bits of the known film), and the reference misses those clips. A clip is also a run of frames
-at one constant time offset, and that is checked here. Once at least two query frames within
-`aligned_distance` (63) bits lie on one offset line, the pairs up to 63 bits apart on that line
-count (within one sampling interval of it), and so does a query frame that lies between the two
-compared frames bracketing its place on the line: it differs from the first in at most 31 of
-the bits where the two agree (a frame halfway through a pan keeps what both ends share).
-Unrelated content stays far from that: over 342,000 frame pairs of different sample videos
-(the TMK and synthetic videos) the nearest was 92 bits apart.
-"""
+"""vPDQ: a video as the PDQ of its sampled frames — the numba frame hasher (bit for bit pdqhash's),
+the vPDQ text format, and two videos compared with time-offset alignment. Why: docs/video.md."""
 
 from __future__ import annotations
 
@@ -58,7 +30,7 @@ __all__ = [
 
 MIN_QUALITY = 50  # PDQ's advice, and the reference's default quality tolerance
 MATCH_DISTANCE = 31  # PDQ's published threshold
-ALIGNED_DISTANCE = 63  # a frame pair on a clip's offset line (see the module doc)
+ALIGNED_DISTANCE = 63  # a frame pair on a clip's offset line (docs/video.md)
 TIME_JITTER = 0.1  # seconds a sampled frame may sit off its instant (nearest frame, rounding)
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
@@ -375,7 +347,7 @@ class VideoMatchSettings:
 
     Frames up to `aligned_distance` apart, and frames between the two that bracket them, count
     too when at least `min_aligned` query frames within `aligned_distance` lie on one
-    time-offset line (the module doc says why); 0 turns alignment off.
+    time-offset line (docs/video.md says why); 0 turns alignment off.
     """
 
     distance: int = MATCH_DISTANCE
@@ -499,7 +471,7 @@ def compare_frames(
     settings: VideoMatchSettings | None = None,
 ) -> VideoComparison:
     """Compare two videos' usable frames: every pair within `threshold` counts, and along the
-    dominant time-offset line (module doc) pairs within `settings.aligned_distance` and frames
+    dominant time-offset line (docs/video.md) pairs within `settings.aligned_distance` and frames
     lying between the two compared frames that bracket them. Exact, every pair: for two videos
     (the matching service picks the pairs of videos worth comparing with an index)."""
     settings = settings or VideoMatchSettings()

@@ -1,4 +1,4 @@
-"""PDQ's thresholds are defined once; the values are DESIGN.md's and issue 3's."""
+"""PDQ's thresholds are defined once; the values are docs/formats.md's and issue 3's."""
 
 from __future__ import annotations
 

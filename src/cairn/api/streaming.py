@@ -39,7 +39,7 @@ class _QueueWriter(io.TextIOBase):
     def flush(self) -> None:
         if not self._buffer:
             return
-        # surrogateescape: file-name bytes that are not UTF-8 pass through unchanged (DESIGN.md)
+        # surrogateescape: name bytes that are not UTF-8 pass through unchanged (docs/formats.md)
         data = "".join(self._buffer).encode("utf-8", "surrogateescape")
         self._buffer, self._size = [], 0
         while True:

@@ -1,4 +1,4 @@
-"""Where Cairn keeps its data and who is acting (DESIGN.md "Contracts")."""
+"""Where Cairn keeps its data and who is acting (docs/architecture.md, "The workspace")."""
 
 from __future__ import annotations
 

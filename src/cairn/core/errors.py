@@ -1,4 +1,4 @@
-"""Errors that cross layers, with the exit code each one means (DESIGN.md: 0, 1, 2)."""
+"""Errors that cross layers, with the exit code each one means (docs/architecture.md: 0, 1, 2)."""
 
 
 class CairnError(Exception):

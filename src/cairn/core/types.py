@@ -38,7 +38,7 @@ class Flag(enum.StrEnum):
 
 
 class Triage(enum.StrEnum):
-    """Triage buckets in DESIGN.md's precedence order."""
+    """Triage buckets in their precedence order (docs/architecture.md)."""
 
     KNOWN = "known"
     NEAR_KNOWN = "near-known"

@@ -26,7 +26,7 @@ HashKind = HashName
 _HEX_LENGTHS: dict[str, int] = {kind.name: kind.hex_length for kind in HASH_KINDS}
 _LABELS: dict[str, str] = {kind.name: kind.label for kind in HASH_KINDS}
 # A bare hash is typed by its length; 64 hex digits are SHA-256 unless the file or the user says
-# PDQ (DESIGN.md), because the two cannot be told apart by looking.
+# PDQ (docs/formats.md), because the two cannot be told apart by looking.
 _KIND_BY_LENGTH: dict[int, HashName] = {kind.hex_length: kind.name for kind in DIGESTS}
 
 _HEX = re.compile(r"[0-9A-Fa-f]+")

@@ -1,4 +1,4 @@
-"""ICSE-style hash export: `;`-delimited CSV with the header FORMATS.md gives.
+"""ICSE-style hash export: `;`-delimited CSV with the header docs/formats.md gives.
 
 The export carries no category column: what it lists is known material by the nature of the
 database it came from, so the import service gives the set its kind and the records carry no

@@ -1,4 +1,4 @@
-"""Review thumbnails: small, made in memory, encrypted at rest (DESIGN.md "Contracts").
+"""Review thumbnails: small, made in memory, encrypted at rest (docs/formats.md).
 
 A thumbnail is derived material as sensitive as the evidence, so the JPEG exists only in
 memory and leaves this module sealed with AES-256-GCM under the workspace key. The key file

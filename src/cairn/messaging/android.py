@@ -1,6 +1,6 @@
 """WhatsApp for Android: `msgstore.db`, current (2022 on) and pre-2022 (`messages`) schemas.
 
-Current schema (FORMATS.md): message → chat → jid gives the conversation (a group when the
+Current schema (docs/formats.md): message → chat → jid gives the conversation (a group when the
 chat's jid is on `g.us`); a group message's sender is `sender_jid_row_id` → jid, and an
 `@lid` sender is resolved to a number through `jid_map`; media hangs off
 `message_media.message_row_id`, and its `file_hash` (base64 SHA-256 of the file) is what links
@@ -60,7 +60,7 @@ KINDS = {
     42: "view-once-image",
     43: "view-once-video",
 }
-# message_system.action_type (FORMATS.md); other codes stay system messages without an event.
+# message_system.action_type (docs/formats.md); other codes stay system messages without an event.
 ACTIONS = {
     1: GroupAction.SUBJECT_CHANGED,
     4: GroupAction.ADDED,

@@ -1,4 +1,4 @@
-"""WhatsApp for iOS: `ChatStorage.sqlite` (Core Data; FORMATS.md).
+"""WhatsApp for iOS: `ChatStorage.sqlite` (Core Data; docs/formats.md).
 
 `ZWACHATSESSION` rows are conversations (`ZSESSIONTYPE` 1 for groups, `ZPARTNERNAME` the
 partner's name or the group's subject); `ZWAMESSAGE` rows are messages, their sender in a group

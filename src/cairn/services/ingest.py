@@ -1,6 +1,6 @@
 """Ingest: enumerate a source, hash and analyse in worker processes, store in one writer.
 
-Workers compute, the parent writes (DESIGN.md). Units travel in small batches to amortise
+Workers compute, the parent writes (docs/architecture.md). Units travel in small batches to amortise
 inter-process overhead; results are written in submission order so that a rerun of the same
 source produces the same rows in the same order. A killed run resumes by skipping the units
 whose rows were committed, because each unit lands in one transaction; the writer commits

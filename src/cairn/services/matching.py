@@ -292,7 +292,7 @@ class BestMatch:
 
 
 def _bucket(hits: list[tuple[str, int, str, str, str]], quality: int | None) -> Triage:
-    """DESIGN.md's precedence: an illegal (or alert) hit always beats an ignorable one."""
+    """Bucket precedence (docs/architecture.md): an illegal or alert hit beats an ignorable one."""
     low_quality = quality is not None and quality < PDQ_MIN_QUALITY
     if any(method not in PERCEPTUAL and kind in HOSTILE for method, _d, _v, band, kind in hits):
         return Triage.KNOWN

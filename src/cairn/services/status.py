@@ -1,4 +1,4 @@
-"""Per-evidence accounting: enumerated = hashed + errored + non-regular (DESIGN.md)."""
+"""Per-evidence accounting: enumerated = hashed + errored + non-regular (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def case_media(
 
 @router.get("/{ref}/export/hashes", response_class=StreamingResponse)
 def export_hashes(ref: str, ctx: RequestContext, principal: Caller) -> StreamingResponse:
-    """DESIGN.md's hash export (CSV, one row per occurrence), streamed; audited."""
+    """The hash export (CSV, one row per occurrence; docs/architecture.md), streamed; audited."""
     check_case(ctx, principal, ref)  # 404 before the stream starts
 
     def write(out: TextIO) -> None:

@@ -27,7 +27,8 @@ from typing import Any
 
 from cairn.core.types import Category, CategoryScheme
 from cairn.hashsets.base import KnownHashRecord, ReadOptions, RecordError
-from cairn.hashsets.vics import VicsFormat, write_media_set
+from cairn.hashsets.vics.reader import VicsFormat
+from cairn.hashsets.vics.writer import write_media_set
 
 SEED = 20261129
 RSS_TARGET_MB = 300

@@ -16,7 +16,8 @@ from cairn.core.types import Category, CategoryScheme
 from cairn.hashing.digests import digest_bytes
 from cairn.hashsets.base import KnownHashRecord, ReadOptions, example_hashes
 from cairn.hashsets.nsrl import RDS2_HEADER, Rds3Row, write_rds3
-from cairn.hashsets.vics import VicsFormat, write_media_set
+from cairn.hashsets.vics.reader import VicsFormat
+from cairn.hashsets.vics.writer import write_media_set
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.export import write_csv

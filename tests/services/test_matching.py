@@ -18,7 +18,8 @@ from cairn.core.types import Category, CategoryScheme, Triage
 from cairn.hashing.digests import digest_bytes
 from cairn.hashing.pdq import pdq_from_image
 from cairn.hashsets.base import KnownHashRecord, ReadOptions
-from cairn.hashsets.vics import read_case_media, write_media_set
+from cairn.hashsets.vics.reader import read_case_media
+from cairn.hashsets.vics.writer import write_media_set
 from cairn.media.synthetic import jpeg_bytes, synthetic_image
 from cairn.services.cases import create_case
 from cairn.services.context import Context

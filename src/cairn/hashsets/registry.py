@@ -10,7 +10,7 @@ from cairn.hashsets.base import HashSetFormat
 from cairn.hashsets.icse import IcseCsvFormat
 from cairn.hashsets.nsrl import NsrlFormat
 from cairn.hashsets.plain import PlainFormat
-from cairn.hashsets.vics import VicsFormat
+from cairn.hashsets.vics.reader import VicsFormat
 
 FORMATS: Final[tuple[type[HashSetFormat], ...]] = (
     VicsFormat,

@@ -135,7 +135,7 @@ def build_hash_sets(folder: Path, device: Path) -> list[tuple[Path, str, str]]:
     from cairn.hashing.digests import digest_bytes
     from cairn.hashing.pdq import pdq_from_image
     from cairn.hashsets.base import KnownHashRecord
-    from cairn.hashsets.vics import write_media_set
+    from cairn.hashsets.vics.writer import write_media_set
 
     folder.mkdir(parents=True, exist_ok=True)
     camera = device / "DCIM" / "Camera"

@@ -243,7 +243,7 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
     """Each media item of the case once, with every place it was found (VICS MediaFiles)."""
     from cairn.core.types import Category
     from cairn.hashsets.base import KnownHashRecord
-    from cairn.hashsets.vics import CaseMedia, MediaFile
+    from cairn.hashsets.vics.document import CaseMedia, MediaFile
 
     best = best_matches(session.connection(), case_id)
     rows = session.execute(
@@ -301,7 +301,7 @@ def export_vics(ctx: Context, case_ref: str, out: TextIO, destination: str) -> i
     """The case as a VICS 2.0 `#Cases` document: Media with MediaFiles, categories, series."""
     import uuid
 
-    from cairn.hashsets.vics import CaseInfo, write_case
+    from cairn.hashsets.vics.writer import CaseInfo, write_case
 
     with ctx.db.session() as session:
         case = get_case(session, case_ref)

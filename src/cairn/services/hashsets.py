@@ -534,7 +534,7 @@ def rebuild_indexes(ctx: Context) -> None:
 
 def export_hashset(ctx: Context, name: str, out: TextIO) -> int:
     """A VICS 2.0 #Media set of one hash set: hashes and labels only, never paths."""
-    from cairn.hashsets.vics import write_media_set
+    from cairn.hashsets.vics.writer import write_media_set
 
     with ctx.db.session() as session:
         hashset = get_hashset(session, name)

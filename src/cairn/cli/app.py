@@ -451,7 +451,7 @@ def hashset_import_vpdq(
     from cairn.cli.output import console, print_json
     from cairn.core.errors import UsageError
     from cairn.core.types import Category
-    from cairn.services.video_matching import import_vpdq_hashset
+    from cairn.services.video_matching.importing import import_vpdq_hashset
 
     try:
         parsed = Category.parse(category) if category else None
@@ -585,7 +585,7 @@ def videos(case: CaseRef, json_: AsJson = False) -> None:
     The offset places the video in the one compared: its second 0 is at that second of it.
     """
     from cairn.cli.output import print_json, print_table
-    from cairn.services.video_matching import video_matches
+    from cairn.services.video_matching.listing import video_matches
 
     found = video_matches(context(), case)
     if json_:
@@ -623,7 +623,7 @@ def export_vpdq(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
 ) -> None:
     """One video's vPDQ file (frame hashes only, for sharing)."""
-    from cairn.services.video_matching import export_vpdq as run_export
+    from cairn.services.video_matching.export import export_vpdq as run_export
 
     with open(output, "w", encoding="utf-8") as out:
         count = run_export(context(), sha256, out)

@@ -32,7 +32,8 @@ from cairn.services.matching import MatchSummary, match_case
 from cairn.services.messaging.discovery import import_from_evidence
 from cairn.services.messaging.reports import analyse_case, summary_lines
 from cairn.services.triage import review_queue, triage_report
-from cairn.services.video_matching import build_demo_videos, import_vpdq_hashset, video_findings
+from cairn.services.video_matching.demo_films import build_demo_videos, video_findings
+from cairn.services.video_matching.importing import import_vpdq_hashset
 from cairn.store.models import Evidence, Media, Occurrence
 
 DEMO_CASE = "DEMO-1"

@@ -29,7 +29,7 @@ from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.hashsets import materialize_known_files
 from cairn.services.provenance import library_versions
-from cairn.services.video_matching import compare_workspace_videos, video_match_rows
+from cairn.services.video_matching.comparison import compare_workspace_videos, video_match_rows
 from cairn.store import audit
 from cairn.store.case_media import case_media
 from cairn.store.models import (

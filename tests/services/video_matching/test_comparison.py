@@ -25,7 +25,6 @@ import vpdq
 from PIL import Image
 from sqlalchemy import func, select
 
-from cairn.core.errors import UsageError
 from cairn.core.settings import AnalysisSettings
 from cairn.core.types import Category, CategoryScheme
 from cairn.hashing.pdq import pdq_from_image
@@ -36,21 +35,16 @@ from cairn.media.video import SyntheticVideo, synthetic_frames, write_synthetic_
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.export import write_csv
-from cairn.services.hashsets import import_hashset, list_hashsets
+from cairn.services.hashsets import import_hashset
 from cairn.services.identity import create_agency
 from cairn.services.ingest import ingest
 from cairn.services.matching import match_case
 from cairn.services.triage import triage_report
-from cairn.services.video_matching import (
-    build_demo_videos,
-    export_vpdq,
-    import_vpdq_hashset,
-    video_findings,
-    video_frames,
-    video_matches,
-)
+from cairn.services.video_matching.export import export_vpdq
+from cairn.services.video_matching.importing import import_vpdq_hashset
+from cairn.services.video_matching.listing import video_frames, video_matches
 from cairn.store.models import Match, Media, ProcessingRun, Thumbnail
-from cairn.store.video_models import KnownVideoFrame, Video, VideoMatch
+from cairn.store.video_models import Video, VideoMatch
 
 VICS_1 = Category(CategoryScheme.VICS, "1")
 KEY = new_key()
@@ -269,58 +263,6 @@ def test_matching_is_idempotent_and_shared_hashes_round_trip(
     assert errors == [] and frames == video_frames(ctx, copy_sha)
     assert out.getvalue() == format_vpdq(frames)
     assert [f.frame_number for f in frames] == [10 * k for k in range(20)]
-
-
-def test_vpdq_set_import_counts_bad_lines_and_refuses_bad_input(
-    ctx: Context, tmp_path: Path
-) -> None:
-    folder = tmp_path / "films"
-    folder.mkdir()
-    good = "0,100," + "ab" * 32 + ",0.000\n10,40," + "cd" * 32 + ",1.000\n"
-    (folder / "a.txt").write_text(good + "not,a,frame\n")
-    (folder / "b.vpdq").write_text(good)
-    (folder / "empty.txt").write_text("\n")
-    (folder / "binary.txt").write_bytes(b"\xff\xfe\x00")
-    (folder / "ignored.csv").write_text(good)
-    summary = import_vpdq_hashset(ctx, [folder], "films", kind="alert", pdq_threshold=20)
-    assert (summary.videos, summary.frames, summary.bad_records) == (2, 4, 3)
-    assert summary.errors == [
-        "a.txt: line 3: expected frame_number,quality,pdq_hex,timestamp_sec, got 'not,a,frame'",
-        "binary.txt: not a vPDQ text file",
-        "empty.txt: no frames",
-    ]
-    info = next(h for h in list_hashsets(ctx) if h.name == "films")
-    assert (info.kind, info.format, info.entries, info.bad_records, info.pdq_threshold) == (
-        "alert",
-        "vpdq",
-        2,
-        3,
-        20,
-    )
-    with ctx.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(KnownVideoFrame)) == 4
-    with pytest.raises(UsageError, match="exists"):
-        import_vpdq_hashset(ctx, [folder], "films")
-    with pytest.raises(UsageError, match="no such file"):
-        import_vpdq_hashset(ctx, [tmp_path / "missing"], "other")
-    with pytest.raises(UsageError, match="kind"):
-        import_vpdq_hashset(ctx, [folder], "other", kind="good")
-
-
-def test_demo_videos_show_a_clip_of_a_known_film(ctx: Context, tmp_path: Path) -> None:
-    device, sets = tmp_path / "device", tmp_path / "sets"
-    vpdq_file = build_demo_videos(device, sets)
-    assert vpdq_file == sets / "known-film.vpdq.txt"
-    assert sorted(p.name for p in (device / "videos").iterdir()) == ["clip.mp4", "holiday.mp4"]
-    assert import_vpdq_hashset(ctx, [vpdq_file], "demo-films", category=VICS_1).frames == 20
-    create_case(ctx, "DEMO")
-    ingest(ctx, "DEMO", device, workers=0)
-    match_case(ctx, "DEMO")
-    assert video_findings(ctx, "DEMO") == [
-        "device:videos/clip.mp4: clip of known video demo-films:known-film.vpdq "
-        "(100% of its frames in it, 40% of the known video's frames found)"
-    ]
-    assert _triage_by_path(ctx)["videos/holiday.mp4"][0] == "new"
 
 
 # ---------------------------------------------------------------------------------------------

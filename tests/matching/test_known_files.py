@@ -107,7 +107,7 @@ def test_entries_round_trip_and_are_found_by_digest(tmp_path: Path, chunk_rows: 
     assert sorted(zip(rows.tolist(), ids.tolist(), strict=True)) == [(2, 103), (3, 101)]
     rows, ids = found.lookup("sha256", column("sha256", [4]))
     assert (rows.tolist(), ids.tolist()) == ([0], [105])
-    # An entry with a SHA-256 is found by it alone (module docstring of known_files).
+    # An entry with a SHA-256 is found by it alone (docs/matching.md, known-file sets).
     for kind in ("md5", "sha1"):
         assert found.lookup(kind, column(kind, [4]))[1].tolist() == []
     rows, ids = found.lookup("md5", np.empty((0, 16), np.uint8))

@@ -1,4 +1,4 @@
-"""VICS 1.x/2.0 reading: streamed, every quirk FORMATS.md lists."""
+"""VICS 1.x/2.0 reading: streamed, every quirk docs/formats.md lists."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from cairn.hashsets.base import KnownHashRecord
 CONTEXT_URL: Final = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{}/$metadata#{}"
 
 # Media properties kept in KnownHashRecord.extra, and written back from it, with their types.
-# IsPrecategorized is neither: FORMATS.md calls it unreliable, and Cairn writes its own.
+# IsPrecategorized is neither: docs/formats.md calls it unreliable, and Cairn writes its own.
 EXTRA_FLAGS: Final = ("IsSuspected", "SelfGenerated")
 EXTRA_TEXT: Final = ("DateUpdated",)
 

@@ -1,6 +1,6 @@
 """Reading VICS documents: the `vics` hash-set format and the Media of `#Cases` documents.
 
-Category numbers are read in the scheme the file declares, and never guessed (DESIGN.md):
+Category numbers are read in the scheme the file declares, and never guessed (docs/formats.md):
 - 2.0 Default and US profiles number in `vics` (0 non-pertinent ... 4 comparison, null
   uncategorised).
 - 1.x files do not say: tools of that era also used the legacy DHS numbering, where 0 means

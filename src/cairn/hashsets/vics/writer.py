@@ -22,7 +22,7 @@ from cairn.hashsets.vics.document import CONTEXT_URL, EXTRA_FLAGS, EXTRA_TEXT, C
 WRITE_PROFILE: Final = "US"
 
 # Category codes as vics numbers. The legacy DHS numbering names the same meanings as vics with
-# other digits (FORMATS.md), so a dhs category is written as its vics equivalent.
+# other digits (docs/formats.md), so a dhs category is written as its vics equivalent.
 _AS_VICS_NUMBER: Final[dict[CategoryScheme, dict[str, int | None]]] = {
     CategoryScheme.VICS: {"0": 0, "1": 1, "2": 2, "3": 3, "4": 4},
     CategoryScheme.DHS: {"0": None, "1": 1, "2": 2, "3": 3, "4": 4, "5": 0},
@@ -155,7 +155,7 @@ class _MediaWriter:
             self.bad_category += 1
             return
         self.written += 1
-        # MediaID only has to be unique in the file (FORMATS.md): an export-local row number.
+        # MediaID only has to be unique in the file (docs/formats.md): an export-local row number.
         obj = _media_json(record, self.written, code, precategorized_by)
         media_files = [
             _media_file_json(obj["MD5"], self.files + n, item) for n, item in enumerate(files, 1)

@@ -20,6 +20,7 @@ from cairn.messaging.base import (
     Issue,
     MediaRef,
     Message,
+    Owner,
     Record,
     Severity,
     Thumbnail,
@@ -44,6 +45,9 @@ NO_WAL = Issue(
     "recovery",
     "table message",
     "no WAL to replay: live records only; free pages of the main file not carved",
+)
+OWN_NOTICE = (
+    "the member named in 1 group notice of the phone's own acts (message_system_chat_participant)"
 )
 CURRENT = Issue(Severity.INFO, "schema", "table message", "current schema (2022 on)")
 
@@ -88,11 +92,13 @@ def test_current_schema(tmp_path: Path) -> None:
         account(BOB.phone, "190000000000002@lid"),  # the same person again, now with a lid
         account(CAROL.phone),
         Group(GROUP, "Example Group", None, at(0)),
+        # The notice of the group's creation, done on the phone, names the phone's number.
+        Owner(Account(ALICE.phone, ALICE.phone), OWN_NOTICE),
         GroupEvent(GROUP, GroupAction.SUPERADMIN, ALICE.phone),
         GroupEvent(GROUP, GroupAction.MEMBER, BOB.phone),
         GroupEvent(GROUP, GroupAction.MEMBER, CAROL.phone),
         # The phone's owner created the group; Carol joined by the invite link.
-        GroupEvent(GROUP, GroupAction.CREATED, "owner:phone-A", at(0), "owner:phone-A"),
+        GroupEvent(GROUP, GroupAction.CREATED, ALICE.phone, at(0), ALICE.phone),
         GroupEvent(GROUP, GroupAction.JOINED_BY_LINK, CAROL.phone, at(1), CAROL.phone),
         *example_messages(photo()),
         Thumbnail(EXAMPLE_SHA256, tiny_jpeg((90, 120, 150))),
@@ -292,7 +298,7 @@ def test_group_events_name_who_acted_on_whom(tmp_path: Path) -> None:
         ),
     )
     records = read(path)
-    owner = "owner:phone-A"
+    owner = ALICE.phone  # stated by the notice of the group's creation, done on the phone
     assert [r for r in records if isinstance(r, GroupEvent) and r.at] == [
         GroupEvent(GROUP, GroupAction.ADDED, CAROL.phone, at(10), ALICE.phone),
         GroupEvent(GROUP, GroupAction.REMOVED, BOB.phone, at(11), owner),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from cairn.messaging.base import (
     Issue,
     MediaRef,
     Message,
+    Owner,
     Record,
     Severity,
 )
@@ -70,6 +72,15 @@ def test_example(tmp_path: Path) -> None:
         GroupEvent(GROUP, GroupAction.MEMBER, BOB.phone),
         account(CAROL.phone, "Carol Example"),
         GroupEvent(GROUP, GroupAction.MEMBER, CAROL.phone),
+        replace(account(BOB.phone), push_name="Bob"),  # ZWAPROFILEPUSHNAME
+        replace(account(CAROL.phone), push_name="Carol"),
+        # The phone's number: the addressee of what it received, and the group's creator.
+        Owner(
+            account(ALICE.phone),
+            "addressee of 3 received messages (ZTOJID); creator of 1 group (ZCREATORJID) who"
+            " never wrote to the phone; subject owner of 1 group (ZSUBJECTOWNERJID) who never"
+            " wrote to the phone",
+        ),
         Message(1, GROUP, True, None, True, at(0), "system", "3EB0A1", None, False),
         Message(2, GROUP, True, CAROL.phone, False, at(1), "system", "3EB0A2", None, False),
         Message(
@@ -151,3 +162,34 @@ def test_missing_columns_cost_only_their_features(tmp_path: Path) -> None:
             "not a readable WhatsApp database: it lacks ZWACHATSESSION",
         ),
     ]
+
+
+def test_owner_from_group_creators_alone(tmp_path: Path) -> None:
+    """Without ZTOJID, a creator who never wrote to the phone is its owner (circumstantial);
+    a creator who did write is not."""
+    path = IosChatStorage.example(tmp_path)
+    alter(path, "UPDATE ZWAMESSAGE SET ZTOJID = NULL")
+    owners = [r for r in read(path) if isinstance(r, Owner)]
+    assert owners == [
+        Owner(
+            account(ALICE.phone),
+            "creator of 1 group (ZCREATORJID) who never wrote to the phone; subject owner of 1"
+            " group (ZSUBJECTOWNERJID) who never wrote to the phone",
+        )
+    ]
+    alter(path, f"UPDATE ZWAGROUPINFO SET ZCREATORJID = '{BOB.phone[1:]}@s.whatsapp.net'")
+    alter(path, "UPDATE ZWAGROUPINFO SET ZSUBJECTOWNERJID = NULL")
+    assert [r for r in read(path) if isinstance(r, Owner)] == []
+
+
+def test_conflicting_addressees_are_named(tmp_path: Path) -> None:
+    path = IosChatStorage.example(tmp_path)
+    alter(
+        path,
+        f"UPDATE ZWAMESSAGE SET ZTOJID = '{CAROL.phone[1:]}@s.whatsapp.net' WHERE Z_PK = 5",
+    )
+    (owner,) = [r for r in read(path) if isinstance(r, Owner)]
+    assert owner.account.key == ALICE.phone
+    assert owner.source.endswith(
+        f"; but also {CAROL.phone}: addressee of 1 received message (ZTOJID)"
+    )

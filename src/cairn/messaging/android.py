@@ -8,6 +8,10 @@ a message to seized files and hash sets. Forwarding: `origination_flags` bit 0, 
 `message_forwarded.forward_score`. Group life: `group_participant_user` (members as of the
 extraction, `rank` 1 admin, 2 creator), `message_system` actions with the members they concern.
 
+The phone's own number (`cairn.messaging.owner`): the member its own group notices (joined by
+invite link, left) name — the phone's user did those themselves. `cairn.messaging.android_prefs`
+reads it from the app's settings when the extraction holds them.
+
 App versions differ in what they have. Only message, chat and jid are required; every other
 table or column feeds one feature, and when it is missing the reader says which feature is
 unavailable and reads the rest.
@@ -34,13 +38,16 @@ from cairn.messaging.base import (
     MediaRef,
     Message,
     MessagingFormat,
+    Owner,
     Record,
     Seen,
     Severity,
     Thumbnail,
     from_unix_ms,
+    plural,
     sha256_from_base64,
 )
+from cairn.messaging.owner import OwnerClues
 from cairn.messaging.recovery import recover_deleted
 from cairn.messaging.sqlitedb import MAGIC, Schema, connect, features, required, rows_by_id
 
@@ -75,6 +82,8 @@ ACTIONS = {
 }
 # Actions done by someone to the participants listed; the others are the actor's own.
 _DONE_TO_OTHERS = (GroupAction.ADDED, GroupAction.REMOVED)
+# The actor's own acts: on the phone's own notices of these, the member named is its owner.
+SELF_ACTIONS = tuple(code for code, action in ACTIONS.items() if action not in _DONE_TO_OTHERS)
 RANKS = {0: GroupAction.MEMBER, 1: GroupAction.ADMIN, 2: GroupAction.SUPERADMIN}
 LEGACY_SYSTEM_STATUS = 6  # messages.status of a system message before 2022
 
@@ -177,6 +186,10 @@ class _Current:
         yield from self.feature_issues
         people, chats, records = self._directory(self.connection)
         yield from records
+        owner = self._owner(people)
+        if owner is not None:
+            self.owner = owner.account.key  # the actor of the phone's own group acts
+            yield owner
         yield from self._group_events(people, chats)
         live = array("q")
         for message in self._messages(self.connection, people, chats, None, None):
@@ -252,6 +265,28 @@ class _Current:
         records.extend(self.issues)
         self.issues.clear()
         return people, chats, records
+
+    def _owner(self, people: dict[int, str]) -> Owner | None:
+        if not {"group events", "members named in group events"} <= self.available:
+            return None
+        clues = OwnerClues()
+        codes = ", ".join(map(str, SELF_ACTIONS))
+        for user_row, count in self.connection.execute(
+            "SELECT p.user_jid_row_id, COUNT(*) FROM message_system s"
+            " JOIN message m ON m._id = s.message_row_id"
+            " JOIN message_system_chat_participant p ON p.message_row_id = s.message_row_id"
+            f" WHERE m.from_me = 1 AND s.action_type IN ({codes})"
+            " GROUP BY p.user_jid_row_id ORDER BY p.user_jid_row_id"
+        ):
+            key = people.get(user_row)
+            if key is not None:
+                clues.add(
+                    Account(key, key if key.startswith("+") else None),
+                    count,
+                    f"the member named in {plural(count, 'group notice')} of the phone's own "
+                    "acts (message_system_chat_participant)",
+                )
+        return clues.owner()
 
     def _group_events(
         self, people: dict[int, str], chats: dict[int, tuple[str, bool]]
@@ -713,8 +748,17 @@ class AndroidMsgstore(MessagingFormat):
     @classmethod
     def example_counts(cls) -> dict[str, int]:
         # 4 accounts: Alice, Bob, Carol, and Bob's @lid resolved to him (with the lid set);
-        # 3 member rows + created + joined-by-link; 2 info issues (schema, recovery).
-        return {"Issue": 2, "Account": 4, "Group": 1, "GroupEvent": 5, "Message": 5, "Thumbnail": 1}
+        # 3 member rows + created + joined-by-link; 2 info issues (schema, recovery); the owner
+        # (named by the notice of the group's creation, done on the phone).
+        return {
+            "Issue": 2,
+            "Account": 4,
+            "Owner": 1,
+            "Group": 1,
+            "GroupEvent": 5,
+            "Message": 5,
+            "Thumbnail": 1,
+        }
 
 
 def legacy_example(folder: Path) -> Path:

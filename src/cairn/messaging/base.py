@@ -52,6 +52,15 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class Owner:
+    """The phone's own account, as the artefact itself states it (whose its "from me"
+    messages are), and where it says so: shown beside every inference in court."""
+
+    account: Account
+    source: str  # "ZTOJID of 12 received messages; creator of 2 groups (ZCREATORJID)"
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     key: str
     name: str | None = None
@@ -126,7 +135,7 @@ class Thumbnail:
     jpeg: bytes
 
 
-Record = Account | Group | GroupEvent | Message | Thumbnail | Issue
+Record = Account | Owner | Group | GroupEvent | Message | Thumbnail | Issue
 
 
 @dataclass(frozen=True)
@@ -164,7 +173,8 @@ class MessagingFormat(ABC):
     @classmethod
     @abstractmethod
     def read(cls, artefact: Artefact) -> Iterator[Record]:
-        """Stream the artefact's records: accounts and groups before anything naming them."""
+        """Stream the artefact's records: accounts and groups before anything naming them,
+        and the phone's `Owner`, when the artefact states it, before its first message."""
 
     @classmethod
     @abstractmethod

@@ -7,6 +7,11 @@ partner's name or the group's subject); `ZWAMESSAGE` rows are messages, their se
 `ZVCARDNAME` is the base64 SHA-256 of the file (for media; a contact card's name otherwise).
 `ZWAGROUPINFO` names each group's creator and creation time. iOS keeps no forward score and
 keeps thumbnails as files beside the database, not in it.
+
+The phone's own number (`cairn.messaging.owner`): the addressee (`ZTOJID`) of the messages it
+received; failing that, the creator (`ZCREATORJID`) or subject owner (`ZSUBJECTOWNERJID`) of
+groups who never sent the phone a message — the owner's own messages are "from me".
+`ZWAPROFILEPUSHNAME` holds the names people gave themselves (push names).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import sqlite3
 from array import array
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,12 +35,15 @@ from cairn.messaging.base import (
     MediaRef,
     Message,
     MessagingFormat,
+    Owner,
     Record,
     Seen,
     Severity,
     from_cocoa,
+    plural,
     sha256_from_base64,
 )
+from cairn.messaging.owner import OwnerClues
 from cairn.messaging.recovery import recover_deleted
 from cairn.messaging.sqlitedb import MAGIC, Schema, connect, features, required, rows_by_id
 
@@ -88,6 +97,8 @@ class _Reader:
         ),
         ("chat names", "ZWACHATSESSION", ("ZPARTNERNAME",)),
         ("group flags", "ZWACHATSESSION", ("ZSESSIONTYPE",)),
+        ("the owner as addressee", "ZWAMESSAGE", ("ZTOJID",)),
+        ("push names", "ZWAPROFILEPUSHNAME", ("ZJID", "ZPUSHNAME")),
     )
 
     def __init__(self, connection: sqlite3.Connection, artefact: Artefact) -> None:
@@ -106,6 +117,10 @@ class _Reader:
         yield from self.feature_issues
         sessions, members, records = self._directory(self.connection)
         yield from records
+        yield from self._push_names()
+        owner = self._owner()
+        if owner is not None:
+            yield owner
         live = array("q")
         for record in self._messages(self.connection, sessions, members, None, None):
             if isinstance(record, Message):
@@ -203,6 +218,66 @@ class _Reader:
                     action = GroupAction.ADMIN if admin else GroupAction.MEMBER
                 records.append(GroupEvent(chat[0], action, account.key))
         return sessions, members, records
+
+    def _push_names(self) -> Iterator[Account]:
+        if "push names" not in self.available:
+            return
+        for raw, name in self.connection.execute(
+            "SELECT ZJID, ZPUSHNAME FROM ZWAPROFILEPUSHNAME ORDER BY Z_PK"
+        ):
+            if raw and name and not identity.is_group_jid(raw):
+                yield replace(identity.account_for_jid(raw), push_name=name)
+
+    def _owner(self) -> Owner | None:
+        clues = OwnerClues()
+        if "the owner as addressee" in self.available:
+            for raw, count in self.connection.execute(
+                "SELECT ZTOJID, COUNT(*) FROM ZWAMESSAGE WHERE ZISFROMME = 0"
+                " AND ZTOJID IS NOT NULL AND ZTOJID != '' GROUP BY ZTOJID ORDER BY ZTOJID"
+            ):
+                if not identity.is_group_jid(raw):
+                    clues.add(
+                        identity.account_for_jid(raw),
+                        count,
+                        f"addressee of {plural(count, 'received message')} (ZTOJID)",
+                    )
+        if "group creators and creation times" not in self.available:
+            return clues.owner()
+        senders = {identity.account_for_jid(raw).key for raw in self._received_from() if raw}
+        s = self.schema
+        subject_owner = s.column("i", "ZWAGROUPINFO", "ZSUBJECTOWNERJID")
+        for column, raw, count in self.connection.execute(
+            "SELECT 'ZCREATORJID', ZCREATORJID, COUNT(*) FROM ZWAGROUPINFO"
+            " WHERE ZCREATORJID IS NOT NULL GROUP BY ZCREATORJID"
+            f" UNION ALL SELECT 'ZSUBJECTOWNERJID', {subject_owner}, COUNT(*) FROM ZWAGROUPINFO i"
+            f" WHERE {subject_owner} IS NOT NULL GROUP BY {subject_owner} ORDER BY 1, 2"
+        ):
+            account = identity.account_for_jid(raw)
+            if account.key in senders or identity.is_group_jid(raw):
+                continue
+            role = "creator" if column == "ZCREATORJID" else "subject owner"
+            clues.add(
+                account,
+                count,
+                f"{role} of {plural(count, 'group')} ({column}) who never wrote to the phone",
+                direct=False,
+            )
+        return clues.owner()
+
+    def _received_from(self) -> Iterator[str]:
+        """The JIDs of everyone who sent the phone a message."""
+        member = "g.ZMEMBERJID" if "group members and admins" in self.available else "NULL"
+        join = (
+            "LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER"
+            if "group senders" in self.available and member != "NULL"
+            else ""
+        )
+        from_jid = self.schema.column("m", "ZWAMESSAGE", "ZFROMJID")
+        for (raw,) in self.connection.execute(
+            f"SELECT DISTINCT COALESCE({member if join else 'NULL'}, {from_jid})"
+            f" FROM ZWAMESSAGE m {join} WHERE m.ZISFROMME = 0"
+        ):
+            yield raw
 
     def _messages(
         self,
@@ -348,6 +423,6 @@ class IosChatStorage(MessagingFormat):
     @classmethod
     def example_counts(cls) -> dict[str, int]:
         # The group twice (its session, then its creator); Carol as partner and as member,
-        # Alice as creator and as member, Bob; three members; five messages; schema and
-        # recovery notes.
-        return {"Issue": 2, "Group": 2, "Account": 5, "GroupEvent": 3, "Message": 5}
+        # Alice as creator and as member, Bob; Bob's and Carol's push names; three members;
+        # five messages; schema and recovery notes; the owner (addressee of what it received).
+        return {"Issue": 2, "Group": 2, "Account": 7, "Owner": 1, "GroupEvent": 3, "Message": 5}

@@ -11,6 +11,7 @@ from typing import Final
 from cairn.core.errors import UsageError
 from cairn.messaging.android import AndroidMsgstore
 from cairn.messaging.android_contacts import AndroidContacts
+from cairn.messaging.android_prefs import AndroidPrefs
 from cairn.messaging.base import MessagingFormat
 from cairn.messaging.export import ChatExport
 from cairn.messaging.ios import IosChatStorage
@@ -20,6 +21,7 @@ FORMATS: Final[tuple[type[MessagingFormat], ...]] = (
     AndroidContacts,
     IosChatStorage,
     ChatExport,
+    AndroidPrefs,
 )
 HEAD_BYTES: Final = 64 * 1024
 _CRYPT = re.compile(r"\.crypt(\d+)$")

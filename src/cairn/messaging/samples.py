@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from cairn.messaging.android import SELF_ACTIONS
 from cairn.messaging.base import COCOA_EPOCH
 
 _BATCH = 20_000
@@ -243,7 +244,10 @@ class _Msgstore:
                 "INSERT INTO message_system (message_row_id, action_type) VALUES (?, ?)",
                 (row, m.action),
             )
-            for phone in m.participants:
+            participants = m.participants
+            if m.sender is None and m.action in SELF_ACTIONS and not participants:
+                participants = (self.device.owner.phone,)  # the phone's own act names it
+            for phone in participants:
                 self.connection.execute(
                     "INSERT INTO message_system_chat_participant (message_row_id,"
                     " user_jid_row_id) VALUES (?, ?)",
@@ -449,6 +453,8 @@ CREATE TABLE ZWAGROUPINFO (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGE
   ZSTATE INTEGER, ZCHATSESSION INTEGER, ZLASTMESSAGEOWNER INTEGER, ZCREATIONDATE TIMESTAMP,
   ZSUBJECTTIMESTAMP TIMESTAMP, ZCREATORJID VARCHAR, ZOWNERJID VARCHAR, ZPICTUREID VARCHAR,
   ZPICTUREPATH VARCHAR, ZSOURCEJID VARCHAR, ZSUBJECTOWNERJID VARCHAR);
+CREATE TABLE ZWAPROFILEPUSHNAME (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZJID VARCHAR, ZPUSHNAME VARCHAR);
 """
 # Android message_type -> iOS ZMESSAGETYPE for the kinds samples use.
 _IOS_TYPE = {0: 0, 1: 1, 3: 2, 2: 3, 9: 8, 13: 11, 7: 6}
@@ -459,10 +465,34 @@ def cocoa(ms: int) -> float:
     return ms / 1000 - COCOA_EPOCH
 
 
+def write_preferences(path: Path, owner: SamplePerson) -> Path:
+    """WhatsApp's settings file (`shared_prefs/com.whatsapp_preferences_light.xml`): the
+    registered number and the owner's push name among unrelated settings."""
+    path.write_text(
+        "<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\n<map>\n"
+        '    <boolean name="show_tos_update" value="false" />\n'
+        f'    <string name="registration_jid">{owner.user}</string>\n'
+        f'    <string name="push_name">{owner.name.split()[0]}</string>\n'
+        '    <int name="reg_attempts_verify_code" value="1" />\n</map>\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 def write_chatstorage(path: Path, device: SampleDevice) -> Path:
-    """An iOS `ChatStorage.sqlite` (Core Data): sessions, members, messages, media items."""
+    """An iOS `ChatStorage.sqlite` (Core Data): sessions, members, messages, media items.
+
+    As on a phone, the owner's number is nowhere but in the addressee (`ZTOJID`) of what
+    the phone received and in the groups it created; contacts' push names are kept apart.
+    """
+    own_jid = f"{device.owner.user}@s.whatsapp.net"
     with closing(sqlite3.connect(path)) as connection:
         connection.executescript(CHATSTORAGE_SCHEMA)
+        for person in device.contacts:
+            connection.execute(
+                "INSERT INTO ZWAPROFILEPUSHNAME (ZJID, ZPUSHNAME) VALUES (?, ?)",
+                (f"{person.user}@s.whatsapp.net", person.name.split()[0]),
+            )
         sessions: dict[str, int] = {}
         members: dict[tuple[str, str], int] = {}
         for group in device.groups:
@@ -472,10 +502,11 @@ def write_chatstorage(path: Path, device: SampleDevice) -> Path:
                 (f"{group.gid}@g.us", group.subject),
             )
             session = sessions[group.gid] = int(cursor.lastrowid or 0)
+            creator = f"{group.creator.lstrip('+')}@s.whatsapp.net"
             cursor = connection.execute(
-                "INSERT INTO ZWAGROUPINFO (ZCHATSESSION, ZCREATORJID, ZCREATIONDATE)"
-                " VALUES (?, ?, ?)",
-                (session, f"{group.creator.lstrip('+')}@s.whatsapp.net", cocoa(group.created_ms)),
+                "INSERT INTO ZWAGROUPINFO (ZCHATSESSION, ZCREATORJID, ZSUBJECTOWNERJID,"
+                " ZCREATIONDATE) VALUES (?, ?, ?, ?)",
+                (session, creator, creator, cocoa(group.created_ms)),
             )
             connection.execute(
                 "UPDATE ZWACHATSESSION SET ZGROUPINFO = ? WHERE Z_PK = ?",
@@ -513,13 +544,14 @@ def write_chatstorage(path: Path, device: SampleDevice) -> Path:
             chat_jid = f"{m.chat}@g.us" if in_group else f"{m.chat.lstrip('+')}@s.whatsapp.net"
             sender_pk = members.get((m.chat, m.sender)) if m.sender and in_group else None
             cursor = connection.execute(
-                "INSERT INTO ZWAMESSAGE (ZCHATSESSION, ZISFROMME, ZFROMJID, ZGROUPMEMBER,"
-                " ZMESSAGEDATE, ZFLAGS, ZMEDIAITEM, ZTEXT, ZSTANZAID, ZMESSAGETYPE)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ZWAMESSAGE (ZCHATSESSION, ZISFROMME, ZFROMJID, ZTOJID,"
+                " ZGROUPMEMBER, ZMESSAGEDATE, ZFLAGS, ZMEDIAITEM, ZTEXT, ZSTANZAID,"
+                " ZMESSAGETYPE) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sessions[m.chat],
                     int(m.sender is None),
                     None if m.sender is None else chat_jid,
+                    chat_jid if m.sender is None else own_jid,
                     sender_pk,
                     cocoa(m.ms),
                     IOS_FORWARDED if m.forwarded else 0,

@@ -58,6 +58,8 @@ class MsgImport(Base):
     sha256: Mapped[str] = mapped_column(String(64))  # of the original main file
     originals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # name, sha256, size
     owner_account_id: Mapped[int | None] = mapped_column(ForeignKey("msg_accounts.id"))
+    # How the owner is known: "given at import", "inferred from …"; None: not known.
+    owner_source: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))  # completed, failed
     counts: Mapped[dict[str, Any]]
     recovery: Mapped[str | None] = mapped_column(Text)

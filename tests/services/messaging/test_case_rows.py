@@ -19,10 +19,14 @@ def test_clocks_and_owners(harbour: Harbour) -> None:
         ClockOffset("phone-B", "phone-A", 90.0, 2.5, 5),
         ClockOffset("phone-C", "phone-A", -30.0, 1.0, 8),
     ]
+    # Each phone states its owner; the other phones' copies of its messages agree.
     assert harbour.analysis.owners == {
         "phone-A": f"{ALICE} (given at import)",
-        "phone-B": f"{BOB} (inferred: 2 of 2 messages sent from phone-B are held by other "
-        "phones as received from that account)",
-        "phone-C": f"{CAROL} (inferred: 3 of 3 messages sent from phone-C are held by other "
-        "phones as received from that account)",
+        "phone-B": f"{BOB} (stated by the phone: the member named in 1 group notice of the "
+        "phone's own acts (message_system_chat_participant); inferred: 2 of 2 messages sent "
+        "from phone-B are held by other phones as received from it)",
+        "phone-C": f"{CAROL} (stated by the phone: addressee of 8 received messages (ZTOJID); "
+        "creator of 1 group (ZCREATORJID) who never wrote to the phone; subject owner of 1 "
+        "group (ZSUBJECTOWNERJID) who never wrote to the phone; inferred: 3 of 3 messages "
+        "sent from phone-C are held by other phones as received from it)",
     }

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -204,3 +205,54 @@ def test_every_issue_is_stored(case: Context, tmp_path: Path) -> None:
     with case.db.session() as session:
         stored = session.scalar(select(func.count()).select_from(MsgImportIssue))
     assert stored == 161
+
+
+def test_a_single_phone_states_its_owner(case: Context, tmp_path: Path) -> None:
+    """One iOS phone: its number is the addressee of what it received; the owner is one
+    person with the phone's own messages, not a second one with none."""
+    from cairn.messaging.ios import IosChatStorage
+    from cairn.messaging.samples import ALICE
+
+    path = IosChatStorage.example(tmp_path / "phone")
+    (summary,) = import_path(case, path, "C", "phone-C")
+    assert summary.owner == (
+        f"{ALICE.phone} (stated by the phone: addressee of 3 received messages (ZTOJID); "
+        "creator of 1 group (ZCREATORJID) who never wrote to the phone; subject owner of 1 "
+        "group (ZSUBJECTOWNERJID) who never wrote to the phone)"
+    )
+    analysis = analyse_case(case, "C")
+    assert analysis.owners["phone-C"] == summary.owner
+    people = {p.key: p for p in analysis.people}
+    assert [k for k in people if k.startswith("owner:")] == []
+    assert people[ALICE.phone].messages_seen == 2  # the group's creation and the forward
+    assert people[ALICE.phone].phones_owned == (f"phone-C: {summary.owner}",)
+
+
+def test_a_number_given_at_import_stands_against_the_stated_one(
+    case: Context, tmp_path: Path
+) -> None:
+    from cairn.messaging.ios import IosChatStorage
+    from cairn.messaging.samples import ALICE
+
+    path = IosChatStorage.example(tmp_path / "phone")
+    (summary,) = import_path(case, path, "C", "phone-C", owner="+447700900999")
+    assert summary.owner == "+447700900999 (given at import)"
+    assert summary.issue_counts == {"info": 2, "warning": 1}
+    (issue,) = [i for i in summary.issues if i.startswith("warning")]
+    assert issue.startswith(
+        f"warning owner-differs (owner): +447700900999 was given at import, but the artefact "
+        f"names {ALICE.phone} (addressee of 3 received messages (ZTOJID);"
+    )
+    assert analyse_case(case, "C").owners == {"phone-C": "+447700900999 (given at import)"}
+
+
+def test_a_phone_stating_no_owner_keeps_a_stand_in(case: Context, tmp_path: Path) -> None:
+    path = tmp_path / "phone" / "msgstore.db"
+    path.parent.mkdir()
+    device = example_device()
+    write_msgstore(path, replace(device, messages=list(device.messages)[1:]))  # no own notice
+    (summary,) = import_path(case, path, "C", "phone-X")
+    assert summary.owner is None
+    assert analyse_case(case, "C").owners == {
+        "phone-X": "unknown (no number given at import, none stated or inferred)"
+    }

@@ -1,8 +1,9 @@
 """The case's messaging rows as the reports read them, with each phone's owner resolved.
 
 A phone's own messages are stored as "from me"; reports need a person, so each phone's owner
-is the number given at import, else the account other phones hold its sent messages as
-received from (`cairn.messaging.analysis.infer_owners`). A message two phones hold is one
+is the number given at import, else the one its own databases state (`cairn.messaging.owner`),
+else the account other phones hold its sent messages as received from
+(`cairn.messaging.analysis.infer_owners`). A message two phones hold is one
 message: it is known by its WhatsApp id within its group.
 """
 
@@ -54,14 +55,16 @@ class CaseRows:
         self.groups = {
             g.id: g for g in session.scalars(select(MsgGroup).where(MsgGroup.case_id == case.id))
         }
-        self.imports: dict[int, tuple[str, int | None]] = {
-            row.id: (label, row.owner_account_id)
-            for row, label in session.execute(
-                select(MsgImport, Evidence.label)
-                .join(Evidence, Evidence.id == MsgImport.evidence_id)
-                .where(MsgImport.case_id == case.id, MsgImport.status != "failed")
-            )
-        }
+        self.imports: dict[int, tuple[str, int | None]] = {}
+        self.owner_sources: dict[int, str | None] = {}
+        for row, label in session.execute(
+            select(MsgImport, Evidence.label)
+            .join(Evidence, Evidence.id == MsgImport.evidence_id)
+            .where(MsgImport.case_id == case.id, MsgImport.status != "failed")
+            .order_by(MsgImport.id)
+        ):
+            self.imports[row.id] = (label, row.owner_account_id)
+            self.owner_sources[row.id] = row.owner_source
         self.devices = sorted({label for label, _ in self.imports.values()})
         self.names = {a.key: _shown(a) for a in self.accounts.values()}
         self.names.update({g.key: g.name or g.key for g in self.groups.values()})
@@ -83,16 +86,23 @@ class CaseRows:
         return "unknown" if key is None else self.names.get(key, key)
 
     def _owners(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Each phone's owner: given at import, else inferred from messages the phone sent
-        that another phone holds as received from a number."""
+        """Each phone's owner: given at import, else stated by one of its artefacts (the
+        first), else inferred from messages the phone sent that another phone holds as
+        received from a number. A stated owner is checked against that inference too."""
         owners: dict[str, str] = {}
         notes: dict[str, str] = {}
-        for label, owner_id in self.imports.values():
+        given: set[str] = set()
+        for import_id, (label, owner_id) in self.imports.items():
             account = self.accounts.get(owner_id) if owner_id else None
-            if account is not None and not account.key.startswith("owner:"):
-                owners[label] = account.key
-                notes[label] = f"{_shown(account)} (given at import)"
-        pending = set(self.devices) - set(owners)
+            if account is None or account.key.startswith("owner:") or label in given:
+                continue
+            source = self.owner_sources[import_id] or "given at import"
+            if source == "given at import":
+                given.add(label)
+            elif label in owners:
+                continue
+            owners[label] = account.key
+            notes[label] = f"{_shown(account)} ({source})"
         copies: dict[str, list[tuple[str, bool, int | None]]] = defaultdict(list)
         for message, label, from_me, sender_id, _at in self.shared:
             copies[message].append((label, from_me, sender_id))
@@ -100,7 +110,7 @@ class CaseRows:
             (label, self.accounts[sender].key)
             for held in copies.values()
             for label, mine, _s in held
-            if mine and label in pending
+            if mine and label not in given
             for other, theirs, sender in held
             if other != label
             and not theirs
@@ -108,15 +118,20 @@ class CaseRows:
             and not self.accounts[sender].key.startswith("owner:")
         ]
         for label, (key, support, total) in infer_owners(pairs).items():
-            owners[label] = key
-            notes[label] = (
-                f"{self.shown(key)} (inferred: {support} of {plural(total, 'message')} sent "
-                f"from {label} are held by other phones as received from that "
-                "account)"
+            inferred = (
+                f"inferred: {support} of {plural(total, 'message')} sent from {label} are held "
+                "by other phones as received from"
             )
-        for label in sorted(pending - set(owners)):
+            if label not in owners:
+                owners[label] = key
+                notes[label] = f"{self.shown(key)} ({inferred} that account)"
+            elif owners[label] == key:
+                notes[label] = f"{notes[label][:-1]}; {inferred} it)"
+            else:
+                notes[label] += f"; but {inferred} {self.shown(key)}"
+        for label in sorted(set(self.devices) - set(owners)):
             owners[label] = identity.owner_key(label)
-            notes[label] = "unknown (no number given at import, none inferred)"
+            notes[label] = "unknown (no number given at import, none stated or inferred)"
         return owners, notes
 
     def events(self) -> list[Event]:

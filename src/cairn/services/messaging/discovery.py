@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 _DATABASE = re.compile(r"^(msgstore(-\d{4}-\d{2}-\d{2}\.\d+)?\.db|wa\.db|ChatStorage\.sqlite)$")
 _BACKUP = re.compile(r"\.crypt\d+$")
+# The app's settings, which name its owner (cairn.messaging.android_prefs).
+_SETTINGS = re.compile(
+    r"^(com\.whatsapp_preferences_light|com\.whatsapp_preferences|RegisterPhone)\.xml$"
+)
 _EXPORT = re.compile(r"^(WhatsApp Chat with .+|Chat de WhatsApp con .+|_chat)\.txt$")
 _EXPORT_FOLDERS = ("WhatsApp Chat - ", "Chat de WhatsApp - ")  # iOS exports, unzipped
 
@@ -116,7 +120,12 @@ def plain_candidate(absolute: bytes, shown: str) -> Candidate:
 
 
 def _wanted(name: str) -> bool:
-    return bool(_DATABASE.match(name) or _BACKUP.search(name) or _EXPORT.match(name))
+    return bool(
+        _DATABASE.match(name)
+        or _BACKUP.search(name)
+        or _EXPORT.match(name)
+        or _SETTINGS.match(name)
+    )
 
 
 def _evidence_candidate(evidence: Evidence, path: bytes) -> Candidate:

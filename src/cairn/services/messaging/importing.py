@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from cairn.core.errors import UsageError
 from cairn.messaging import identity
-from cairn.messaging.base import Account, Artefact, Issue, MediaRef, MessagingFormat, Severity
+from cairn.messaging.base import Artefact, Issue, MediaRef, MessagingFormat, Severity
 from cairn.messaging.registry import HEAD_BYTES, backup_problem, by_name, detect
 from cairn.messaging.sqlitedb import MAGIC, acquire, digest, private_folder, table_names
 from cairn.services.cases import add_evidence, get_case
@@ -54,6 +54,7 @@ class ImportSummary:
     path: str
     format: str | None = None
     status: str = "failed"  # completed, incomplete, failed, already-imported
+    owner: str | None = None  # the phone owner's number and how it is known
     originals: list[dict[str, Any]] = field(default_factory=list)  # name, sha256, size
     counts: dict[str, int] = field(default_factory=dict)
     recovery: str | None = None
@@ -319,7 +320,7 @@ def _store(
                     "path": artefact.path,
                     "sha256": sha256,
                     "originals": summary.originals,
-                    "owner_account_id": writer.account_id(*_owner(owner_key, artefact.scope)),
+                    "owner_account_id": None,  # known once read: given, or stated by it
                     "status": "running",
                     "counts": {},
                     "imported_at": started,
@@ -344,6 +345,9 @@ def _store(
                 )
             )
         writer.flush()
+        owner_id, owner_source = writer.owner_row()
+        if writer.owner is not None:
+            summary.owner = f"{writer.owner[0]} ({owner_source})"
         summary.status = status
         summary.counts = dict(writer.counts)
         summary.recovery = "; ".join(writer.recovery) or None
@@ -353,7 +357,13 @@ def _store(
         connection.execute(
             update(MsgImport)
             .where(MsgImport.id == import_id)
-            .values(status=status, counts=summary.counts, recovery=summary.recovery)
+            .values(
+                status=status,
+                counts=summary.counts,
+                recovery=summary.recovery,
+                owner_account_id=owner_id,
+                owner_source=owner_source,
+            )
         )
         connection.execute(
             update(ProcessingRun)
@@ -375,11 +385,3 @@ def _store(
                 run=run_id,
             )
             session.flush()
-
-
-def _owner(owner_key: str | None, scope: str) -> tuple[str, Account]:
-    """The phone owner's account: the number given, or a stand-in until one is known."""
-    if owner_key is not None:
-        return owner_key, Account(owner_key, owner_key)
-    placeholder = identity.owner_key(scope)
-    return placeholder, Account(placeholder, display_name=f"owner of {scope}")

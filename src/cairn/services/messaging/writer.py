@@ -20,6 +20,7 @@ from cairn.messaging.base import (
     GroupEvent,
     Issue,
     Message,
+    Owner,
     Record,
     Severity,
     Thumbnail,
@@ -79,8 +80,12 @@ class RecordWriter:
         self.case_id = case_id
         self.import_id = 0
         self.thumbnail_key = thumbnail_key
-        # The phone's own messages and acts are its owner's: a number when given.
-        self.remap = {identity.owner_key(scope): owner_key} if owner_key else {}
+        # The phone's own messages and acts are its owner's: the number given, else the one
+        # the artefact states (an `Owner` record, before the first message).
+        self.scope = scope
+        self.placeholder = identity.owner_key(scope)
+        self.remap = {self.placeholder: owner_key} if owner_key else {}
+        self.owner: tuple[str, str] | None = (owner_key, "given at import") if owner_key else None
         self.accounts: dict[str, tuple[int, dict[str, Any]]] = {}
         self.groups: dict[str, tuple[int, dict[str, Any]]] = {}
         fields = [getattr(MsgAccount, c) for c in _ACCOUNT_FIELDS]
@@ -187,10 +192,38 @@ class RecordWriter:
             self.counts["group_events"] += 1
         elif isinstance(record, Thumbnail):
             self._thumbnail(record)
+        elif isinstance(record, Owner):
+            self._owner(record)
         else:
             self._issue(record)
         if len(self.messages) >= MESSAGE_BATCH or len(self.sealed) >= THUMBNAIL_BATCH:
             self.flush()
+
+    def _owner(self, owner: Owner) -> None:
+        """The number the artefact states as its phone's own; a number given at import
+        stands, and a different one stated is reported."""
+        stated = owner.account.key
+        self.account_id(stated, owner.account)
+        if self.owner is None:
+            self.owner = (stated, f"stated by the phone: {owner.source}")
+            self.remap[self.placeholder] = stated
+        elif self.owner[0] != stated:
+            self._issue(
+                Issue(
+                    Severity.WARNING,
+                    "owner-differs",
+                    "owner",
+                    f"{self.owner[0]} was given at import, but the artefact names {stated} "
+                    f"({owner.source})",
+                )
+            )
+
+    def owner_row(self) -> tuple[int, str | None]:
+        """The owner's account and how it is known: given, stated, else a stand-in."""
+        if self.owner is None:
+            account = Account(self.placeholder, display_name=f"owner of {self.scope}")
+            return self.account_id(self.placeholder, account) or 0, None
+        return self.account_id(self.owner[0]) or 0, self.owner[1]
 
     def _message(self, m: Message) -> None:
         media = m.media

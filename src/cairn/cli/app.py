@@ -326,6 +326,13 @@ def status(case: CaseRef, json_: AsJson = False) -> None:
             for s in items
         ],
     )
+    for s in items:
+        if s.assumed_contiguous:
+            typer.echo(
+                f"{s.label}: {s.assumed_contiguous} entries read on the guess that a deleted "
+                f"file's clusters were contiguous (flag assumed-contiguous): their digests "
+                f"are wrong if the file was fragmented"
+            )
 
 
 @export_app.command("hashes")

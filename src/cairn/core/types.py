@@ -35,6 +35,12 @@ class Flag(enum.StrEnum):
     EXTENSION_MISMATCH = "extension-mismatch"
     UNSAFE_PATH = "unsafe-path"
     ENCRYPTED = "encrypted"
+    # A FAT entry marked as the volume label but owning clusters (a hiding trick Windows'
+    # checker accepts): read as a file.
+    VOLUME_LABEL_WITH_DATA = "volume-label-with-data"
+    # Deleted content read on the guess that its clusters were contiguous (its FAT chain is
+    # gone): the digests are wrong if the file was fragmented.
+    ASSUMED_CONTIGUOUS = "assumed-contiguous"
 
 
 class Triage(enum.StrEnum):

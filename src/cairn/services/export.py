@@ -210,6 +210,8 @@ def write_dfxml(session: Session, case_id: int, case_ref: str, out: TextIO) -> i
                     f"    <cairn:pdq quality={quoteattr(str(media.pdq_quality))}>"
                     f"{media.pdq}</cairn:pdq>"
                 )
+        for flag in filter(None, occ.flags.split(",")):
+            parts.append(f"    <cairn:flag>{escape(flag)}</cairn:flag>")
         for message in exported.errors:
             parts.append(f"    <cairn:error>{escape(message)}</cairn:error>")
         out.write("  <fileobject>\n" + "\n".join(parts) + "\n  </fileobject>\n")

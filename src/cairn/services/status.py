@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import case as when
 from sqlalchemy import func, select
 
-from cairn.core.types import EntryKind
+from cairn.core.types import EntryKind, Flag
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.store.models import Evidence, HashSet, IngestError, Occurrence, ProcessingRun
@@ -28,6 +28,8 @@ class EvidenceStatus:
     unique_media: int
     bytes_hashed: int
     last_run: str | None  # status of the latest ingest run
+    # Read on the guess that a deleted file's clusters were contiguous: digests not certain.
+    assumed_contiguous: int
 
 
 def case_status(ctx: Context, case_ref: str) -> list[EvidenceStatus]:
@@ -35,6 +37,9 @@ def case_status(ctx: Context, case_ref: str) -> list[EvidenceStatus]:
         case = get_case(session, case_ref)
         hashed = func.count(Occurrence.media_sha256)
         non_regular = func.sum(when((Occurrence.kind.in_(NON_REGULAR), 1), else_=0))
+        guessed = func.sum(
+            when((Occurrence.flags.contains(Flag.ASSUMED_CONTIGUOUS.value), 1), else_=0)
+        )
         rows = session.execute(
             select(
                 Evidence.id,
@@ -43,6 +48,7 @@ def case_status(ctx: Context, case_ref: str) -> list[EvidenceStatus]:
                 func.count(Occurrence.id),
                 hashed,
                 func.coalesce(non_regular, 0),
+                func.coalesce(guessed, 0),
                 func.count(func.distinct(Occurrence.media_sha256)),
                 func.coalesce(
                     func.sum(
@@ -57,7 +63,7 @@ def case_status(ctx: Context, case_ref: str) -> list[EvidenceStatus]:
             .order_by(Evidence.id)
         ).all()
         result = []
-        for ev_id, label, kind, enumerated, n_hashed, n_non_regular, unique, nbytes in rows:
+        for ev_id, label, kind, enumerated, n_hashed, n_other, n_guessed, unique, nbytes in rows:
             with_errors = session.scalar(
                 select(func.count(func.distinct(IngestError.occurrence_id))).where(
                     IngestError.evidence_id == ev_id
@@ -75,12 +81,13 @@ def case_status(ctx: Context, case_ref: str) -> list[EvidenceStatus]:
                     source_kind=kind,
                     enumerated=enumerated,
                     hashed=n_hashed,
-                    errored=enumerated - n_hashed - int(n_non_regular),
-                    non_regular=int(n_non_regular),
+                    errored=enumerated - n_hashed - int(n_other),
+                    non_regular=int(n_other),
                     with_errors=with_errors or 0,
                     unique_media=unique,
                     bytes_hashed=int(nbytes),
                     last_run=last_run,
+                    assumed_contiguous=int(n_guessed),
                 )
             )
         return result

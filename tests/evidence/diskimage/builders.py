@@ -7,8 +7,11 @@ The tools (dosfstools, mtools, e2fsprogs, ntfs-3g, ewf-tools, fdisk) are install
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import struct
 import subprocess
+import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +74,93 @@ def make_fat(
     for name in deleted:
         run("mdel", "-i", path, f"::/{name}")
     return path
+
+
+# Deleted files of make_fragmented_fat: 2 KiB clusters, so all but SMALL.TXT span several.
+ONE, TWO, THREE, FOUR = (
+    bytes([n]) * size for n, size in ((1, 2048), (2, 4096), (3, 6000), (4, 4096))
+)
+
+
+def stored_zip(members: Mapping[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, (2023, 4, 5, 6, 7, 8)), data)
+    return buffer.getvalue()
+
+
+def make_fragmented_fat(path: Path) -> Path:
+    """A FAT16 volume whose deleted files TSK must read on the guess that they were contiguous.
+
+    THREE.BIN is written into ONE.BIN's freed cluster and continues after the other files; then
+    it, TWO.BIN, SMALL.TXT (one cluster) and ARCHIVE.ZIP are deleted. Read contiguously from
+    its first cluster, THREE.BIN runs on into TWO.BIN's freed clusters.
+    """
+    files = {
+        "ONE.BIN": ONE,
+        "TWO.BIN": TWO,
+        "FOUR.BIN": FOUR,
+        "SMALL.TXT": NOTES,
+        "ARCHIVE.ZIP": stored_zip({"blob.bin": BLOB}),
+    }
+    make_fat(path, files, ["ONE.BIN"])
+    source = path.with_suffix(".staging") / "THREE.BIN"
+    source.write_bytes(THREE)
+    run("mcopy", "-i", path, source, "::/THREE.BIN")
+    for name in ("THREE.BIN", "TWO.BIN", "SMALL.TXT", "ARCHIVE.ZIP"):
+        run("mdel", "-i", path, f"::/{name}")
+    return path
+
+
+def fat_entry(image: Path, short_name: bytes) -> int:
+    """Byte offset of the FAT directory entry with this 11-byte 8.3 name (e.g. b"PHOTO   JPG")."""
+    data = image.read_bytes()
+    at = data.find(short_name)
+    while at >= 0 and at % 32:  # entries are 32-byte aligned; file data may hold the name too
+        at = data.find(short_name, at + 1)
+    assert at >= 0, short_name
+    return at
+
+
+def patch(image: Path, at: int, data: bytes) -> None:
+    with open(image, "r+b") as out:
+        out.seek(at)
+        out.write(data)
+
+
+def add_fat32_root_file(image: Path, short_name: bytes, data: bytes) -> None:
+    """Write a file into the root folder of a FAT32 volume by hand, in the first free clusters.
+
+    mtools judges the FAT type by the cluster count, so on a FAT32 volume with fewer clusters
+    than the specification's minimum it looks for a FAT16 root folder and finds no room.
+    """
+    with open(image, "r+b") as out:
+        boot = out.read(512)
+        sector, per_cluster, reserved, fats = struct.unpack_from("<HBHB", boot, 11)
+        fat_size, root = struct.unpack_from("<I4xI", boot, 36)
+        cluster = sector * per_cluster
+        fat_at, data_at = reserved * sector, (reserved + fats * fat_size) * sector
+        out.seek(fat_at)
+        fat = bytearray(out.read(fat_size * sector))
+        free = [c for c in range(3, len(fat) // 4) if not struct.unpack_from("<I", fat, 4 * c)[0]]
+        chain = free[: -(-len(data) // cluster)]
+        for current, following in zip(chain, [*chain[1:], 0x0FFFFFFF], strict=True):
+            struct.pack_into("<I", fat, 4 * current, following)
+        for copy in range(fats):
+            out.seek(fat_at + copy * fat_size * sector)
+            out.write(fat)
+        for n, number in enumerate(chain):
+            out.seek(data_at + (number - 2) * cluster)
+            out.write(data[n * cluster : (n + 1) * cluster])
+        out.seek(data_at + (root - 2) * cluster)
+        folder = out.read(cluster)
+        slot = next(at for at in range(0, cluster, 32) if folder[at] in (0, 0xE5))
+        entry = struct.pack(
+            "<11sB8xH4xHI", short_name, 0x20, chain[0] >> 16, chain[0] & 0xFFFF, len(data)
+        )
+        out.seek(data_at + (root - 2) * cluster + slot)
+        out.write(entry)
 
 
 def make_ext(

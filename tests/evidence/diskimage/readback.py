@@ -31,6 +31,7 @@ class Row:
     unallocated: bool
     offset: int | None
     errors: tuple[tuple[str, str], ...]
+    flags: str = ""
 
 
 def stored(ctx: Context, label: str) -> dict[bytes, list[Row]]:
@@ -51,7 +52,7 @@ def stored(ctx: Context, label: str) -> dict[bytes, list[Row]]:
             rows.setdefault(o.path, []).append(
                 Row(
                     o.kind, o.media_sha256, o.deleted, o.unallocated, o.offset,
-                    tuple(errors.get(o.id, ())),
+                    tuple(errors.get(o.id, ())), o.flags,
                 )
             )  # fmt: skip
         return rows

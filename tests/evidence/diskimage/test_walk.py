@@ -12,17 +12,24 @@ from tests.evidence.diskimage.builders import (
     BLOB,
     EXT_FILES,
     FAT_FILES,
+    FOUR,
     NOTES,
     PHOTO,
     PHOTO_2,
     PHOTO_3,
+    THREE,
+    TWO,
     WHEN,
     MiB,
+    fat_entry,
     make_ext,
     make_fat,
+    make_fragmented_fat,
     make_ntfs,
+    patch,
     run,
     sha256,
+    stored_zip,
 )
 from tests.evidence.diskimage.readback import Row, entries, hashed, one, run_ingest, stored
 
@@ -191,3 +198,56 @@ def test_exfat_volume_opens_and_is_carved(tmp_path: Path) -> None:
     carved = found[b"$Carved/%d.jpg" % (10 * MiB)]
     assert carved.content is not None and carved.content.digests.sha256 == sha256(PHOTO)
     assert not [e for e in found.values() if e.errors]
+
+
+@pytest.mark.parametrize("bits", [12, 16, 32])
+def test_fat_volume_label_entries_that_own_clusters_are_read_as_files(
+    ctx: Context, tmp_path: Path, bits: int
+) -> None:
+    size = {12: 4096, 16: 16384, 32: 40960}[bits]
+    image = make_fat(
+        tmp_path / "fat.dd",
+        {"HIDDEN.JPG": PHOTO, "EMPTIED.JPG": PHOTO_2, "x (Volume Label Entry)": NOTES},
+        bits=bits, size_kib=size,
+    )  # fmt: skip
+    patch(image, fat_entry(image, b"HIDDEN  JPG") + 11, b"\x08")  # marked as the volume label
+    emptied = fat_entry(image, b"EMPTIED JPG")
+    patch(image, emptied + 11, b"\x08")
+    patch(image, emptied + 28, bytes(4))  # size 0: only its first cluster says it owns data
+    emptied_at = image.read_bytes().index(PHOTO_2)
+    summary = run_ingest(ctx, image, carve=True)
+    assert summary.exit_code == 0, summary.errors
+    rows = stored(ctx, "fat.dd")
+    label = "volume-label-with-data"
+    assert one(rows, b"HIDDEN.JPG") == Row("file", sha256(PHOTO), False, False, None, (), label)
+    assert one(rows, b"EMPTIED.JPG") == Row("file", sha256(b""), False, False, None, (), label)
+    # A long name that merely ends like TSK's label names is an ordinary file.
+    assert one(rows, b"x (Volume Label Entry)").sha256 == sha256(NOTES)
+    assert one(rows, b"x (Volume Label Entry)").flags == ""
+    assert b"CAIRN       (Volume Label Entry)" not in rows  # the volume's name owns nothing
+    # No file claims the emptied label's clusters: carving reads them.
+    assert one(rows, b"$Carved/%d.jpg" % emptied_at).sha256 == sha256(PHOTO_2)
+
+
+def test_deleted_fat_files_longer_than_a_cluster_are_flagged_assumed_contiguous(
+    ctx: Context, tmp_path: Path
+) -> None:
+    image = make_fragmented_fat(tmp_path / "fat.dd")
+    summary = run_ingest(ctx, image)
+    assert summary.exit_code == 0, summary.errors
+    rows = stored(ctx, "fat.dd")
+    guess = "assumed-contiguous"
+    assert {path: (row.sha256, row.deleted, row.flags) for path, row in _single(rows).items()
+            if not path.startswith(b"$")} == {
+        # Fragmented: the guess reads its first cluster, then TWO.BIN's freed clusters.
+        b"_HREE.BIN": (sha256(THREE[:2048] + TWO[: 6000 - 2048]), True, guess),
+        b"_WO.BIN": (sha256(TWO), True, guess),  # contiguous, so right: but only a guess
+        b"_MALL.TXT": (sha256(NOTES), True, ""),  # one cluster: nothing to guess
+        b"FOUR.BIN": (sha256(FOUR), False, ""),
+        b"_RCHIVE.ZIP": (sha256(stored_zip({"blob.bin": BLOB})), True, guess),
+        b"_RCHIVE.ZIP!blob.bin": (sha256(BLOB), False, guess),  # read out of a guess
+    }  # fmt: skip
+
+
+def _single(rows: dict[bytes, list[Row]]) -> dict[bytes, Row]:
+    return {path: one(rows, path) for path in rows}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytsk3
 
+from cairn.evidence.diskimage.file_system import claims_file_system
 from cairn.evidence.diskimage.image import Image
 
 _VOLUME_SYSTEMS = {1: "dos", 2: "bsd", 4: "sun", 8: "mac", 16: "gpt"}
@@ -32,20 +33,12 @@ class Layout:
     gaps: tuple[tuple[int, int], ...]  # image byte ranges outside every partition
 
 
-def _has_file_system(image: Image, offset: int) -> bool:
-    try:
-        pytsk3.FS_Info(image, offset=offset)
-    except OSError:
-        return False
-    return True
-
-
 def read_layout(image: Image) -> Layout:
     """Partitions when TSK finds a partition table; else a file system at offset 0; else none."""
     try:
         vs = pytsk3.Volume_Info(image)
     except OSError:
-        if _has_file_system(image, 0):
+        if claims_file_system(image, 0):
             return Layout(None, (Volume("", 0, image.media_size, "whole image"),), ())
         return Layout(None, (), ())
     sector = vs.info.block_size

@@ -11,12 +11,13 @@ import pytsk3
 
 from cairn.core.records import ContentRecord, EntryRecord, ErrorRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
-from cairn.core.types import EntryKind
+from cairn.core.types import EntryKind, Flag
 from cairn.evidence import carving
 from cairn.evidence.analysis import Analysis, analyse_file, analyse_stream, error_text, finish_entry
 from cairn.evidence.base import EvidenceSource, Unit
 from cairn.evidence.directory import entry_from_stat
 from cairn.evidence.diskimage.ewf import EwfImage, has_ewf_signature
+from cairn.evidence.diskimage.file_system import open_file_system
 from cairn.evidence.diskimage.free_space import carve_units
 from cairn.evidence.diskimage.image import Image, open_image, tsk_failure
 from cairn.evidence.diskimage.layout import Volume, read_layout
@@ -73,7 +74,7 @@ class DiskImageSource(EvidenceSource):
     def _file_system(self, offset: int) -> pytsk3.FS_Info:
         fs = self._file_systems.get(offset)
         if fs is None:
-            fs = self._file_systems[offset] = pytsk3.FS_Info(self._image(), offset=offset)
+            fs = self._file_systems[offset] = open_file_system(self._image(), offset)
         return fs
 
     def _file_system_name(self, offset: int) -> str:
@@ -217,7 +218,10 @@ class DiskImageSource(EvidenceSource):
         else:
             stream = TskStream(self._image(), file, attr_type, attr_id, unit.size or 0)
             analysis = analyse_stream(stream, unit.path, 0, settings, size=unit.size)
-        return UnitResult(unit.path, finish_entry(unit.entry, analysis))
+        entries = finish_entry(unit.entry, analysis)
+        if Flag.ASSUMED_CONTIGUOUS in unit.entry.flags:  # members of a guess are guesses too
+            entries = tuple(replace(e, flags=e.flags | {Flag.ASSUMED_CONTIGUOUS}) for e in entries)
+        return UnitResult(unit.path, entries)
 
     def _carve(self, unit: Unit, fields: str, settings: AnalysisSettings) -> UnitResult:
         if not settings.carve:

@@ -10,11 +10,18 @@ from datetime import UTC, datetime
 import pytsk3
 
 from cairn.core.records import EntryRecord, ErrorRecord, FileTimes
-from cairn.core.types import EntryKind
+from cairn.core.types import EntryKind, Flag
 from cairn.evidence.base import Unit
+from cairn.evidence.diskimage.ext import ext_metadata
+from cairn.evidence.diskimage.fat import (
+    ATTR_LONG_NAME,
+    ATTR_VOLUME_LABEL,
+    ENTRY_SIZE,
+    FatBoot,
+    entry_start_cluster,
+)
 from cairn.evidence.diskimage.image import Image, tsk_failure
 from cairn.evidence.diskimage.layout import Volume
-from cairn.evidence.diskimage.structures import ext_metadata, fat_data_start
 
 _FAT_FAMILY = int(pytsk3.TSK_FS_TYPE_FAT_DETECT)  # FAT12/16/32 and exFAT bits
 _NTFS = int(pytsk3.TSK_FS_TYPE_NTFS)
@@ -24,8 +31,6 @@ _NONRESIDENT = int(pytsk3.TSK_FS_ATTR_NONRES)
 _NO_DATA_RUN = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
 _NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
 _META_UNALLOC = int(pytsk3.TSK_FS_META_FLAG_UNALLOC)
-_PART_ALLOC = int(pytsk3.TSK_VS_PART_FLAG_ALLOC)
-_PART_UNALLOC = int(pytsk3.TSK_VS_PART_FLAG_UNALLOC)
 # TSK meta types (tsk_fs.h); the name type enum numbers the same kinds differently.
 _REG, _DIR, _VIRT, _VIRT_DIR = 1, 2, 10, 11
 _META_NON_REGULAR = {
@@ -40,6 +45,7 @@ _FAT_LABEL = b" (Volume Label Entry)"  # how TSK names a FAT volume-label direct
 _EXT_RESERVED_INODES = range(1, 11)  # bad blocks, resize (reserved GDT), journal, …
 _EXT_FAMILY = int(pytsk3.TSK_FS_TYPE_EXT_DETECT)
 _EXFAT = int(pytsk3.TSK_FS_TYPE_EXFAT)
+_FAT32 = int(pytsk3.TSK_FS_TYPE_FAT32)
 _BAD_CLUSTERS = (8, b"$Bad")  # NTFS $BadClus:$Bad: a sparse stream as large as the volume
 
 
@@ -66,6 +72,13 @@ def stream_locator(volume_offset: int, inode: int, attr_type: int, attr_id: int)
     return f"s:{volume_offset}:{inode}:{attr_type}:{attr_id}"
 
 
+def _short_name(label: bytes) -> bytes:
+    """`NAME.EXT` from TSK's name for a label entry: its 11 bytes, then `_FAT_LABEL`."""
+    raw = label[: -len(_FAT_LABEL)]
+    base, extension = raw[:8].rstrip(b" "), raw[8:].rstrip(b" ")
+    return base + b"." + extension if extension else base
+
+
 _Folder = tuple[bool, int]  # a folder to walk: (deleted, inode)
 
 
@@ -79,8 +92,18 @@ class FileSystemWalk:
         self.prefix = volume.label.encode() + b"/" if volume.label else b""
         self.ftype = int(fs.info.ftype)
         self.wall_clock = bool(self.ftype & _FAT_FAMILY)
+        self.fat = self._fat_boot()
         self._run_starts = array("q")
         self._run_lengths = array("q")
+
+    def _fat_boot(self) -> FatBoot | None:
+        """The boot sector of a FAT12/16/32 volume (not exFAT's), when it parses."""
+        if not self.ftype & _FAT_FAMILY or self.ftype == _EXFAT:
+            return None
+        try:
+            return FatBoot.parse(self.image.pread(self.volume.offset, 512))
+        except (OSError, ValueError):
+            return None
 
     def entries(self) -> Iterator[Unit | EntryRecord]:
         root = self.fs.info.root_inum
@@ -161,8 +184,18 @@ class FileSystemWalk:
             return None if reused else (deleted or kind == _VIRT_DIR, int(meta.addr))
         if kind not in _META_NON_REGULAR and kind != _REG:  # virtual files, whiteouts, …
             return None
-        if self.wall_clock and name.name.endswith(_FAT_LABEL):  # the volume name, not a file
-            return None
+        flags: frozenset[Flag] = frozenset()
+        if self.wall_clock and name.name.endswith(_FAT_LABEL):
+            label = self._label_flags(meta)
+            if label is None:  # the volume's name, not a file
+                return None
+            if label:  # recorded under its 8.3 name, as a file of that name would be
+                full = full[: len(full) - len(name.name)] + _short_name(name.name)
+            flags = label
+        if kind == _REG and meta_free and self.fat and int(meta.size) > self.fat.cluster_size:
+            # The FAT chain of a deleted file is cleared: TSK reads the clusters that follow its
+            # first one, which is right unless the file was fragmented.
+            flags |= {Flag.ASSUMED_CONTIGUOUS}
         entry = EntryRecord(
             path=full,
             kind=_META_NON_REGULAR.get(kind, EntryKind.FILE),
@@ -171,6 +204,7 @@ class FileSystemWalk:
             unallocated=meta_free or in_deleted,
             inode=str(meta.addr),
             times=_times(meta, self.wall_clock),
+            flags=flags,
         )
         if kind != _REG:
             yield entry
@@ -189,6 +223,26 @@ class FileSystemWalk:
         yield Unit(entry, stream_locator(self.volume.offset, meta.addr, _DEFAULT_ATTR, -1))
         if self.ftype == _NTFS:
             yield from self._alternate_streams(file, entry)
+        return None
+
+    def _label_flags(self, meta: pytsk3.TSK_FS_META) -> frozenset[Flag] | None:
+        """For an entry TSK names as a FAT volume label: None for a label that owns no
+        clusters (the volume's name), the label flag for one that does, and no flag when the
+        entry's attributes say it is no label (a long name that merely ends like TSK's).
+        """
+        size = int(meta.size)
+        if self.fat is None:  # exFAT, or no boot sector to read the entry by: TSK's word
+            return frozenset({Flag.VOLUME_LABEL_WITH_DATA}) if size else None
+        try:
+            at = self.volume.offset + self.fat.entry_offset(int(meta.addr))
+            entry = self.image.pread(at, ENTRY_SIZE)
+        except OSError:
+            return frozenset({Flag.VOLUME_LABEL_WITH_DATA}) if size else None
+        attributes = entry[11] if len(entry) == ENTRY_SIZE else 0
+        if attributes == ATTR_LONG_NAME or not attributes & ATTR_VOLUME_LABEL:
+            return frozenset()
+        if size or entry_start_cluster(entry, self.ftype == _FAT32):
+            return frozenset({Flag.VOLUME_LABEL_WITH_DATA})
         return None
 
     def _alternate_streams(self, file: pytsk3.File, entry: EntryRecord) -> Iterator[Unit]:
@@ -228,10 +282,9 @@ class FileSystemWalk:
                 for start, length in ext_metadata(head, self.fs.info.block_size, self._pread):
                     self._run_starts.append(start)
                     self._run_lengths.append(length)
-            elif self.ftype & _FAT_FAMILY and self.ftype != _EXFAT:
-                boot = self.image.pread(self.volume.offset, 512)
+            elif self.fat is not None:
                 self._run_starts.append(0)
-                self._run_lengths.append(fat_data_start(boot))
+                self._run_lengths.append(self.fat.data_start)
         except (OSError, ValueError):  # damaged structures: their blocks stay carving candidates
             pass
 

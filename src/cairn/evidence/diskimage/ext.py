@@ -1,23 +1,8 @@
-"""Where file-system metadata lies that no entry TSK lists covers (FAT areas, ext group tables).
-
-Used to keep those blocks out of the free space offered to carving.
-"""
+"""Where ext2/3/4 metadata lies that no inode lists: kept out of the free space to carve."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-
-
-def fat_data_start(boot: bytes) -> int:
-    """Sectors before a FAT volume's data area: reserved sectors, the FATs, the FAT12/16 root."""
-    sector = int.from_bytes(boot[11:13], "little")
-    reserved = int.from_bytes(boot[14:16], "little")
-    fats = boot[16]
-    root_entries = int.from_bytes(boot[17:19], "little")
-    fat_size = int.from_bytes(boot[22:24], "little") or int.from_bytes(boot[36:40], "little")
-    if not sector:
-        raise ValueError("not a FAT boot sector")
-    return reserved + fats * fat_size + -(-root_entries * 32 // sector)
 
 
 def ext_metadata(

@@ -172,8 +172,8 @@ def test_matching_uses_only_the_cases_agency_sets_and_shared_ones(
     assert match_case(db_ctx, "BE-1").hash_sets == 2
     assert match_case(db_ctx, "NL-1").hash_sets == 2
     sha = {digest_bytes(data).sha256: name for name, data in files.items()}
-    nl_hits = {sha[s]: best.hashset for s, best in case_matches(db_ctx, "NL-1")}
-    be_hits = {sha[s]: best.hashset for s, best in case_matches(db_ctx, "BE-1")}
+    nl_hits = {sha[m.media_sha256]: m.hashset for m in case_matches(db_ctx, "NL-1")}
+    be_hits = {sha[m.media_sha256]: m.hashset for m in case_matches(db_ctx, "BE-1")}
     # BE's private set matched be.txt in BE's case; NL's triage must not show that match.
     assert nl_hits == {"own.txt": "nl", "shared.txt": "be-shared"}
     assert be_hits == {"shared.txt": "be-shared", "be.txt": "be-private"}

@@ -14,7 +14,7 @@ from cairn.services import identity, jobs
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.identity import Principal
-from cairn.services.jobs import JobKind, JobRunner, JobState, RunnerSettings
+from cairn.services.jobs import JobKind, JobProgress, JobRunner, JobState, RunnerSettings
 from cairn.store.job_models import Job
 from cairn.store.models import AuditEvent, HashSet, Occurrence, ProcessingRun
 
@@ -69,7 +69,7 @@ def test_an_ingest_job_runs_with_progress_and_is_audited_as_its_user(
     assert (queued.state, queued.params) == ("queued", params)
     assert runner.run_pending() == 1
     job = jobs.get_job(ctx, principal, queued.id)
-    assert (job.state, job.progress_done, job.progress_total, job.error) == ("done", 3, 3, None)
+    assert (job.state, job.progress, job.error) == ("done", JobProgress(3, 3), None)
     assert job.result is not None and job.result["counts"]["hashed"] == 3
     assert job.started_at is not None and job.finished_at is not None
     with db_ctx.db.session() as session:

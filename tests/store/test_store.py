@@ -15,7 +15,7 @@ from cairn.core.config import Actor, Workspace
 from cairn.core.records import ContentRecord, EntryRecord, ErrorRecord, FileTimes, UnitResult
 from cairn.core.types import EntryKind, Flag
 from cairn.hashing.digests import digest_bytes
-from cairn.services.cases import add_evidence, create_case
+from cairn.services.cases import add_evidence, create_case, find_evidence, get_case
 from cairn.services.context import Context
 from cairn.store import audit
 from cairn.store.database import (
@@ -90,7 +90,8 @@ def _setup(database_url: str, tmp_path: Path) -> tuple[Context, int]:
     create_case(ctx, "C-1", "test")
     evidence, created = add_evidence(ctx, "C-1", source)
     assert created
-    return ctx, evidence.id
+    with db.session() as session:
+        return ctx, find_evidence(session, get_case(session, "C-1"), evidence.label).id
 
 
 def _entry(

@@ -42,6 +42,19 @@ class EvidenceSummary:
     timezone: str | None
     acquisition_hash: str | None
 
+    @classmethod
+    def of(cls, evidence: Evidence) -> EvidenceSummary:
+        seized_at = evidence.seized_at.isoformat() if evidence.seized_at else None
+        return cls(
+            evidence.label,
+            evidence.source_kind,
+            evidence.source_path,
+            evidence.custodian,
+            seized_at,
+            evidence.timezone,
+            evidence.acquisition_hash,
+        )
+
 
 def get_case(session: Session, ref: str) -> Case:
     case = session.scalar(select(Case).where(Case.ref == ref))
@@ -50,7 +63,9 @@ def get_case(session: Session, ref: str) -> Case:
     return case
 
 
-def create_case(ctx: Context, ref: str, title: str = "", *, agency_id: int | None = None) -> Case:
+def create_case(
+    ctx: Context, ref: str, title: str = "", *, agency_id: int | None = None
+) -> CaseSummary:
     """A new case, owned by `agency_id` (None: the local operator's workspace)."""
     if not ref.strip():
         raise UsageError("a case reference cannot be empty")
@@ -66,9 +81,10 @@ def create_case(ctx: Context, ref: str, title: str = "", *, agency_id: int | Non
             session.add(case)
             session.flush()
             audit.record(session, ctx.actor, "case.create", ref, title=title)
+            (summary,) = _summaries(session, Case.id == case.id)
     except IntegrityError as exc:
         raise UsageError(f"case {ref!r} already exists") from exc
-    return case
+    return summary
 
 
 def _summaries(session: Session, where: ColumnElement[bool]) -> list[CaseSummary]:
@@ -133,7 +149,7 @@ def add_evidence(
     timezone: str | None = None,
     acquisition_hash: str | None = None,
     source_kind: str | None = None,
-) -> tuple[Evidence, bool]:
+) -> tuple[EvidenceSummary, bool]:
     """Register a source as an evidence item; the same source again returns the existing one.
 
     Returns the evidence and whether it was created now.
@@ -155,7 +171,7 @@ def add_evidence(
                 raise UsageError(
                     f"{resolved} is already evidence {existing.label!r} in case {case_ref!r}"
                 )
-            return existing, False
+            return EvidenceSummary.of(existing), False
         clash = session.scalar(
             select(Evidence).where(Evidence.case_id == case.id, Evidence.label == name)
         )
@@ -190,7 +206,7 @@ def add_evidence(
             custodian=custodian,
             acquisition_hash=acquisition_hash,
         )
-        return evidence, True
+        return EvidenceSummary.of(evidence), True
 
 
 def list_evidence(ctx: Context, case_ref: str) -> list[EvidenceSummary]:
@@ -199,15 +215,4 @@ def list_evidence(ctx: Context, case_ref: str) -> list[EvidenceSummary]:
         items = session.scalars(
             select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)
         )
-        return [
-            EvidenceSummary(
-                e.label,
-                e.source_kind,
-                e.source_path,
-                e.custodian,
-                e.seized_at.isoformat() if e.seized_at else None,
-                e.timezone,
-                e.acquisition_hash,
-            )
-            for e in items
-        ]
+        return [EvidenceSummary.of(e) for e in items]

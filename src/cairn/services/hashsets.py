@@ -44,6 +44,7 @@ from cairn.services.access import owned_hashset, usable_by_agency, usable_hashse
 from cairn.services.context import Context
 from cairn.store import audit
 from cairn.store.bulk import bulk_insert
+from cairn.store.identity_models import Agency
 from cairn.store.models import HashSet, KnownHash
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class HashSetInfo:
     id: int = 0
     agency_id: int | None = None  # None: the local operator's workspace
     shared: bool = False  # usable by every agency
+    agency_code: str | None = None  # the owning agency's code
 
 
 def file_sha256(path: Path) -> str:
@@ -436,7 +438,8 @@ def _find_conflicts(
             )
 
 
-def _info(h: HashSet) -> HashSetInfo:
+def _info(session: Session, h: HashSet) -> HashSetInfo:
+    agency = None if h.agency_id is None else session.get(Agency, h.agency_id)
     return HashSetInfo(
         h.name,
         h.kind,
@@ -453,6 +456,7 @@ def _info(h: HashSet) -> HashSetInfo:
         h.id,
         h.agency_id,
         h.shared,
+        None if agency is None else agency.code,
     )
 
 
@@ -466,7 +470,7 @@ def list_hashsets(
             query = query.where(HashSet.removed_at.is_(None))
         if principal is not None:
             query = query.where(HashSet.id.in_(usable_hashset_ids(session, principal)))
-        return [_info(h) for h in session.scalars(query)]
+        return [_info(session, h) for h in session.scalars(query)]
 
 
 def set_shared(
@@ -487,7 +491,7 @@ def set_shared(
                 name=row.name,
                 id=row.id,
             )
-        return _info(row)
+        return _info(session, row)
 
 
 def get_hashset(session: Session, name: str) -> HashSet:

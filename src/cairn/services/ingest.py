@@ -119,15 +119,12 @@ def ingest(
         settings = AnalysisSettings()
     commit_entries = _commit_entries()
     resolved = source.expanduser().resolve()
-    if evidence_label is not None:
-        with ctx.db.session() as session:
-            evidence = find_evidence(session, get_case(session, case_ref), evidence_label)
-        if Path(evidence.source_path) != resolved:
-            raise UsageError(
-                f"evidence {evidence_label!r} is {evidence.source_path}, not {resolved}"
-            )
-    else:
-        evidence, _ = add_evidence(ctx, case_ref, resolved, source_kind=source_kind)
+    if evidence_label is None:
+        evidence_label = add_evidence(ctx, case_ref, resolved, source_kind=source_kind)[0].label
+    with ctx.db.session() as session:
+        evidence = find_evidence(session, get_case(session, case_ref), evidence_label)
+    if Path(evidence.source_path) != resolved:
+        raise UsageError(f"evidence {evidence_label!r} is {evidence.source_path}, not {resolved}")
     src = open_source(resolved, evidence.source_kind)
     pool = WorkerPool(workers, type(src), str(resolved), settings) if workers else None
     ahead = None

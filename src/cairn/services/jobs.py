@@ -64,13 +64,18 @@ class JobCancelled(CairnError):
 
 
 @dataclass(frozen=True)
+class JobProgress:
+    done: int
+    total: int | None  # None: not known yet
+
+
+@dataclass(frozen=True)
 class JobInfo:
     id: int
     kind: str
     state: str
     params: dict[str, Any]
-    progress_done: int
-    progress_total: int | None
+    progress: JobProgress
     result: dict[str, Any] | None
     error: str | None
     cancel_requested: bool
@@ -87,8 +92,7 @@ class JobInfo:
             job.kind,
             job.state,
             {k: v for k, v in job.params.items() if k != "actor"},
-            job.progress_done,
-            job.progress_total,
+            JobProgress(job.progress_done, job.progress_total),
             job.result,
             job.error,
             job.cancel_requested,

@@ -33,9 +33,25 @@ class Place:
 
 @dataclass(frozen=True)
 class MediaView:
-    media: Media
+    """What one agency may see of a media item: its metadata and the places it was found."""
+
+    sha256: str
+    md5: str
+    sha1: str
+    size: int
+    mime: str | None
+    width: int | None
+    height: int | None
+    pdq: str | None
+    pdq_quality: int | None
+    exif_make: str | None
+    exif_model: str | None
+    exif_serial: str | None
+    exif_datetime_original: str | None
+    gps_lat: float | None
+    gps_lon: float | None
     has_thumbnail: bool
-    places: list[Place]
+    occurrences: list[Place]  # only in the cases the agency may see
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,25 @@ def media_view(ctx: Context, principal: Principal, sha256: str) -> MediaView:
             sha256=sha256,
             cases=sorted({p.case_ref for p in places}),
         )
-        return MediaView(media, has_thumbnail, places)
+        return MediaView(
+            media.sha256,
+            media.md5,
+            media.sha1,
+            media.size,
+            media.mime,
+            media.width,
+            media.height,
+            media.pdq,
+            media.pdq_quality,
+            media.exif_make,
+            media.exif_model,
+            media.exif_serial,
+            media.exif_datetime_original,
+            media.gps_lat,
+            media.gps_lon,
+            has_thumbnail,
+            places,
+        )
 
 
 def thumbnail_jpeg(ctx: Context, principal: Principal, sha256: str) -> bytes:

@@ -8,7 +8,7 @@ so that a series is reviewed once, not once per copy.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
@@ -35,12 +35,26 @@ class TriageCount:
     items: int  # unique media items of that evidence in that bucket
 
 
-@dataclass
+@dataclass(frozen=True)
 class TriageReport:
     case_ref: str
-    rows: list[TriageCount] = field(default_factory=list)
-    totals: dict[str, int] = field(default_factory=dict)  # unique media of the whole case
-    no_view_share: float = 0.0  # share of the case's items that need no human view
+    rows: list[TriageCount]
+    totals: dict[str, int]  # unique media of the whole case
+    no_view_share: float  # share of the case's items that need no human view
+
+
+@dataclass(frozen=True)
+class CaseMatch:
+    """A matched media item of a case: its bucket and the best match behind it."""
+
+    media_sha256: str
+    triage: str
+    hashset: str
+    category: str
+    method: str
+    distance: int | None
+    variant: str
+    series: str
 
 
 def _triage_of(best: dict[str, BestMatch], sha: str) -> Triage:
@@ -48,16 +62,28 @@ def _triage_of(best: dict[str, BestMatch], sha: str) -> Triage:
     return found.triage if found else Triage.NEW
 
 
-def case_matches(ctx: Context, case_ref: str) -> list[tuple[str, BestMatch]]:
-    """Each matched media item of the case (by SHA-256) with its bucket and best match."""
+def case_matches(ctx: Context, case_ref: str) -> list[CaseMatch]:
+    """Each matched media item of the case, by SHA-256, with its bucket and best match."""
     with ctx.db.engine.connect() as connection:
         with Session(bind=connection) as session:
             case_id = get_case(session, case_ref).id
-        return sorted(best_matches(connection, case_id).items())
+        best = best_matches(connection, case_id)
+    return [
+        CaseMatch(
+            sha,
+            m.triage.value,
+            m.hashset,
+            m.category,
+            m.method,
+            m.distance,
+            m.variant,
+            m.series,
+        )
+        for sha, m in sorted(best.items())
+    ]
 
 
 def triage_report(ctx: Context, case_ref: str) -> TriageReport:
-    report = TriageReport(case_ref)
     with ctx.db.engine.connect() as connection:
         with Session(bind=connection) as session:
             case_id = get_case(session, case_ref).id
@@ -73,18 +99,20 @@ def triage_report(ctx: Context, case_ref: str) -> TriageReport:
         per_evidence[(label, bucket.value)] += 1
         bucket_of[sha] = bucket
     order = {bucket.value: i for i, bucket in enumerate(Triage)}
-    report.rows = [
+    rows = [
         TriageCount(label, bucket, n)
         for (label, bucket), n in sorted(
             per_evidence.items(), key=lambda x: (x[0][0], order[x[0][1]])
         )
     ]
     totals = Counter(bucket.value for bucket in bucket_of.values())
-    report.totals = {bucket.value: totals.get(bucket.value, 0) for bucket in Triage}
-    if bucket_of:
-        cleared = sum(totals.get(bucket.value, 0) for bucket in NEEDS_NO_VIEW)
-        report.no_view_share = cleared / len(bucket_of)
-    return report
+    cleared = sum(totals.get(bucket.value, 0) for bucket in NEEDS_NO_VIEW)
+    return TriageReport(
+        case_ref,
+        rows,
+        {bucket.value: totals.get(bucket.value, 0) for bucket in Triage},
+        cleared / len(bucket_of) if bucket_of else 0.0,
+    )
 
 
 @dataclass(frozen=True)

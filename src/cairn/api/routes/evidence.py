@@ -52,15 +52,7 @@ def add_evidence(
         timezone=body.timezone,
         acquisition_hash=body.acquisition_hash,
     )
-    return EvidenceOut(
-        label=evidence.label,
-        source_kind=evidence.source_kind,
-        source_path=evidence.source_path,
-        custodian=evidence.custodian,
-        seized_at=evidence.seized_at.isoformat() if evidence.seized_at else None,
-        timezone=evidence.timezone,
-        acquisition_hash=evidence.acquisition_hash,
-    )
+    return EvidenceOut.model_validate(evidence, from_attributes=True)
 
 
 @router.post("/ingest", status_code=status.HTTP_202_ACCEPTED)

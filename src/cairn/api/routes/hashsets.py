@@ -16,38 +16,21 @@ from cairn.api.streaming import stream_text
 from cairn.api.uploads import receive_hashset, upload_folder
 from cairn.core.errors import NotFoundError
 from cairn.core.thresholds import PDQ_MATCH_DISTANCE
-from cairn.services import hashsets, identity, jobs
+from cairn.services import hashsets, jobs
 from cairn.services.access import hashset_for, in_namespace, require
-from cairn.services.context import Context
 from cairn.services.hashsets import KINDS, HashSetInfo
 
 router = APIRouter(prefix=f"{V1}/hashsets", tags=["hash sets"])
 
 
-def _out(ctx: Context, sets: list[HashSetInfo]) -> list[HashSetOut]:
-    codes = {agency.id: agency.code for agency in identity.list_agencies(ctx)}
-    return [
-        HashSetOut(
-            id=h.id,
-            name=h.name,
-            kind=h.kind,
-            format=h.format,
-            entries=h.entries,
-            bad_records=h.bad_records,
-            pdq_threshold=h.pdq_threshold,
-            source_sha256=h.source_sha256,
-            agency_code=codes.get(h.agency_id) if h.agency_id is not None else None,
-            shared=h.shared,
-            imported_at=h.imported_at,
-        )
-        for h in sets
-    ]
+def _out(info: HashSetInfo) -> HashSetOut:
+    return HashSetOut.model_validate(info, from_attributes=True)
 
 
 @router.get("")
 def list_hashsets(ctx: RequestContext, principal: Caller) -> list[HashSetOut]:
     """The agency's own sets and every agency's shared ones."""
-    return _out(ctx, hashsets.list_hashsets(ctx, principal=principal))
+    return [_out(h) for h in hashsets.list_hashsets(ctx, principal=principal)]
 
 
 @router.get("/{hashset_id}")
@@ -55,7 +38,7 @@ def get_hashset(hashset_id: RowId, ctx: RequestContext, principal: Caller) -> Ha
     found = [h for h in hashsets.list_hashsets(ctx, principal=principal) if h.id == hashset_id]
     if not found:
         raise NotFoundError(f"no hash set {hashset_id}")
-    return _out(ctx, found)[0]
+    return _out(found[0])
 
 
 @router.post(
@@ -129,4 +112,4 @@ def share_hashset(
     hashset_id: RowId, body: ShareRequest, ctx: RequestContext, principal: Caller
 ) -> HashSetOut:
     """Share the set with every agency (or stop); only the owning agency may."""
-    return _out(ctx, [hashsets.set_shared(ctx, principal, hashset_id, body.shared)])[0]
+    return _out(hashsets.set_shared(ctx, principal, hashset_id, body.shared))

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from cairn.api.deps import Caller, RequestContext, RowId
 from cairn.api.permissions import V1
-from cairn.api.schemas import JobOut, Progress
+from cairn.api.schemas import JobOut
 from cairn.services import jobs
 from cairn.services.jobs import JobInfo
 
@@ -14,19 +14,7 @@ router = APIRouter(prefix=f"{V1}/jobs", tags=["jobs"])
 
 
 def job_out(job: JobInfo) -> JobOut:
-    return JobOut(
-        id=job.id,
-        kind=job.kind,
-        state=job.state,
-        params=job.params,
-        progress=Progress(done=job.progress_done, total=job.progress_total),
-        result=job.result,
-        error=job.error,
-        cancel_requested=job.cancel_requested,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+    return JobOut.model_validate(job, from_attributes=True)
 
 
 @router.get("")

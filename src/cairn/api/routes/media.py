@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Response
 
 from cairn.api.deps import Caller, RequestContext
 from cairn.api.permissions import V1
-from cairn.api.schemas import SHA256, MediaOut, OccurrenceOut
+from cairn.api.schemas import SHA256, MediaOut
 from cairn.services import media
 
 router = APIRouter(prefix=f"{V1}/media", tags=["media"])
@@ -27,27 +27,7 @@ THUMBNAIL_HEADERS = {
 
 @router.get("/{sha256}")
 def media_metadata(ctx: RequestContext, principal: Caller, sha256: str = Sha256) -> MediaOut:
-    view = media.media_view(ctx, principal, sha256)
-    m = view.media
-    return MediaOut(
-        sha256=m.sha256,
-        md5=m.md5,
-        sha1=m.sha1,
-        size=m.size,
-        mime=m.mime,
-        width=m.width,
-        height=m.height,
-        pdq=m.pdq,
-        pdq_quality=m.pdq_quality,
-        exif_make=m.exif_make,
-        exif_model=m.exif_model,
-        exif_serial=m.exif_serial,
-        exif_datetime_original=m.exif_datetime_original,
-        gps_lat=m.gps_lat,
-        gps_lon=m.gps_lon,
-        has_thumbnail=view.has_thumbnail,
-        occurrences=[OccurrenceOut.model_validate(p, from_attributes=True) for p in view.places],
-    )
+    return MediaOut.model_validate(media.media_view(ctx, principal, sha256), from_attributes=True)
 
 
 @router.get(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Query
 
 from cairn.api.deps import Caller, RequestContext
 from cairn.api.permissions import V1
-from cairn.api.schemas import CaseHit, KnownHit, SearchResult
+from cairn.api.schemas import SearchResult
 from cairn.core.errors import UsageError
 from cairn.core.hash_kinds import KNOWN_HASH_NAMES, MD5, PDQ, SHA1, SHA256
 from cairn.core.thresholds import PDQ_MATCH_DISTANCE
@@ -38,10 +36,4 @@ def search_by_hash(
         raise UsageError(f"give exactly one of {', '.join(KNOWN_HASH_NAMES)}")
     ((kind, value),) = chosen
     result = search.search_hash(ctx, principal, kind, value, distance)
-    return SearchResult(
-        kind=result.kind,
-        value=result.value,
-        distance=result.distance,
-        case_hits=[CaseHit(**asdict(hit)) for hit in result.case_hits],
-        known_hits=[KnownHit(**asdict(hit)) for hit in result.known_hits],
-    )
+    return SearchResult.model_validate(result, from_attributes=True)

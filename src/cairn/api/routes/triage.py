@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from cairn.api.deps import Caller, RequestContext, Server, check_case
 from cairn.api.permissions import V1
 from cairn.api.routes.jobs import job_out
-from cairn.api.schemas import JobOut, MatchOut, TriageOut, TriageRow
+from cairn.api.schemas import JobOut, MatchOut, TriageOut
 from cairn.services import cases, jobs, triage
 
 router = APIRouter(prefix=f"{V1}/cases/{{ref}}", tags=["matching and triage"])
@@ -26,29 +26,11 @@ def start_match(ref: str, state: Server, ctx: RequestContext, principal: Caller)
 def triage_report(ref: str, ctx: RequestContext, principal: Caller) -> TriageOut:
     """Unique media per evidence item and triage bucket; the share that needs no human view."""
     cases.open_case(ctx, principal, ref, "triage")
-    report = triage.triage_report(ctx, ref)
-    return TriageOut(
-        case_ref=report.case_ref,
-        rows=[TriageRow.model_validate(row, from_attributes=True) for row in report.rows],
-        totals=report.totals,
-        no_view_share=report.no_view_share,
-    )
+    return TriageOut.model_validate(triage.triage_report(ctx, ref), from_attributes=True)
 
 
 @router.get("/matches")
 def case_matches(ref: str, ctx: RequestContext, principal: Caller) -> list[MatchOut]:
     """Each matched media item with its bucket and best match (exact before PDQ)."""
     cases.open_case(ctx, principal, ref, "matches")
-    return [
-        MatchOut(
-            media_sha256=sha,
-            triage=best.triage.value,
-            hashset=best.hashset,
-            category=best.category,
-            method=best.method,
-            distance=best.distance,
-            variant=best.variant,
-            series=best.series,
-        )
-        for sha, best in triage.case_matches(ctx, ref)
-    ]
+    return [MatchOut.model_validate(m, from_attributes=True) for m in triage.case_matches(ctx, ref)]

@@ -29,7 +29,7 @@ from cairn.messaging import identity
 from cairn.messaging.base import Artefact, Issue, MediaRef, MessagingFormat, Severity
 from cairn.messaging.registry import HEAD_BYTES, backup_problem, by_name, detect
 from cairn.messaging.sqlitedb import MAGIC, acquire, digest, private_folder, table_names
-from cairn.services.cases import add_evidence, get_case
+from cairn.services.cases import add_evidence, find_evidence, get_case
 from cairn.services.context import Context
 from cairn.services.messaging.discovery import Candidate, folder_candidates, plain_candidate
 from cairn.services.messaging.writer import RecordWriter
@@ -97,7 +97,9 @@ def import_path(
             select(Evidence).where(Evidence.case_id == case.id, Evidence.label == evidence_label)
         )
     if evidence is None:
-        evidence, _ = add_evidence(ctx, case_ref, resolved, label=evidence_label)
+        label = add_evidence(ctx, case_ref, resolved, label=evidence_label)[0].label
+        with ctx.db.session() as session:
+            evidence = find_evidence(session, get_case(session, case_ref), label)
     root = Path(evidence.source_path)
     inside = root.is_dir() and resolved.is_relative_to(root)
     shown = resolved.relative_to(root).as_posix() if inside else str(resolved)

@@ -60,7 +60,10 @@ def _transcode(
         stream = container.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
         # One x264 thread, and widths whose rows have no padding: reproducible output.
-        params = f"keyint={gop}:min-keyint={gop}:scenecut=0:threads=1:lookahead-threads=1:sync-lookahead=0"
+        params = (
+            f"keyint={gop}:min-keyint={gop}:scenecut=0"
+            ":threads=1:lookahead-threads=1:sync-lookahead=0"
+        )
         stream.options = {"x264-params": params}
         count = 0
         for source, start, end in pieces:

@@ -37,6 +37,7 @@ READS = {
     "media.read",
     "hashset.read",
     "triage.read",
+    "messages.read",
     "search.hash",
     "series.read",
     "audit.read",

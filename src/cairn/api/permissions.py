@@ -36,6 +36,7 @@ ROUTE_PERMISSIONS: Final[dict[tuple[str, str], str]] = {
     ("GET", f"{V1}/cases/{{ref}}/triage"): "triage.read",
     ("GET", f"{V1}/cases/{{ref}}/matches"): "triage.read",
     ("GET", f"{V1}/cases/{{ref}}/export/hashes"): "case.export",
+    ("GET", f"{V1}/cases/{{ref}}/messages"): "messages.read",
     ("GET", f"{V1}/media/{{sha256}}"): "media.read",
     ("GET", f"{V1}/media/{{sha256}}/thumbnail"): "thumbnail.read",
     ("GET", f"{V1}/jobs"): "job.read",

@@ -217,6 +217,25 @@ class MatchOut(BaseModel):
     series: str
 
 
+class MessageOut(BaseModel):
+    id: int = Field(description="The stored message: an item for `around`.")
+    device: str = Field(description="Evidence label of the phone holding this copy.")
+    chat: str
+    chat_name: str
+    at: str | None = Field(description="As the phone recorded it (its own clock), UTC.")
+    sender: str
+    from_me: bool
+    kind: str
+    text: str | None
+    forwarded: bool | None
+    forward_score: int | None
+    media_sha256: str | None
+    media_path: str | None
+    media_mime: str | None
+    deleted: bool = Field(description="Deleted on the phone and recovered.")
+    recovered: str | None = Field(description="How the deleted record was recovered.")
+
+
 class SeriesOut(BaseModel):
     id: int
     name: str

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from cairn.services.messaging.conversation import MessageView
     from cairn.services.messaging.importing import ImportSummary
     from cairn.services.messaging.reports import CaseAnalysis
 
@@ -235,6 +236,74 @@ def media(case: CaseRef, json_: AsJson = False) -> None:
             for m in analysis.media
         ],
     )
+
+
+@messaging_app.command("messages")
+def messages(
+    case: CaseRef,
+    chat: Annotated[
+        str | None, typer.Option(help="One chat: a group key (group:…) or a person's number.")
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(help="A person's number: their one-to-one chats and what they sent."),
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="A group, by name.")] = None,
+    around: Annotated[
+        str | None,
+        typer.Option(help="A message id or media SHA-256: its chat, --context either side."),
+    ] = None,
+    context_: Annotated[
+        int, typer.Option("--context", help="Messages either side of --around.")
+    ] = 10,
+    json_: AsJson = False,
+) -> None:
+    """Read the conversations: each phone's copy, deleted-but-recovered messages marked."""
+    from cairn.cli.app import context
+    from cairn.cli.output import print_json
+    from cairn.services.messaging.conversation import conversation
+
+    views = conversation(
+        context(),
+        case,
+        chat=chat,
+        person=person,
+        group=group,
+        around=around,
+        context=context_,
+    )
+    if json_:
+        print_json(views)
+        return
+    _table(
+        f"Messages of {case}",
+        ["id", "phone", "chat", "time (phone's clock)", "sender", "kind", "text / media", "notes"],
+        [
+            (
+                v.id,
+                v.device,
+                v.chat_name,
+                v.at or "",
+                v.sender,
+                v.kind,
+                "\n".join(x for x in (v.text, v.media_path) if x),
+                ", ".join(_notes(v)),
+            )
+            for v in views
+        ],
+    )
+
+
+def _notes(view: MessageView) -> list[str]:
+    notes = []
+    if view.forwarded:
+        score = f", score {view.forward_score}" if view.forward_score else ""
+        notes.append(f"forwarded{score}")
+    if view.media_sha256:
+        notes.append(f"SHA-256 {view.media_sha256[:16]}…")
+    if view.recovered:
+        notes.append(f"DELETED, recovered ({view.recovered})")
+    return notes
 
 
 @messaging_app.command("graph")

@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "hashset.share": _STAFF,
     "match.run": _STAFF,
     "triage.read": _ALL,
+    "messages.read": _ALL,  # the conversations' text and hashes, never their media
     "search.hash": _ALL,
     "series.read": _ALL,
     "series.write": _REVIEW,

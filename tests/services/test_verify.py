@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from cairn.cli import app as cli_app
+from cairn.cli import workspace as cli_workspace
 from cairn.cli.verify import evidence_verify
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.services.cases import add_evidence, create_case
@@ -185,7 +185,7 @@ def test_cli_command(
     label = register(ctx, raw, f"sha1:{original['sha1']}")
     # The bare app below has no `cairn` callback: set what it would, not what an earlier
     # in-process CLI call of this worker left in the module's state.
-    monkeypatch.setitem(cli_app._state, "workspace", workspace)
+    monkeypatch.setitem(cli_workspace._state, "workspace", workspace)
     app = typer.Typer()
     app.command()(evidence_verify)
     result = CliRunner().invoke(app, ["--case", CASE, "--evidence", label, "--json"])

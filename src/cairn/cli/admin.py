@@ -11,14 +11,13 @@ import dataclasses
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from cairn.cli.options import AsJson
+from cairn.cli.workspace import chosen, context
 from cairn.core.errors import UsageError
-
-if TYPE_CHECKING:  # the store loads on first use, as in cli/app.py
-    from cairn.services.context import Context
 
 agency_app = typer.Typer(no_args_is_help=True, help="Agencies that share this Cairn.")
 user_app = typer.Typer(no_args_is_help=True, help="Users, their agencies and roles.")
@@ -26,18 +25,11 @@ token_app = typer.Typer(no_args_is_help=True, help="API tokens for automation.")
 db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")
 
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 PASSWORD_ENV = "CAIRN_NEW_USER_PASSWORD"
 PasswordFile = Annotated[
     Path | None,
     typer.Option(help=f"Read the password from this file (else ${PASSWORD_ENV}, a prompt)."),
 ]
-
-
-def _context() -> Context:
-    from cairn.cli.app import context  # the workspace chosen by the main callback
-
-    return context()
 
 
 @agency_app.command("add")
@@ -52,7 +44,7 @@ def agency_add(
     """Add an agency."""
     from cairn.services.identity import adopt_unowned, create_agency
 
-    ctx = _context()
+    ctx = context()
     agency = create_agency(ctx, code, name, country)
     typer.echo(f"created agency {agency.code} ({agency.name}, {agency.country})")
     if adopt:
@@ -66,7 +58,7 @@ def agency_list(json_: AsJson = False) -> None:
     from cairn.cli.output import print_json, print_table
     from cairn.services.identity import list_agencies
 
-    agencies = list_agencies(_context())
+    agencies = list_agencies(context())
     if json_:
         print_json(agencies)
         return
@@ -99,7 +91,7 @@ def user_add(
     """Add a user (the password is never echoed nor taken from the command line)."""
     from cairn.services.identity import create_user
 
-    user = create_user(_context(), username, agency, role, _new_password(password_file))
+    user = create_user(context(), username, agency, role, _new_password(password_file))
     typer.echo(f"created user {user.username} ({user.role.value} of {user.agency})")
 
 
@@ -111,7 +103,7 @@ def user_password(
     """Set a user's password (a reset by the operator)."""
     from cairn.services.identity import set_password
 
-    set_password(_context(), username, _new_password(password_file))
+    set_password(context(), username, _new_password(password_file))
     typer.echo(f"password of {username} changed")
 
 
@@ -124,7 +116,7 @@ def user_list(
     from cairn.cli.output import print_json, print_table
     from cairn.services.identity import list_users
 
-    users = list_users(_context(), agency)
+    users = list_users(context(), agency)
     if json_:
         print_json(users)
         return
@@ -150,7 +142,7 @@ def user_disable(username: str) -> None:
     """Disable a user: logins fail and every token of the user stops working at once."""
     from cairn.services.identity import set_user_active
 
-    set_user_active(_context(), username, False)
+    set_user_active(context(), username, False)
     typer.echo(f"disabled user {username}")
 
 
@@ -159,7 +151,7 @@ def user_enable(username: str) -> None:
     """Enable a disabled user again."""
     from cairn.services.identity import set_user_active
 
-    set_user_active(_context(), username, True)
+    set_user_active(context(), username, True)
     typer.echo(f"enabled user {username}")
 
 
@@ -175,7 +167,7 @@ def token_create(
     from cairn.services.identity import create_api_token_for
 
     expires = datetime.now(UTC) + timedelta(days=days) if days else None
-    token = create_api_token_for(_context(), user, name, expires)
+    token = create_api_token_for(context(), user, name, expires)
     typer.echo(f"API token {name!r} for {user} (shown once, keep it secret):", err=True)
     typer.echo(token)
 
@@ -186,7 +178,7 @@ def token_list(json_: AsJson = False) -> None:
     from cairn.cli.output import print_json, print_table
     from cairn.services.identity import list_api_tokens
 
-    tokens = list_api_tokens(_context(), None)
+    tokens = list_api_tokens(context(), None)
     if json_:
         print_json(tokens)
         return
@@ -205,18 +197,17 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")
     """Revoke an API token."""
     from cairn.services.identity import revoke_api_token
 
-    info = revoke_api_token(_context(), None, token_id)
+    info = revoke_api_token(context(), None, token_id)
     typer.echo(f"revoked API token {info.id} ({info.name!r} of {info.username})")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations to CAIRN_DATABASE_URL (or the workspace's SQLite database)."""
-    from cairn.cli.app import _state
     from cairn.core.config import Workspace
     from cairn.store.database import Database, current_revision, upgrade
 
-    workspace = Workspace.resolve(_state.get("workspace"))
+    workspace = Workspace.resolve(chosen())
     if workspace.database_url.startswith("sqlite"):
         workspace.create()
     database = Database(workspace.database_url)
@@ -240,7 +231,7 @@ def audit_verify(json_: AsJson = False) -> None:
     from cairn.cli.output import print_json
     from cairn.services.auditing import verify_trail
 
-    report = verify_trail(_context())
+    report = verify_trail(context())
     if json_:
         print_json({**dataclasses.asdict(report), "ok": report.ok})
     elif report.ok:
@@ -269,7 +260,7 @@ def audit_list(
     from cairn.cli.output import print_json, print_table
     from cairn.services.auditing import list_trail
 
-    events = list_trail(_context(), case_ref=case, after_id=after, limit=limit)
+    events = list_trail(context(), case_ref=case, after_id=after, limit=limit)
     if json_:
         print_json(events)
         return

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cairn.cli.options import AsJson, CaseRef, OutputOrStdout
+from cairn.cli.workspace import context
+
 if TYPE_CHECKING:
     from cairn.services.messaging.conversation import MessageView
     from cairn.services.messaging.importing import ImportSummary
@@ -16,8 +19,6 @@ if TYPE_CHECKING:
 
 messaging_app = typer.Typer(no_args_is_help=True, help="Messaging artefacts: import and analyse.")
 
-CaseRef = Annotated[str, typer.Option("--case", help="Case reference.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 ISSUES_SHOWN = 20
 
 
@@ -45,7 +46,6 @@ def import_(
     The evidence is never opened for writing: databases are copied with their -wal, -shm and
     -journal files into the workspace and read there; the originals' SHA-256 are recorded.
     """
-    from cairn.cli.app import context
     from cairn.cli.output import print_json
     from cairn.services.messaging.discovery import import_from_evidence
     from cairn.services.messaging.importing import import_path
@@ -102,7 +102,6 @@ def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]])
 
 
 def _analysis(case: str) -> CaseAnalysis:
-    from cairn.cli.app import context
     from cairn.services.messaging.reports import analyse_case
 
     return analyse_case(context(), case)
@@ -259,7 +258,6 @@ def messages(
     json_: AsJson = False,
 ) -> None:
     """Read the conversations: each phone's copy, deleted-but-recovered messages marked."""
-    from cairn.cli.app import context
     from cairn.cli.output import print_json
     from cairn.services.messaging.conversation import conversation
 
@@ -310,9 +308,7 @@ def _notes(view: MessageView) -> list[str]:
 def graph(
     case: CaseRef,
     format_: Annotated[str, typer.Option("--format", help="graphml, gexf or json")] = "graphml",
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="File to write ('-' for stdout).")
-    ] = Path("-"),
+    output: OutputOrStdout = Path("-"),
 ) -> None:
     """The person–group–media graph with centrality and communities (Gephi, Neo4j)."""
     from cairn.core.errors import UsageError

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cairn.cli.options import Workspace
+from cairn.cli.workspace import chosen
 from cairn.core.errors import UsageError
 
 
@@ -15,14 +17,7 @@ def serve(
         str, typer.Option(help="Address to listen on; 0.0.0.0 only behind TLS.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workspace: Annotated[
-        Path | None,
-        typer.Option(
-            "--workspace",
-            envvar="CAIRN_WORKSPACE",
-            help="Workspace folder (default ./cairn-data).",
-        ),
-    ] = None,
+    workspace: Workspace = None,
     evidence_root: Annotated[
         list[Path] | None,
         typer.Option(
@@ -55,7 +50,7 @@ def serve(
         if not root.is_dir():
             raise UsageError(f"--evidence-root {root}: no such folder")
     app = create_app(
-        workspace or _global_workspace(),
+        workspace or chosen(),  # `cairn --workspace DIR serve` names it before the command
         settings=ServerSettings(
             upload_max_bytes=upload_max_mb << 20,
             evidence_roots=tuple(evidence_root or ()),
@@ -64,11 +59,3 @@ def serve(
     )
     # server_header off: the version of the HTTP stack is nobody's business.
     uvicorn.run(app, host=host, port=port, server_header=False, log_level="info")
-
-
-def _global_workspace() -> Path | None:
-    """`cairn --workspace DIR serve` names the workspace before the command."""
-    from cairn.cli.app import _state
-
-    workspace: Path | None = _state.get("workspace")
-    return workspace

@@ -1,26 +1,21 @@
 """`cairn evidence verify --case REF --evidence LABEL`: recompute the acquisition hash.
 
-Registered by `cairn.cli.app` on its `evidence` group; it imports nothing from `cairn.cli.app`
-at module level, so app.py can import it at the top like its other command modules. Exit
-codes: 0 verified, 1 mismatch or unreadable evidence, 2 nothing to compare with (no
-acquisition hash registered or stored).
+Registered by `cairn.cli.evidence` on its group. Exit codes: 0 verified, 1 mismatch or
+unreadable evidence, 2 nothing to compare with (no acquisition hash registered or stored).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
 
 import typer
 
-CaseRef = Annotated[str, typer.Option("--case", help="Case reference.")]
-EvidenceLabel = Annotated[str, typer.Option("--evidence", help="Label of the evidence item.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+from cairn.cli.options import AsJson, CaseRef, EvidenceLabel
+from cairn.cli.workspace import context
 
 
 def evidence_verify(case: CaseRef, label: EvidenceLabel, json_: AsJson = False) -> None:
     """Recompute an evidence item's acquisition hash and compare; the result is audited."""
-    from cairn.cli.app import context
     from cairn.cli.output import print_json, print_table
     from cairn.services.verify import verify_evidence
 

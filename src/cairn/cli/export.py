@@ -1,0 +1,79 @@
+"""`cairn export hashes|vics|hashset|vpdq`: case data and hash sets written to files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cairn.cli.options import CaseRef, Output, OutputOrStdout
+from cairn.cli.workspace import context
+
+export_app = typer.Typer(no_args_is_help=True, help="Export case data.")
+
+
+@export_app.command("hashes")
+def export_hashes(
+    case: CaseRef,
+    format_: Annotated[str, typer.Option("--format", help="csv or dfxml")] = "csv",
+    output: OutputOrStdout = Path("-"),
+) -> None:
+    """One row per occurrence: digests, PDQ, times, triage, errors."""
+    from cairn.services.export import export_hashes as run_export
+
+    ctx = context()
+    if str(output) == "-":
+        with open(
+            sys.stdout.fileno(),
+            "w",
+            encoding="utf-8",
+            errors="surrogateescape",
+            newline="",
+            closefd=False,
+        ) as out:
+            run_export(ctx, case, format_, out, "stdout")
+        return
+    with open(output, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
+        count = run_export(ctx, case, format_, out, str(output.resolve()))
+    typer.echo(f"wrote {count} rows to {output}", err=True)
+
+
+@export_app.command("vics")
+def export_vics(
+    case: CaseRef,
+    output: Output,
+) -> None:
+    """The case as a VICS 2.0 #Cases document (Media with MediaFiles, categories, series)."""
+    from cairn.services.export import export_vics as run_export
+
+    with open(output, "w", encoding="utf-8") as out:
+        count = run_export(context(), case, out, str(output.resolve()))
+    typer.echo(f"wrote {count} media items to {output}", err=True)
+
+
+@export_app.command("hashset")
+def export_hashset(
+    name: Annotated[str, typer.Option("--name", help="Hash set to export.")],
+    output: Output,
+) -> None:
+    """A hash set as a VICS 2.0 #Media set: hashes and labels only, no paths (for sharing)."""
+    from cairn.services.hashsets import export_hashset as run_export
+
+    with open(output, "w", encoding="utf-8") as out:
+        count = run_export(context(), name, out)
+    typer.echo(f"wrote {count} records to {output}", err=True)
+
+
+@export_app.command("vpdq")
+def export_vpdq(
+    sha256: Annotated[str, typer.Option("--sha256", help="The video's SHA-256.")],
+    output: Output,
+) -> None:
+    """One video's vPDQ file (frame hashes only, for sharing)."""
+    from cairn.services.video_matching.export import export_vpdq as run_export
+
+    with open(output, "w", encoding="utf-8") as out:
+        count = run_export(context(), sha256, out)
+    typer.echo(f"wrote {count} frames to {output}", err=True)

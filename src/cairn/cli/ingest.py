@@ -1,0 +1,134 @@
+"""`cairn ingest`: hash and analyse a source into a case, then read its messaging artefacts
+and match it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cairn.cli.options import AsJson, CaseRef
+from cairn.cli.workspace import chosen, context
+from cairn.core.errors import CairnError
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) loads after the prefetch has started the workers
+    from cairn.core.settings import AnalysisSettings
+    from cairn.evidence.pool import Prefetch
+    from cairn.services.context import Context
+
+
+def ingest(
+    source: Path,
+    case: CaseRef,
+    evidence: Annotated[
+        str | None, typer.Option(help="Label of a registered evidence item.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (0: in-process).")] = None,
+    exact_pdq: Annotated[
+        bool, typer.Option("--exact-pdq", help="Always decode JPEGs fully for PDQ.")
+    ] = False,
+    max_image_pixels: Annotated[
+        int | None, typer.Option(help="Refuse images above this many pixels.")
+    ] = None,
+    source_kind: Annotated[
+        str | None, typer.Option(help="Override the detected source kind.")
+    ] = None,
+    carve: Annotated[
+        bool, typer.Option("--carve", help="Carve JPEG/PNG/GIF from unallocated space.")
+    ] = False,
+    max_carved_count: Annotated[
+        int | None, typer.Option(help="Carve at most this many items per unallocated run.")
+    ] = None,
+    max_carved_bytes: Annotated[
+        int | None, typer.Option(help="Largest carved item, in bytes.")
+    ] = None,
+    json_: AsJson = False,
+) -> None:
+    """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
+    from cairn.core.config import Workspace
+    from cairn.core.settings import AnalysisSettings
+    from cairn.media.thumbnail import load_or_create_key
+
+    workspace = Workspace.resolve(chosen())
+    workspace.create()
+    options: dict[str, Any] = {
+        "exact_pdq": exact_pdq,
+        "thumbnail_key": load_or_create_key(workspace.key_file),
+    }
+    if max_image_pixels is not None:
+        options["max_image_pixels"] = max_image_pixels
+    if carve:
+        options["carve"] = True
+    if max_carved_count is not None:
+        options["max_carved_count"] = max_carved_count
+    if max_carved_bytes is not None:
+        options["max_carved_bytes"] = max_carved_bytes
+    settings = AnalysisSettings(**options)
+    ahead = _prefetch(source, source_kind, workers, settings)  # before the store's imports
+    try:
+        from cairn.cli.output import IngestProgress
+        from cairn.services.ingest import ingest as run_ingest
+
+        ctx = context()
+        with IngestProgress() as progress:
+            summary = run_ingest(
+                ctx,
+                case,
+                source,
+                evidence_label=evidence,
+                workers=workers,
+                settings=settings,
+                progress=progress,
+                source_kind=source_kind,
+                prefetched=ahead,
+            )
+    finally:
+        if ahead is not None:  # closed already when the ingest took it over
+            ahead.close()
+    from cairn.cli.summary import print_ingest_summary
+
+    print_ingest_summary(summary, json_)
+    _import_messaging(ctx, case, summary.evidence, json_)
+    _match_after_ingest(ctx, case, json_)
+    raise typer.Exit(summary.exit_code)
+
+
+def _prefetch(
+    source: Path, kind: str | None, workers: int | None, settings: AnalysisSettings
+) -> Prefetch | None:
+    """Workers start on the source's first files while this process opens the store."""
+    from cairn.evidence.pool import default_workers, prefetch
+    from cairn.evidence.registry import open_source
+
+    if workers is not None and workers <= 0:  # in-process, or a usage error the ingest reports
+        return None
+    try:
+        src = open_source(source.expanduser().resolve(), kind)
+    except (CairnError, OSError):
+        return None  # the ingest itself reports it, in its words
+    return prefetch(src, default_workers() if workers is None else workers, settings)
+
+
+def _import_messaging(ctx: Context, case: str, evidence: str, quiet: bool) -> None:
+    """WhatsApp databases and chat exports found in the evidence are read at once."""
+    from cairn.cli.messaging import print_imports
+    from cairn.services.messaging.discovery import import_from_evidence
+
+    imported = import_from_evidence(ctx, case, evidence)
+    if imported and not quiet:
+        print_imports(imported)
+
+
+def _match_after_ingest(ctx: Context, case: str, quiet: bool) -> None:
+    """Ingest ends with matching when there is known material to match against, or videos to
+    compare with the other videos of the workspace."""
+    from cairn.services.status import matching_due
+
+    if matching_due(ctx, case):
+        from cairn.cli.summary import print_match_summary
+        from cairn.services.matching import match_case
+
+        summary = match_case(ctx, case)
+        if not quiet:
+            print_match_summary(summary)

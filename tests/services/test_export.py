@@ -14,7 +14,7 @@ from tests.evidence.diskimage.readback import run_ingest
 from cairn.services.context import Context
 from cairn.services.export import export_hashes
 
-# DESIGN.md's column contract, in order; columns Cairn adds come after it.
+# The column contract of docs/architecture.md, in order; columns Cairn adds come after it.
 DESIGN_COLUMNS = [
     *("evidence", "path", "kind", "deleted", "unallocated", "offset", "size", "md5", "sha1"),
     *("sha256", "mime", "pdq", "pdq_quality", "pdq_method", "mtime", "ctime", "atime", "crtime"),

@@ -1,6 +1,6 @@
 """WhatsApp "Export chat" text files, Android and iOS, English and Spanish, 12 and 24 hours.
 
-The layout depends on platform, locale and clock (FORMATS.md):
+The layout depends on platform, locale and clock (docs/formats.md):
 
     11/01/2023, 16:26 - Name: text                          Android, day first, 24 h
     1/5/24, 4:33 PM - Name: text                            Android en-US (U+202F before PM)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from cairn.core.records import ImageInfo
 from cairn.core.settings import AnalysisSettings
+from cairn.core.thresholds import PDQ_POSSIBLE_MAX
 from cairn.core.types import Triage
 from cairn.hashing.pdq import hamming
 from cairn.media.image import analyse_image
@@ -27,7 +28,7 @@ from cairn.services.cases import create_case, get_case
 from cairn.services.context import Context
 from cairn.services.hashsets import import_hashset
 from cairn.services.ingest import ingest
-from cairn.services.matching import POSSIBLE_MAX, best_matches, match_case
+from cairn.services.matching import best_matches, match_case
 from cairn.services.triage import review_queue, triage_report
 from cairn.store.models import Match
 
@@ -90,7 +91,7 @@ def _run(
 def _assert_only_plain_form_in_reach(info: ImageInfo, known_pdq: str) -> None:
     """The construction's premise: no rotation, flip or trimmed form comes near the entry, so
     the plain hash alone decides."""
-    assert min(hamming(v.pdq, known_pdq) for v in info.pdq_variants) > POSSIBLE_MAX
+    assert min(hamming(v.pdq, known_pdq) for v in info.pdq_variants) > PDQ_POSSIBLE_MAX
 
 
 @pytest.mark.parametrize(

@@ -13,16 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cairn.core.hash_kinds import PDQ
+
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
     from PIL.Image import Image
 
-HEX_LENGTH = 64
 # The reference clears the hash of images under 5 px a side (MIN_HASHABLE_DIM) and reports
 # quality 0; pdqhash itself crashes on an empty array, so small images never reach it.
 MIN_HASHABLE_SIDE = 5
-ZERO_HEX = "0" * HEX_LENGTH
+ZERO_HEX = "0" * PDQ.hex_length
 
 
 class DihedralVariant(enum.StrEnum):
@@ -128,8 +129,8 @@ def dihedral_from_rgb(pixels: NDArray[np.uint8]) -> DihedralHashes:
 
 def _as_int(pdq_hex: str) -> int:
     raw = bytes.fromhex(pdq_hex)  # stricter than int(x, 16), which takes "0x", "_" and signs
-    if len(raw) * 2 != HEX_LENGTH:
-        raise ValueError(f"a PDQ hash is {HEX_LENGTH} hex characters, got {pdq_hex!r}")
+    if len(raw) != PDQ.key_bytes:
+        raise ValueError(f"a PDQ hash is {PDQ.hex_length} hex characters, got {pdq_hex!r}")
     return int.from_bytes(raw, "big")
 
 

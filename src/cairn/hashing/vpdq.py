@@ -13,8 +13,10 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from cairn.core.hash_kinds import PDQ
 from cairn.core.records import FrameHash
-from cairn.hashing.pdq import HEX_LENGTH, MIN_HASHABLE_SIDE, ZERO_HEX, PdqHash
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY
+from cairn.hashing.pdq import MIN_HASHABLE_SIDE, ZERO_HEX, PdqHash
 
 __all__ = [
     "FrameArrays",
@@ -28,8 +30,6 @@ __all__ = [
     "pdq_from_luma_plane",
 ]
 
-MIN_QUALITY = 50  # PDQ's advice, and the reference's default quality tolerance
-MATCH_DISTANCE = 31  # PDQ's published threshold
 ALIGNED_DISTANCE = 63  # a frame pair on a clip's offset line (docs/video.md)
 TIME_JITTER = 0.1  # seconds a sampled frame may sit off its instant (nearest frame, rounding)
 U8 = npt.NDArray[np.uint8]
@@ -326,8 +326,8 @@ def _parse_line(line: str) -> FrameHash:
         raise ValueError(f"frame number {frame_number} or quality {quality} out of range")
     if not (math.isfinite(timestamp) and timestamp >= 0):
         raise ValueError(f"timestamp {timestamp_text!r} is not a time")
-    if len(pdq) != HEX_LENGTH:
-        raise ValueError(f"a PDQ hash is {HEX_LENGTH} hex characters, got {pdq!r}")
+    if len(pdq) != PDQ.hex_length:
+        raise ValueError(f"a PDQ hash is {PDQ.hex_length} hex characters, got {pdq!r}")
     bytes.fromhex(pdq)  # stricter than int(x, 16): no signs, underscores or "0x"
     return FrameHash(frame_number, quality, pdq.lower(), timestamp)
 
@@ -350,8 +350,8 @@ class VideoMatchSettings:
     time-offset line (docs/video.md says why); 0 turns alignment off.
     """
 
-    distance: int = MATCH_DISTANCE
-    min_quality: int = MIN_QUALITY
+    distance: int = PDQ_MATCH_DISTANCE
+    min_quality: int = PDQ_MIN_QUALITY
     query_share: float = 0.8
     compared_share: float = 0.8
     possible_share: float = 0.5
@@ -401,7 +401,7 @@ class FrameArrays:
     times: npt.NDArray[np.float64]  # (n,), ascending
 
     @classmethod
-    def of(cls, frames: Sequence[FrameHash], min_quality: int = MIN_QUALITY) -> FrameArrays:
+    def of(cls, frames: Sequence[FrameHash], min_quality: int = PDQ_MIN_QUALITY) -> FrameArrays:
         usable = sorted((f for f in frames if f.quality >= min_quality), key=lambda f: f.timestamp)
         return cls.from_hashes(
             np.frombuffer(b"".join(bytes.fromhex(f.pdq) for f in usable), np.uint8),
@@ -413,7 +413,7 @@ class FrameArrays:
         """From raw 32-byte hashes (flat or (n, 32)) and their times, sorted here by time."""
         stamps = np.asarray(times, np.float64)
         order = np.argsort(stamps, kind="stable")
-        words = np.ascontiguousarray(hashes).reshape(-1, 32).view(np.uint64)
+        words = np.ascontiguousarray(hashes).reshape(-1, PDQ.key_bytes).view(np.uint64)
         return cls(np.ascontiguousarray(words[order]), stamps[order])
 
     def __len__(self) -> int:
@@ -467,7 +467,7 @@ def compare_frames(
     query: FrameArrays,
     compared: FrameArrays,
     *,
-    threshold: int = MATCH_DISTANCE,
+    threshold: int = PDQ_MATCH_DISTANCE,
     settings: VideoMatchSettings | None = None,
 ) -> VideoComparison:
     """Compare two videos' usable frames: every pair within `threshold` counts, and along the

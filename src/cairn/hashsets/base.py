@@ -22,7 +22,6 @@ from cairn.core.errors import UsageError
 from cairn.core.hash_kinds import DIGESTS, HASH_KINDS, HashName
 from cairn.core.types import Category, CategoryScheme
 
-HashKind = HashName
 _HEX_LENGTHS: dict[str, int] = {kind.name: kind.hex_length for kind in HASH_KINDS}
 _LABELS: dict[str, str] = {kind.name: kind.label for kind in HASH_KINDS}
 # A bare hash is typed by its length; 64 hex digits are SHA-256 unless the file or the user says

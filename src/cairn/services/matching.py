@@ -43,7 +43,6 @@ from cairn.store.models import (
 )
 from cairn.store.writer import insert_ignoring_duplicates
 
-POSSIBLE_MAX = PDQ_POSSIBLE_MAX  # video_matching's name for it, until that module is split
 HOSTILE = ("illegal", "alert")
 ID_CHUNK = 5000
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from cairn.core.errors import UsageError
+from cairn.core.hash_kinds import KNOWN_HASHES, HashName
 from cairn.core.types import Category, CategoryScheme
 from cairn.hashsets.base import (
     BadRecord,
-    HashKind,
     HashSetFormat,
     KnownHashRecord,
     ReadOptions,
@@ -57,11 +57,8 @@ _SHAPES: Final[dict[str, Literal["Media", "Cases"]]] = {"media": "Media", "cases
 _EXTRA_NAMES: Final = frozenset(EXTRA_FLAGS + EXTRA_TEXT)
 # AlternativeHashes names, upper-cased without '-' or '_'. Others (EDK, ...) are dropped: Cairn
 # cannot compute them, so they could never match.
-_ALT_HASHES: Final[dict[str, HashKind]] = {
-    "MD5": "md5",
-    "SHA1": "sha1",
-    "SHA256": "sha256",
-    "PDQ": "pdq",
+_ALT_HASHES: Final[dict[str, HashName]] = {
+    kind.label.replace("-", "").upper(): kind.name for kind in KNOWN_HASHES
 }
 
 

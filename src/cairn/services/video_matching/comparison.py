@@ -11,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, select
 
+from cairn.core.hash_kinds import PDQ
+from cairn.core.thresholds import PDQ_POSSIBLE_MAX
 from cairn.hashing.vpdq import VideoComparison, VideoMatchSettings
 from cairn.services.context import Context
 from cairn.services.video_matching.frames import (
@@ -21,7 +23,8 @@ from cairn.services.video_matching.frames import (
     search_frames,
     workspace_video_frames,
 )
-from cairn.store.models import Evidence, KnownHash, Media, Occurrence
+from cairn.store.case_media import case_media
+from cairn.store.models import KnownHash, Media
 from cairn.store.video_models import VideoMatch
 from cairn.store.writer import insert_ignoring_duplicates
 
@@ -44,8 +47,6 @@ def video_match_rows(
 ) -> list[dict[str, Any]]:
     """Match the case's videos (and its images against known videos); store the video
     comparisons; return the hash-set hits as `matches` rows for `match_case` to insert."""
-    from cairn.services.matching import POSSIBLE_MAX  # matching calls this module
-
     settings = settings or VideoMatchSettings()
     thresholds = _thresholds(settings)
     query = case_video_frames(connection, case_id, settings.min_quality)
@@ -100,7 +101,7 @@ def video_match_rows(
         )
 
     # Known images (PDQ in any set) seen as a frame of a case video: the best frame each.
-    image_radius = max(POSSIBLE_MAX, *(s.threshold for s in sets.values()))
+    image_radius = max(PDQ_POSSIBLE_MAX, *(s.threshold for s in sets.values()))
     found = indexes.pdq_search(query.hashes, image_radius) if len(query) else None
     best: dict[tuple[str, int], tuple[int, float]] = {}
     if found is not None:
@@ -113,7 +114,7 @@ def video_match_rows(
     owners = _owners(connection, sorted({known_id for _, known_id in best}))
     for (media, known_id), (distance, time) in sorted(best.items()):
         owner = sets.get(owners.get(known_id, -1))
-        frame_band = None if owner is None else _band(distance, owner.threshold, POSSIBLE_MAX)
+        frame_band = None if owner is None else _band(distance, owner.threshold, PDQ_POSSIBLE_MAX)
         if owner is not None and frame_band is not None:
             hit(media, known_id, owner, distance, f"frame {time:.3f}s", frame_band)
 
@@ -127,7 +128,7 @@ def video_match_rows(
             best[key] = (distance, float(known.times[stored]))
     for (image, known_id), (distance, time) in sorted(best.items()):
         owner = sets[known_set[known_id]]
-        frame_band = _band(distance, owner.threshold, POSSIBLE_MAX)
+        frame_band = _band(distance, owner.threshold, PDQ_POSSIBLE_MAX)
         if frame_band is not None:
             hit(image, known_id, owner, distance, f"frame {time:.3f}s", frame_band)
 
@@ -227,22 +228,21 @@ def _owners(connection: Connection, known_ids: list[int]) -> dict[int, int]:
 
 
 def _case_images(connection: Connection, case_id: int, min_quality: int) -> list[tuple[str, str]]:
-    in_case = (
-        select(Occurrence.media_sha256)
-        .join(Evidence, Evidence.id == Occurrence.evidence_id)
-        .where(Evidence.case_id == case_id, Occurrence.media_sha256.is_not(None))
-        .distinct()
-    )
     rows = connection.execute(
         select(Media.sha256, Media.pdq)
-        .where(Media.sha256.in_(in_case), Media.pdq.is_not(None), Media.pdq_quality >= min_quality)
+        .where(
+            Media.sha256.in_(case_media(case_id)),
+            Media.pdq.is_not(None),
+            Media.pdq_quality >= min_quality,
+        )
         .order_by(Media.sha256)
     )
     return [(sha, pdq) for sha, pdq in rows if pdq is not None]
 
 
 def _hex_rows(hashes: Iterable[str]) -> npt.NDArray[np.uint8]:
-    return np.frombuffer(b"".join(bytes.fromhex(h) for h in hashes), np.uint8).reshape(-1, 32)
+    joined = b"".join(bytes.fromhex(h) for h in hashes)
+    return np.frombuffer(joined, np.uint8).reshape(-1, PDQ.key_bytes)
 
 
 def _compared_row(

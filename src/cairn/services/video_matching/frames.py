@@ -11,9 +11,11 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, select
 
+from cairn.core.hash_kinds import PDQ
 from cairn.hashing.vpdq import FrameArrays, VideoComparison, VideoMatchSettings, compare_frames
 from cairn.services.access import agency_media
-from cairn.store.models import Case, Evidence, KnownHash, Occurrence
+from cairn.store.case_media import case_media
+from cairn.store.models import Case, KnownHash
 from cairn.store.video_models import KnownVideoFrame, VideoFrame
 
 I64 = npt.NDArray[np.int64]
@@ -53,7 +55,7 @@ class Frames:
             owners,
             np.r_[0, np.cumsum(counts)].astype(np.int64),
             np.array(times, np.float64),
-            np.frombuffer(bytes(raw), np.uint8).reshape(-1, 32),
+            np.frombuffer(bytes(raw), np.uint8).reshape(-1, PDQ.key_bytes),
         )
 
     def __len__(self) -> int:
@@ -66,16 +68,12 @@ class Frames:
 
 
 def case_video_frames(connection: Connection, case_id: int, min_quality: int) -> Frames:
-    in_case = (
-        select(Occurrence.media_sha256)
-        .join(Evidence, Evidence.id == Occurrence.evidence_id)
-        .where(Evidence.case_id == case_id, Occurrence.media_sha256.is_not(None))
-        .distinct()
-    )
     return Frames.build(
         connection.execute(
             select(VideoFrame.media_sha256, VideoFrame.pdq, VideoFrame.timestamp)
-            .where(VideoFrame.media_sha256.in_(in_case), VideoFrame.quality >= min_quality)
+            .where(
+                VideoFrame.media_sha256.in_(case_media(case_id)), VideoFrame.quality >= min_quality
+            )
             .order_by(VideoFrame.media_sha256, VideoFrame.seq)
         )
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cairn.core.errors import UsageError
 from cairn.core.records import FrameHash
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE
 from cairn.core.types import Category
 from cairn.hashing.vpdq import parse_vpdq
 from cairn.services.context import Context
@@ -63,7 +64,7 @@ def import_vpdq_hashset(
     kind: str = "illegal",
     category: Category | None = None,
     series: Sequence[str] = (),
-    pdq_threshold: int = 31,
+    pdq_threshold: int = PDQ_MATCH_DISTANCE,
 ) -> VpdqImportSummary:
     """Import known videos, one vPDQ file each, as one hash set (format "vpdq").
 

@@ -9,6 +9,7 @@ import typer
 
 from cairn.cli.options import AgencyCode, AsJson
 from cairn.cli.workspace import context
+from cairn.core.thresholds import PDQ_MATCH_DISTANCE
 
 hashset_app = typer.Typer(no_args_is_help=True, help="Import, list and remove hash sets.")
 
@@ -26,7 +27,9 @@ def hashset_import(
         typer.Option(help="vics, dhs, caid or custom: the numbering of bare category codes."),
     ] = None,
     hash_type: Annotated[str | None, typer.Option(help="pdq: bare 64-hex hashes are PDQ.")] = None,
-    pdq_threshold: Annotated[int, typer.Option(help="PDQ match distance for this set.")] = 31,
+    pdq_threshold: Annotated[
+        int, typer.Option(help="PDQ match distance for this set.")
+    ] = PDQ_MATCH_DISTANCE,
     agency: AgencyCode = None,
     share: Annotated[bool, typer.Option(help="Let every agency match against this set.")] = False,
     json_: AsJson = False,
@@ -75,7 +78,7 @@ def hashset_import_vpdq(
     kind: Annotated[str, typer.Option(help="illegal, ignorable or alert.")] = "illegal",
     category: Annotated[str | None, typer.Option(help="SCHEME:CODE for every video.")] = None,
     series: Annotated[list[str] | None, typer.Option(help="Series name (repeatable).")] = None,
-    pdq_threshold: Annotated[int, typer.Option(help="Frame match distance.")] = 31,
+    pdq_threshold: Annotated[int, typer.Option(help="Frame match distance.")] = PDQ_MATCH_DISTANCE,
     json_: AsJson = False,
 ) -> None:
     """Import known videos as vPDQ files (frame_number,quality,pdq_hex,timestamp_sec)."""

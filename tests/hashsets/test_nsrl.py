@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -308,5 +309,129 @@ def test_the_published_view_is_read_from_its_tables_with_the_same_result(
         ),  # as FILE shows it
         record(3, "caf\xe9.txt", 3, 8),
     ]
-    monkeypatch.setattr(nsrl, "_PUBLISHED_FILE_VIEW", "")  # through the FILE view instead
-    assert (read(path), as_records(path)) == from_tables
+    # The same rows through the view itself, as a FILE table, read the same.
+    table = tmp_path / "as_table.db"
+    with sqlite3.connect(path) as source, sqlite3.connect(table) as copy:
+        copy.execute("CREATE TABLE FILE (sha256, sha1, md5, file_name, file_size, package_id)")
+        copy.executemany(
+            "INSERT INTO FILE VALUES (?, ?, ?, ?, ?, ?)", source.execute("SELECT * FROM FILE")
+        )
+    source.close()
+    copy.close()
+    assert (read(table), as_records(table)) == from_tables
+
+
+def _file_view_db(path: Path, view: str, tables: str = "") -> Path:
+    with sqlite3.connect(path) as connection:
+        connection.executescript(tables + view)
+    connection.close()
+    return path
+
+
+# 50,000 well-formed rows from a few KiB: what a 4 KiB upload's own FILE view produced.
+_MANY_ROWS = """
+CREATE VIEW FILE AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+  WHERE i < 50000)
+SELECT substr(printf('%064d', i), 1, 64) AS sha256, substr(printf('%040d', i), 1, 40) AS sha1,
+  substr(printf('%032d', i), 1, 32) AS md5, 'x' AS file_name, 1 AS file_size,
+  1 AS package_id FROM n;
+"""
+# A view that runs until it ends: 10**12 steps.
+_CPU_BURN = """
+CREATE VIEW FILE AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+  WHERE i < 1000000000000)
+SELECT '' AS sha256, '' AS sha1, '' AS md5, '' AS file_name, 0 AS file_size,
+  0 AS package_id FROM n WHERE i = 0;
+"""
+
+
+@pytest.mark.parametrize("view", [_MANY_ROWS, _CPU_BURN], ids=["many-rows", "cpu-burn"])
+@pytest.mark.parametrize("reader", [read, as_records], ids=["records", "columns"])
+def test_a_file_view_of_the_uploaders_own_is_refused_before_reading(
+    tmp_path: Path, view: str, reader: Callable[[Path], object]
+) -> None:
+    path = _file_view_db(tmp_path / "hostile.db", view)
+    with pytest.raises(UsageError) as caught:
+        reader(path)
+    assert str(caught.value) == "hostile.db: the FILE view is not the published RDSv3 view"
+
+
+_PUBLISHED_VIEW = nsrl.RDS3_SCHEMA[nsrl.RDS3_SCHEMA.index("CREATE VIEW FILE") :]
+
+
+@pytest.mark.parametrize("table", ["METADATA", "PACKAGE_OBJECT"])
+def test_the_published_view_over_a_view_is_refused(tmp_path: Path, table: str) -> None:
+    """The published FILE view's text over METADATA (or PACKAGE_OBJECT) made a view: the
+    uploader's SQL again, refused."""
+    schema = nsrl.RDS3_SCHEMA[: nsrl.RDS3_SCHEMA.index("CREATE VIEW FILE")]
+    start = schema.index(f"CREATE TABLE {table}")
+    end = schema.index(");", start) + 2
+    columns = (
+        "package_object_id, package_id, object_id"
+        if table == "PACKAGE_OBJECT"
+        else (
+            "0 AS metadata_id, 1 AS object_id, 'k' AS key_hash, '/x' AS path, 'x' AS file_name, "
+            "'' AS extension, 1 AS bytes, '0' AS crc32, '' AS md5, '' AS sha1, '' AS sha256"
+        )
+    )
+    if table == "PACKAGE_OBJECT":
+        replacement = f"CREATE VIEW {table} AS SELECT 1 AS {columns.replace(', ', ', 1 AS ')};"
+    else:
+        replacement = f"CREATE VIEW {table} AS SELECT {columns};"
+    path = _file_view_db(
+        tmp_path / "hostile.db", _PUBLISHED_VIEW, schema[:start] + replacement + schema[end:]
+    )
+    with pytest.raises(UsageError) as caught:
+        read(path)
+    assert str(caught.value) == f"hostile.db: {table} is not a table, as RDSv3 publishes it"
+
+
+def test_a_virtual_file_table_is_refused(tmp_path: Path) -> None:
+    path = _file_view_db(
+        tmp_path / "virtual.db", "CREATE VIRTUAL TABLE FILE USING fts5(sha1, md5);"
+    )
+    with pytest.raises(UsageError, match="FILE is not a table nor the published RDSv3 view"):
+        read(path)
+
+
+def test_a_join_that_multiplies_rows_is_cut_at_the_files_size(tmp_path: Path) -> None:
+    """The published schema without its UNIQUE constraints: every METADATA row joins every
+    PACKAGE_OBJECT row, 300 x 300 = 90,000 rows from a file of about 100 KiB."""
+    unique_free = (
+        nsrl.RDS3_SCHEMA.replace("UNIQUE ", "")
+        .replace(
+            " CONSTRAINT PK_PACKAGE_OBJECT__PACKAGE_OBJECT_ID PRIMARY KEY (package_object_id)\n", ""
+        )
+        .replace(",\n);\nCREATE TABLE METADATA", "\n);\nCREATE TABLE METADATA")
+    )
+    path = tmp_path / "multiplied.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(unique_free)
+        connection.executemany(
+            "INSERT INTO PACKAGE_OBJECT VALUES (?, ?, 1)", [(n, n) for n in range(300)]
+        )
+        connection.executemany(
+            "INSERT INTO METADATA (metadata_id, object_id, key_hash, path, file_name, "
+            "extension, bytes, crc32, md5, sha1, sha256) "
+            "VALUES (?, 1, 'k', '/x', 'x', '', 1, '0', ?, ?, ?)",
+            [(n, MD5[0], SHA1[0], SHA256[0]) for n in range(300)],
+        )
+    connection.close()
+    assert path.stat().st_size < 200_000
+    for reader in (read, as_records):
+        with pytest.raises(UsageError, match="more rows than a file of its size holds"):
+            reader(path)
+
+
+def test_work_beyond_the_budget_is_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The VM-step budget, made tiny: a published set's scan is interrupted, cleanly."""
+    monkeypatch.setattr(nsrl, "_STEPS_PER_BYTE", 0)
+    monkeypatch.setattr(nsrl, "_WORK_FLOOR", 0)
+    monkeypatch.setattr(nsrl, "_STEPS_PER_CHECK", 10)
+    path = tmp_path / "RDS.db"
+    write_rds3(path, [(SHA256[n], SHA1[n], MD5[n], "f", "", 1, 1) for n in range(8)])
+    for reader in (read, as_records):
+        with pytest.raises(UsageError, match="more work than a file of its size needs"):
+            reader(path)

@@ -8,6 +8,14 @@ and converts a batch of rows at a time and builds no object per row (`KnownFiles
 
 The RDSv3 database is opened read-only and `immutable=1`: it is published reference data, not
 evidence, and immutable mode lets SQLite skip locking and journal checks.
+
+A database may be uploaded by any examiner, and reading one runs the SQL of its views: a FILE
+view of the uploader's own could produce any number of rows from a few bytes, or burn CPU
+until it ends. So only the published schema is read (FILE a plain table, or the published FILE
+view over plain METADATA and PACKAGE_OBJECT tables; checked in sqlite_master before any read),
+and the work is bounded by the file's size: at most `_ROWS_PER_BYTE` rows and
+`_STEPS_PER_BYTE` SQLite VM steps per byte (a join of tables without their published UNIQUE
+constraints can still multiply rows).
 """
 
 from __future__ import annotations
@@ -56,6 +64,14 @@ _FILE_COLUMNS: Final = ("sha256", "sha1", "md5", "file_name", "file_size", "pack
 # 15-25 % more CPU time in read_columns (measured, RDSv3 and RDSv2).
 _BATCH: Final = 1024
 _HEX_RUN: Final = re.compile(r"[0-9A-Fa-f]*")
+# Bounds of the work a file may cause, per byte of it, plus a floor for tiny files. A published
+# row takes 346 bytes even with short names (write_rds3, 100k rows; three hex digests alone are
+# 136), so 1/16 of a row per byte is 20 times what a set holds; scanning the published view,
+# from its tables or through it, took 0.05-0.07 VM steps a byte there, so 20 is 300 times that.
+_ROWS_PER_BYTE: Final = 1 / 16
+_STEPS_PER_BYTE: Final = 20
+_WORK_FLOOR: Final = 10_000
+_STEPS_PER_CHECK: Final = 100_000
 _new: Final = tuple.__new__
 
 # The part of the published RDSv3 schema (data/formats/RDSv3.txt) that the FILE view reads,
@@ -160,36 +176,113 @@ def write_rds3(path: Path, rows: Iterable[Rds3Row]) -> None:
 RowCheck = Callable[[tuple[object, ...]], KnownHashRecord]
 
 
-def _open_rds3(path: Path) -> tuple[sqlite3.Connection, sqlite3.Cursor, RowCheck]:
-    """Open read-only and start the FILE scan, or say clearly why this is no RDSv3 set.
-    Returns the row check that reports a bad row's values as the FILE view shows them."""
-    uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
-    try:
-        connection = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise UsageError(f"cannot open {path.name} as an SQLite database: {exc}") from None
-    try:
-        columns = {row[1].lower() for row in connection.execute("PRAGMA table_info('FILE')")}
-        if not columns:
+def _is_plain_table(connection: sqlite3.Connection, name: str) -> bool:
+    """Whether `name` is an ordinary table: reading one runs no SQL of the file's author (a
+    view or a virtual table would)."""
+    row = connection.execute(
+        "SELECT type, sql FROM sqlite_master WHERE name = ? COLLATE NOCASE", (name,)
+    ).fetchone()
+    return (
+        row is not None
+        and row[0] == "table"
+        and not _normal_sql(row[1] or "").startswith("create virtual")
+    )
+
+
+def _published_view(connection: sqlite3.Connection, path: Path) -> bool:
+    """Whether FILE is the published view (else a plain table); refuses anything else."""
+    view = connection.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'FILE' COLLATE NOCASE"
+    ).fetchone()
+    if view is None:
+        if (
+            connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'FILE' COLLATE NOCASE"
+            ).fetchone()
+            is None
+        ):
             raise UsageError(
                 f"{path.name} is an SQLite database but not an NSRL RDSv3 set: "
                 "it has no FILE table or view"
             )
+        if not _is_plain_table(connection, "FILE"):
+            raise UsageError(f"{path.name}: FILE is not a table nor the published RDSv3 view")
+        return False
+    if _normal_sql(view[0] or "") != _PUBLISHED_FILE_VIEW:
+        raise UsageError(f"{path.name}: the FILE view is not the published RDSv3 view")
+    for table in ("METADATA", "PACKAGE_OBJECT"):
+        if not _is_plain_table(connection, table):
+            raise UsageError(f"{path.name}: {table} is not a table, as RDSv3 publishes it")
+    return True
+
+
+class _Budget:
+    """The bounds of the work reading a file may cause, from its size (module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        size = path.stat().st_size
+        self.rows = _WORK_FLOOR + int(size * _ROWS_PER_BYTE)
+        self.checks = 1 + (_WORK_FLOOR + size * _STEPS_PER_BYTE) // _STEPS_PER_CHECK
+        self.name = path.name
+
+    def step(self) -> int:
+        """SQLite's progress handler: non-zero interrupts the statement."""
+        self.checks -= 1
+        return self.checks < 0
+
+    def count(self, read: int) -> None:
+        if read > self.rows:
+            raise UsageError(
+                f"{self.name}: more rows than a file of its size holds; not a published RDSv3 set"
+            )
+
+
+def _open_rds3(path: Path) -> tuple[sqlite3.Connection, sqlite3.Cursor, RowCheck, _Budget]:
+    """Open read-only and start the FILE scan, or say clearly why this is no RDSv3 set.
+    Returns the row check that reports a bad row's values as the FILE view shows them."""
+    uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
+    budget = _Budget(path)
+    try:
+        connection = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise UsageError(f"cannot open {path.name} as an SQLite database: {exc}") from None
+    connection.set_progress_handler(budget.step, _STEPS_PER_CHECK)
+    try:
+        connection.execute("PRAGMA trusted_schema = OFF")  # no side-effect functions in schema
+        if _published_view(connection, path):
+            cursor = connection.execute(_FILE_FROM_TABLES)
+            return connection, cursor, _rds3_checked_from_tables, budget
+        columns = {row[1].lower() for row in connection.execute("PRAGMA table_info('FILE')")}
         if columns.isdisjoint(("sha256", "sha1", "md5")):
             raise UsageError(f"{path.name}: the FILE table has no sha256, sha1 or md5 column")
-        view = connection.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'FILE' COLLATE NOCASE"
-        ).fetchone()
-        if view and _normal_sql(view[0] or "") == _PUBLISHED_FILE_VIEW:
-            return connection, connection.execute(_FILE_FROM_TABLES), _rds3_checked_from_tables
         select = ", ".join(name if name in columns else "NULL" for name in _FILE_COLUMNS)
-        return connection, connection.execute(f"SELECT {select} FROM FILE"), _rds3_checked
+        return connection, connection.execute(f"SELECT {select} FROM FILE"), _rds3_checked, budget
     except sqlite3.DatabaseError as exc:
         connection.close()
-        raise UsageError(f"{path.name} is not a readable SQLite database: {exc}") from None
+        raise _read_error(path, budget, exc) from None
     except UsageError:
         connection.close()
         raise
+
+
+def _read_error(path: Path, budget: _Budget, exc: sqlite3.DatabaseError) -> UsageError:
+    if budget.checks < 0:  # our progress handler interrupted it
+        return UsageError(
+            f"{path.name}: more work than a file of its size needs; not a published RDSv3 set"
+        )
+    return UsageError(f"{path.name} is not a readable SQLite database: {exc}")
+
+
+def _batches(path: Path, cursor: sqlite3.Cursor, budget: _Budget, size: int) -> Iterator[list[Any]]:
+    """The scan's rows, `size` at a time, within the budget."""
+    read = 0
+    try:
+        while rows := cursor.fetchmany(size):
+            read += len(rows)
+            budget.count(read)
+            yield rows
+    except sqlite3.DatabaseError as exc:
+        raise _read_error(path, budget, exc) from None
 
 
 def _view_upper(value: object) -> object:
@@ -262,14 +355,14 @@ def _known_file(
 
 
 def _read_rds3(path: Path) -> Iterator[KnownHashRecord | RecordError]:
-    connection, cursor, checked = _open_rds3(path)
+    connection, cursor, checked, budget = _open_rds3(path)
     # Rows of one package share one `extra` tuple: packages repeat across millions of rows, and
     # a dict hit is cheaper than building the pair and str() of the id for each row.
     package_extra: dict[object, tuple[tuple[str, str], ...]] = {None: ()}
     md5_digits, sha1_digits, sha256_digits = MD5.hex_length, SHA1.hex_length, SHA256.hex_length
     try:
         number = 0
-        while rows := cursor.fetchmany(_BATCH):
+        for rows in _batches(path, cursor, budget, _BATCH):
             # Hex is checked once per batch: one regex over the batch's joined hashes costs
             # about 0.1 µs a row against 0.4 µs for a regex per hash. Only a batch that fails
             # (or holds a NULL: TypeError) takes the per-row path, which finds the bad row and
@@ -460,12 +553,12 @@ def _rds3_fast(rows: list[tuple[Any, ...]], extras: _Extras) -> KnownFiles | Non
 
 
 def _rds3_columns(path: Path, batch: int) -> Iterator[KnownFiles | RecordError]:
-    connection, cursor, checked = _open_rds3(path)
+    connection, cursor, checked, budget = _open_rds3(path)
     table: list[Extra] = []
     by_package, by_extra = _Extras(table, _package_extra), _Extras(table, tuple)
     try:
         number = 0
-        while rows := cursor.fetchmany(batch):
+        for rows in _batches(path, cursor, budget, batch):
             columns = _rds3_fast(rows, by_package)
             if columns is None:
                 good: list[KnownHashRecord] = []

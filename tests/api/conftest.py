@@ -1,6 +1,7 @@
 """A small benign two-agency world served in-process, on SQLite and on PostgreSQL.
 
-Agency AA-1 holds case A-1, BB-2 holds case B-1; each has one user per role. Both cases hold
+Agency AA-1 holds case A-1, BB-2 holds case B-1; each has one user per role and its own
+evidence root (evidence/AA-1, evidence/BB-2), which holds its device. Both cases hold
 one common photo (so media reach is tested where content addressing could leak) and photos of
 their own. AA-1 has a private and a shared hash set and series, BB-2 a private one of each.
 All images are generated here: gradients and rectangles, nothing else.
@@ -70,7 +71,8 @@ class World:
     client: TestClient
     ctx: Context
     root: Path  # holds the workspace, evidence roots and sources
-    evidence_root: Path
+    evidence_root: Path  # the folder of the agencies' roots
+    roots: dict[str, Path]  # agency -> its evidence root (`--evidence-root AGENCY=PATH`)
     common: Photo
     own_photo: dict[str, Photo]  # agency -> a photo only its case holds
     private_set: dict[str, int]  # agency -> id of its unshared hash set
@@ -119,14 +121,10 @@ def _hash_list(path: Path, header: str, rows: list[str]) -> Path:
 
 def build_world(root: Path, database_url: str) -> World:
     evidence_root = root / "evidence"
-    app = create_app(
-        root / "workspace",
-        database_url,
-        settings=ServerSettings(evidence_roots=(evidence_root,)),
-        runner_settings=RunnerSettings(ingest_workers=0),
-        run_jobs=False,
-    )
-    ctx: Context = app.state.cairn.ctx
+    roots = {code: evidence_root / code for code in AGENCIES}
+    # Agencies exist before a server binds roots to them: seed through a first app's store.
+    setup = create_app(root / "workspace", database_url, run_jobs=False)
+    ctx: Context = setup.state.cairn.ctx
     operator = Context(ctx.workspace, ctx.db, Actor("operator", "test-host"))
     common, own = photo(1), {"AA-1": photo(2), "BB-2": photo(3)}
     shared_photo = photo(4)
@@ -141,7 +139,7 @@ def build_world(root: Path, database_url: str) -> World:
             assert principal is not None
             principals[(role, code)] = principal
         create_case(operator, case_ref, f"case of {code}", agency_id=agency_ids[code])
-        source = evidence_root / f"{code}-device"
+        source = roots[code] / "device"
         source.mkdir(parents=True)
         (source / "common.jpg").write_bytes(common.data)
         (source / "own.jpg").write_bytes(own[code].data)
@@ -169,11 +167,20 @@ def build_world(root: Path, database_url: str) -> World:
         operator, principals[(Role.VICTIM_ID, "AA-1")], "AA-1 shared", shared=True
     ).id
     private_set = {code: ids[f"private {code}"] for code in AGENCIES}
+    ctx.close()
+    app = create_app(
+        root / "workspace",
+        database_url,
+        settings=ServerSettings(evidence_roots=tuple(f"{c}={p}" for c, p in roots.items())),
+        runner_settings=RunnerSettings(ingest_workers=0),
+        run_jobs=False,
+    )
     return World(
         client=TestClient(app),
-        ctx=ctx,
+        ctx=app.state.cairn.ctx,
         root=root,
         evidence_root=evidence_root,
+        roots=roots,
         common=common,
         own_photo=own,
         private_set=private_set,

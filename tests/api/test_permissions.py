@@ -56,10 +56,11 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/cases/{ref}"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/cases/{ref}/evidence"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/cases/{ref}/evidence"): lambda w, r, a, o: Call(
-        json={"source": str(w.evidence_root / f"{a}-device")}, success=201
+        json={"source": str(w.roots[a] / "device")}, success=201
     ),
+    ("GET", "/api/v1/evidence-roots"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/cases/{ref}/ingest"): lambda w, r, a, o: Call(
-        json={"source": str(w.evidence_root / f"{a}-device")}, success=202
+        json={"source": str(w.roots[a] / "device")}, success=202
     ),
     ("POST", "/api/v1/cases/{ref}/match"): lambda w, r, a, o: Call(success=202),
     ("GET", "/api/v1/cases/{ref}/media"): lambda w, r, a, o: Call(),
@@ -203,3 +204,76 @@ def test_authorisation_matrix(world: World) -> None:
                     failures.append(f"{method} {path} as {role.value}: 404 bodies differ")
     assert not failures, "\n".join(failures)
     assert calls > 500  # every route × 8 users × every ownership
+
+
+def _sources(world: World, agency: str) -> dict[str, str]:
+    """Sources by where they are, for the caller of `agency`: its own device, and every path
+    that must be answered exactly as a missing one."""
+    other = "BB-2" if agency == "AA-1" else "AA-1"
+    own, theirs = world.roots[agency], world.roots[other]
+    outside = world.root / "elsewhere"
+    outside.mkdir(exist_ok=True)
+    (outside / "photo.jpg").write_bytes(world.common.data)
+    link = own / f"link-to-{other}"
+    if not link.is_symlink():
+        link.symlink_to(theirs / "device")
+    return {
+        "own": str(own / "device"),
+        "missing": str(own / "no-such-device"),
+        "other agency's": str(theirs / "device"),
+        "other agency's missing": str(theirs / "no-such-device"),
+        "outside the roots": str(outside),
+        "outside, a file": str(outside / "photo.jpg"),
+        "through `..`": f"{own}/../{other}/device",
+        "through a symlink": str(link),
+        "beneath a symlink": str(link / "own.jpg"),
+        "the roots' parent": str(world.evidence_root),
+        "relative": "device",
+        "server file": "/etc/passwd",
+        "a NUL byte": f"{own}/device\0x",
+    }
+
+
+def test_evidence_root_matrix(world: World) -> None:
+    """Registering and ingesting, per role, agency and source: only a source beneath the
+    caller's agency's own roots is accepted; every other path gets the bytes a missing one
+    gets, so that no answer tells which exhibits exist (of any agency)."""
+    failures: list[str] = []
+    routes = (("/api/v1/cases/{}/evidence", 201), ("/api/v1/cases/{}/ingest", 202))
+    for agency, case in (("AA-1", "A-1"), ("BB-2", "B-1")):
+        for role in Role:
+            for url, success in routes:
+                action = ROUTE_PERMISSIONS[("POST", url.format("{ref}"))]
+                refused: dict[str, bytes] = {}
+                for where, source in _sources(world, agency).items():
+                    answer = world.client.post(
+                        url.format(case),
+                        json={"source": source},
+                        headers=world.headers(role, agency),
+                    )
+                    if role not in PERMISSIONS[action]:
+                        expected = 403
+                    elif where == "own":
+                        expected = success
+                    else:
+                        expected = 422
+                        refused[where] = answer.content
+                    if answer.status_code != expected:
+                        failures.append(
+                            f"{url} as {role.value} of {agency}, {where}: "
+                            f"{answer.status_code} (expected {expected}) {answer.text[:200]}"
+                        )
+                if len(set(refused.values())) > 1:
+                    failures.append(f"{url} as {role.value} of {agency}: refusals differ {refused}")
+    assert not failures, "\n".join(failures)
+    refusal = {"detail": "no such file or folder under your agency's evidence roots"}
+    answer = world.client.post(
+        "/api/v1/cases/A-1/ingest", json={"source": "/etc"}, headers=world.headers()
+    )
+    assert answer.json() == refusal
+
+
+def test_evidence_roots_are_shown_to_each_agency_its_own(world: World) -> None:
+    for agency in ("AA-1", "BB-2"):
+        answer = world.client.get("/api/v1/evidence-roots", headers=world.headers(agency=agency))
+        assert answer.json() == [str(world.roots[agency])]

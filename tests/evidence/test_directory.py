@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -262,7 +263,7 @@ def test_paths_longer_than_path_max_are_walked_and_hashed(tmp_path: Path) -> Non
 
 
 def test_long_paths_through_the_worker_pool(tmp_path: Path, ctx: Context) -> None:
-    """The worker process reopens a > PATH_MAX path from its locator alone."""
+    """The worker process reopens a > PATH_MAX path beneath the root, from its path alone."""
     source = tmp_path / "device"
     source.mkdir()
     leaf, halfway = make_deep_tree(source, 25, b"deep down")
@@ -399,3 +400,48 @@ def test_a_folder_containing_itself_is_walked_once(bind_loop: Path) -> None:
             ErrorRecord("read", "cannot list folder: folder loop (it contains itself); not walked"),
         ),
     )
+
+
+def _swap_for_symlink(folder: Path, outside: Path) -> None:
+    """Put a symlink in place of `folder`, to `outside`: a copy of it with other bytes."""
+    shutil.copytree(folder, outside)
+    for copied in outside.rglob("*"):
+        if copied.is_file():
+            copied.write_bytes(b"outside the evidence")
+    shutil.rmtree(folder)
+    folder.symlink_to(outside)
+
+
+@pytest.mark.parametrize("swapped", ["sub", "sub/deeper", "."])
+def test_a_folder_swapped_for_a_symlink_after_listing_is_not_read(
+    tmp_path: Path, swapped: str
+) -> None:
+    """A worker opens each listed file beneath the root's descriptor with no symlink in any
+    component: a folder above the file (or the root) swapped since is refused, not followed."""
+    root = tmp_path / "root"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "sub" / "deeper" / "photo.bin").write_bytes(b"inside")
+    (item,) = walk(DirectorySource(root))
+    assert isinstance(item, Unit) and item.path == b"sub/deeper/photo.bin"
+    _swap_for_symlink(root / swapped, tmp_path / "outside")
+    (entry,) = DirectorySource(root).process(item, SETTINGS).entries  # as a worker does
+    assert entry.content is None
+    assert [(e.stage, e.message.split(":")[0]) for e in entry.errors] == [("read", "ELOOP")]
+
+
+def test_a_folder_swapped_for_a_symlink_during_the_walk_is_recorded_not_walked(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.bin").write_bytes(b"first")
+    (root / "sub" / "photo.bin").write_bytes(b"inside")
+    units = DirectorySource(root).units()
+    first = next(units)
+    assert isinstance(first, Unit) and first.path == b"a.bin"
+    _swap_for_symlink(root / "sub", tmp_path / "outside")
+    rest = list(units)
+    assert [(e.path, e.kind) for e in rest if isinstance(e, EntryRecord)] == [
+        (b"sub", EntryKind.SYMLINK)
+    ]
+    assert [u for u in rest if isinstance(u, Unit)] == []

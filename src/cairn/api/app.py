@@ -23,9 +23,11 @@ workspace with one user per role (password "benign test password") to run it aga
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
@@ -40,6 +42,7 @@ from cairn.api.routes import (
     auth,
     cases,
     evidence,
+    evidence_roots,
     hashsets,
     health,
     jobs,
@@ -53,9 +56,12 @@ from cairn.api.routes import (
 from cairn.core.config import Actor, Workspace
 from cairn.services.access import PERMISSIONS
 from cairn.services.context import Context
+from cairn.services.evidence_roots import bind as bind_roots
+from cairn.services.identity import list_agencies
 from cairn.services.jobs import JobRunner, RunnerSettings
 from cairn.store.database import open_database
 
+log = logging.getLogger(__name__)
 NextHandler = Callable[[Request], Awaitable[Response]]
 ROUTERS = (
     health,
@@ -63,6 +69,7 @@ ROUTERS = (
     users,
     cases,
     evidence,
+    evidence_roots,
     jobs,
     media,
     hashsets,
@@ -88,7 +95,12 @@ def create_app(
         ws = Workspace(ws.root, database_url)
     ws.create()
     ctx = Context(ws, open_database(ws.database_url), Actor.current())
-    state = ServerState(ctx, JobRunner(ctx, runner_settings), settings or ServerSettings())
+    settings = settings or ServerSettings()
+    agencies = [agency.code for agency in list_agencies(ctx)]
+    roots = bind_roots(settings.evidence_roots, agencies)
+    log.info("%s", roots.describe())  # what each agency may read, for the operator to audit
+    runner_settings = replace(runner_settings or RunnerSettings(), evidence_roots=roots)
+    state = ServerState(ctx, JobRunner(ctx, runner_settings), settings, roots)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -4,7 +4,6 @@ that audits in the caller's name with the client's address as the origin."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -15,6 +14,7 @@ from cairn.api.permissions import AUTHENTICATED, PUBLIC, ROUTE_PERMISSIONS
 from cairn.api.schemas import MAX_ID
 from cairn.services.access import case_for, require
 from cairn.services.context import Context
+from cairn.services.evidence_roots import EvidenceRoots
 from cairn.services.identity import LoginLimiter, Principal, actor_for, principal_from_token
 from cairn.services.jobs import JobRunner
 
@@ -26,8 +26,9 @@ DEFAULT_UPLOAD_MAX_BYTES = 2 << 30
 @dataclass(frozen=True)
 class ServerSettings:
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
-    # Folders on the server that evidence may be registered from; none: the API registers none.
-    evidence_roots: tuple[Path, ...] = ()
+    # `--evidence-root AGENCY=PATH` options (services.evidence_roots.bind); none: the API
+    # registers and ingests no evidence.
+    evidence_roots: tuple[str, ...] = ()
     access_token_seconds: int = 900
 
 
@@ -36,6 +37,7 @@ class ServerState:
     ctx: Context  # the workspace and store; its actor is the server process itself
     runner: JobRunner
     settings: ServerSettings
+    roots: EvidenceRoots  # the settings' evidence roots, bound to agencies at start
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
 

@@ -30,6 +30,7 @@ ROUTE_PERMISSIONS: Final[dict[tuple[str, str], str]] = {
     ("GET", f"{V1}/cases/{{ref}}"): "case.read",
     ("GET", f"{V1}/cases/{{ref}}/evidence"): "case.read",
     ("POST", f"{V1}/cases/{{ref}}/evidence"): "evidence.add",
+    ("GET", f"{V1}/evidence-roots"): "evidence.roots",
     ("POST", f"{V1}/cases/{{ref}}/ingest"): "ingest.start",
     ("POST", f"{V1}/cases/{{ref}}/match"): "match.run",
     ("GET", f"{V1}/cases/{{ref}}/media"): "media.read",

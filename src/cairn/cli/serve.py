@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +20,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workspace: Workspace = None,
     evidence_root: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             "--evidence-root",
-            help="A server folder that evidence may be registered and ingested from (repeat).",
+            metavar="AGENCY=PATH",
+            help="A server folder the agency's evidence may be registered and ingested from "
+            "(repeat). A bare PATH only when the workspace has one agency.",
         ),
     ] = None,
     upload_max_mb: Annotated[
@@ -46,9 +49,8 @@ def serve(
 
     if upload_max_mb < 1:
         raise UsageError("--upload-max-mb must be at least 1")
-    for root in evidence_root or ():
-        if not root.is_dir():
-            raise UsageError(f"--evidence-root {root}: no such folder")
+    # Uvicorn's format: the evidence roots bound at start are logged beside its own lines.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     app = create_app(
         workspace or chosen(),  # `cairn --workspace DIR serve` names it before the command
         settings=ServerSettings(

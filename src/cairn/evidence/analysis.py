@@ -20,6 +20,7 @@ from typing import Protocol
 from cairn.core.records import ContentRecord, EntryRecord, ErrorRecord, ImageInfo, VideoInfo
 from cairn.core.settings import AnalysisSettings
 from cairn.core.types import Flag
+from cairn.evidence.beneath import open_beneath, open_nofollow
 from cairn.hashing.digests import CHUNK_SIZE, TripleHasher
 from cairn.media.sniff import ContentType, extension_mismatch, sniff
 
@@ -187,23 +188,30 @@ def analyse_stream(
 _noatime_supported = True
 
 
-def open_readonly(path: bytes) -> int:
-    """Open a file for reading without touching its access time where the system allows.
+def open_readonly(path: bytes, dir_fd: int | None = None) -> int:
+    """Open a file (or folder) for reading without touching its access time where the system
+    allows, and without following a symlink in any component of `path`: beneath `dir_fd`,
+    or from `/` (a source's path was resolved once, when it was named; `evidence.beneath`).
 
     O_NOATIME needs ownership or CAP_FOWNER; without it Linux refuses with EPERM, and we fall
     back to a plain read-only open (logged once) rather than skip the evidence.
     """
     global _noatime_supported
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
-    if _noatime_supported and hasattr(os, "O_NOATIME"):
+
+    def opened(flags: int) -> int:
+        if dir_fd is not None:
+            return open_beneath(dir_fd, path, flags)
+        return open_nofollow(os.path.abspath(path), flags)
+
+    if _noatime_supported:
         try:
-            return os.open(path, flags | os.O_NOATIME)
+            return opened(os.O_RDONLY | os.O_NOATIME)
         except PermissionError as exc:
             if exc.errno != errno.EPERM:
                 raise
             _noatime_supported = False
             log.warning("O_NOATIME refused (%s); reading without it: access times may change", exc)
-    return os.open(path, flags)
+    return opened(os.O_RDONLY)
 
 
 def analyse_file(

@@ -4,15 +4,21 @@ Symlinks are never followed (so loops are impossible) and non-regular entries (s
 FIFOs, devices, sockets) are recorded without being opened: opening a FIFO would block the
 run, and opening a device would read whatever it is attached to. Folders are listed through
 descriptors opened with O_NOATIME like files, because listing a folder updates its access
-time too, and paths longer than PATH_MAX (deep trees exist in seized data) still work.
+time too.
+
+Everything is opened relative to a descriptor: each folder of the walk beneath its parent's,
+each file (in a worker) beneath the descriptor of the root, never by an absolute path, and no
+symlink is followed in any component (`evidence.beneath`). A folder swapped for a symlink
+while the walk runs (or after it listed a file) is therefore refused with ELOOP and recorded,
+never read through; and paths longer than PATH_MAX (deep trees exist in seized data) work.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,9 +43,6 @@ _NON_REGULAR = (
     (stat.S_ISSOCK, EntryKind.SOCKET),
 )
 
-# Linux's PATH_MAX: the kernel refuses a longer path with ENAMETOOLONG.
-_PATH_MAX = 4096
-
 
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
@@ -61,44 +64,15 @@ def entry_from_stat(path: bytes, st: os.stat_result) -> EntryRecord:
     )
 
 
-def open_path(absolute: bytes) -> int:
-    """`open_readonly` for a path of any length.
-
-    A path longer than PATH_MAX is cut at a '/' below the limit; the head is opened with
-    O_PATH (no read, so no access-time change) and the rest is named through
-    /proc/self/fd/N/..., which is short again. The O_NOATIME policy stays in one place.
-    """
-    if len(absolute) < _PATH_MAX:
-        return open_readonly(absolute)
-    # Leave room for the "/proc/self/fd/N/" prefix the rest is put under.
-    cut = absolute.rfind(b"/", 0, _PATH_MAX - 64)
-    if cut <= 0:  # no '/' in the first PATH_MAX bytes: no component is that long
-        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), absolute[:64])
-    head = os.open(absolute[:cut], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+def process_file(unit: Unit, settings: AnalysisSettings, opener: Callable[[], int]) -> UnitResult:
+    """Open a file read-only with `opener`, then hash and analyse it."""
     try:
-        return open_path(b"/proc/self/fd/%d/%s" % (head, absolute[cut + 1 :]))
-    finally:
-        os.close(head)
-
-
-def process_file(unit: Unit, settings: AnalysisSettings) -> UnitResult:
-    """Open a file read-only (any path length), then hash and analyse it."""
-    absolute = unit.locator
-    assert isinstance(absolute, bytes)
-    try:
-        fd = open_path(absolute)
-    except OSError as exc:  # vanished since enumeration, unreadable, ...
+        fd = opener()
+    except OSError as exc:  # vanished since enumeration, unreadable, a symlink now, ...
         analysis = Analysis(errors=[ErrorRecord("read", error_text(exc))])
     else:
         with open(fd, "rb", buffering=0) as stream:
-            analysis = analyse_stream(
-                stream,
-                unit.path,
-                0,
-                settings,
-                size=unit.size,
-                reopen=lambda: open_path(absolute),
-            )
+            analysis = analyse_stream(stream, unit.path, 0, settings, size=unit.size, reopen=opener)
     return UnitResult(unit.path, finish_entry(unit.entry, analysis))
 
 
@@ -126,9 +100,12 @@ def _folder_error(relative: bytes, exc: OSError | str) -> EntryRecord:
     )
 
 
-def _open_folder(absolute: bytes, relative: bytes) -> _Folder | EntryRecord:
+def _open_folder(
+    name: bytes, parent_fd: int | None, absolute: bytes, relative: bytes
+) -> _Folder | EntryRecord:
+    """Open and list a folder: `name` beneath `parent_fd`, or the root (`name` absolute)."""
     try:
-        fd = open_path(absolute)
+        fd = open_readonly(name, parent_fd)
     except OSError as exc:
         return _folder_error(relative, exc)
     try:
@@ -150,9 +127,21 @@ def _open_folder(absolute: bytes, relative: bytes) -> _Folder | EntryRecord:
 class DirectorySource(EvidenceSource):
     kind = "directory"
 
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self._root_fd: int | None = None
+
     @classmethod
     def probe(cls, path: Path) -> bool:
         return path.is_dir()
+
+    def _root(self) -> int:
+        """The root's descriptor that files are opened beneath: opened once per source (so once
+        per worker), closed with it."""
+        if self._root_fd is None:
+            self._root_fd = open_readonly(os.fsencode(self.root))
+            weakref.finalize(self, os.close, self._root_fd)
+        return self._root_fd
 
     def units(self) -> Iterator[Unit | EntryRecord]:
         """Depth-first in byte order of names, the same order every time (resuming skips by path).
@@ -163,7 +152,8 @@ class DirectorySource(EvidenceSource):
         """
         stack: list[_Folder] = []
         ancestors: set[tuple[int, int]] = set()
-        opened = _open_folder(os.fsencode(self.root), b"")
+        root = os.fsencode(self.root)
+        opened = _open_folder(root, None, root, b"")
         if isinstance(opened, EntryRecord):
             yield opened
             return
@@ -199,7 +189,7 @@ class DirectorySource(EvidenceSource):
                 if (st.st_dev, st.st_ino) in ancestors:  # a bind mount of a folder inside itself
                     yield _folder_error(relative, "folder loop (it contains itself); not walked")
                     continue
-                child = _open_folder(absolute, relative)
+                child = _open_folder(name, folder.fd, absolute, relative)
                 if isinstance(child, EntryRecord):
                     yield child
                 else:
@@ -210,7 +200,14 @@ class DirectorySource(EvidenceSource):
                 os.close(folder.fd)
 
     def process(self, unit: Unit, settings: AnalysisSettings) -> UnitResult:
-        return process_file(unit, settings)
+        """A file beneath the root's descriptor by its relative path (the locator, absolute,
+        is for readers that open a file by itself, such as messaging discovery)."""
+        try:
+            root = self._root()
+        except OSError as exc:  # the root is gone, or a symlink now
+            analysis = Analysis(errors=[ErrorRecord("read", error_text(exc))])
+            return UnitResult(unit.path, finish_entry(unit.entry, analysis))
+        return process_file(unit, settings, lambda: open_readonly(unit.path, root))
 
 
 class FileSource(EvidenceSource):
@@ -237,4 +234,6 @@ class FileSource(EvidenceSource):
         yield Unit(entry=entry, locator=absolute) if entry.kind.is_regular else entry
 
     def process(self, unit: Unit, settings: AnalysisSettings) -> UnitResult:
-        return process_file(unit, settings)
+        absolute = unit.locator
+        assert isinstance(absolute, bytes)
+        return process_file(unit, settings, lambda: open_readonly(absolute))

@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "case.create": _STAFF,
     "case.export": _STAFF,
     "evidence.add": _STAFF,
+    # Server paths: for who puts exhibits there, and who audits the configuration.
+    "evidence.roots": _STAFF | {Role.AUDITOR},
     "ingest.start": _STAFF,
     "ingest.cancel": _STAFF,
     "job.read": _ALL,

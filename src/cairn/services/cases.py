@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from cairn.core.errors import NotFoundError, UsageError
 from cairn.evidence.registry import by_kind, detect
 from cairn.services.access import case_for, visible_case_ids
 from cairn.services.context import Context
+from cairn.services.evidence_roots import locate
 from cairn.store import audit
 from cairn.store.models import Case, Evidence, Occurrence
 
@@ -138,6 +140,17 @@ def find_evidence(session: Session, case: Case, label: str) -> Evidence:
     return evidence
 
 
+def source_path(source: Path, roots: Sequence[Path] | None) -> Path:
+    """The path a source is recorded and read at: beneath `roots` when given (the server;
+    never resolved, so a symlink is refused rather than followed), else resolved."""
+    if roots is not None:
+        return locate(roots, str(source))
+    resolved = source.expanduser().resolve()
+    if not resolved.exists():
+        raise UsageError(f"{source}: no such file or folder")
+    return resolved
+
+
 def add_evidence(
     ctx: Context,
     case_ref: str,
@@ -149,14 +162,15 @@ def add_evidence(
     timezone: str | None = None,
     acquisition_hash: str | None = None,
     source_kind: str | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> tuple[EvidenceSummary, bool]:
     """Register a source as an evidence item; the same source again returns the existing one.
 
+    `roots`: the folders the source must lie beneath (the server's evidence roots of the
+    caller's agency), checked without following symlinks; None: any path (the command line).
     Returns the evidence and whether it was created now.
     """
-    resolved = source.expanduser().resolve()
-    if not resolved.exists():
-        raise UsageError(f"{source}: no such file or folder")
+    resolved = source_path(source, roots)
     kind = by_kind(source_kind).kind if source_kind else detect(resolved).kind
     name = label or resolved.name
     with ctx.db.session() as session:

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from cairn.evidence.pool import (
     default_workers,
 )
 from cairn.evidence.registry import open_source
-from cairn.services.cases import add_evidence, find_evidence, get_case
+from cairn.services.cases import add_evidence, find_evidence, get_case, source_path
 from cairn.services.context import Context
 from cairn.services.provenance import library_versions
 from cairn.store import audit
@@ -105,11 +105,14 @@ def ingest(
     progress: Progress | None = None,
     source_kind: str | None = None,
     prefetched: Prefetch | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> IngestSummary:
     """Ingest `source` into the case; resumes a previous, interrupted run of the same source.
 
-    `prefetched`: work `cairn ingest` started before opening the store (`evidence.pool`); used
-    when it was started on this source with these settings, else closed and redone."""
+        `prefetched`: work `cairn ingest` started before opening the store (`evidence.pool`); used
+        when it was started on this source with these settings, else closed and redone. `roots`: the
+    folders the source must lie beneath, checked now (`cases.add_evidence`); sources open every
+    path without following symlinks, so one swapped in after this check is refused, not read."""
     progress = progress or _NoProgress()
     if workers is None:
         workers = default_workers()
@@ -118,9 +121,11 @@ def ingest(
     if settings is None:
         settings = AnalysisSettings()
     commit_entries = _commit_entries()
-    resolved = source.expanduser().resolve()
+    resolved = source_path(source, roots)
     if evidence_label is None:
-        evidence_label = add_evidence(ctx, case_ref, resolved, source_kind=source_kind)[0].label
+        evidence_label = add_evidence(
+            ctx, case_ref, resolved, source_kind=source_kind, roots=roots
+        )[0].label
     with ctx.db.session() as session:
         evidence = find_evidence(session, get_case(session, case_ref), evidence_label)
     if Path(evidence.source_path) != resolved:

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from cairn.core.config import Actor
 from cairn.core.errors import CairnError, NotFoundError, UsageError
 from cairn.core.thresholds import PDQ_MATCH_DISTANCE
 from cairn.services.context import Context
+from cairn.services.evidence_roots import EvidenceRoots
 from cairn.services.identity import Principal
 from cairn.store import audit
 from cairn.store.database import Database
@@ -229,6 +230,9 @@ class _Reporter:
 @dataclass(frozen=True)
 class RunnerSettings:
     ingest_workers: int | None = None  # None: one per CPU, as the CLI does
+    # Checked again when an ingest starts: the source was checked when the job was queued, but
+    # the folder may have been swapped for a symlink since (or the server restarted without it).
+    evidence_roots: EvidenceRoots = field(default_factory=EvidenceRoots)
 
 
 JobFunction = Callable[[Context, dict[str, Any], _Reporter, RunnerSettings], dict[str, Any]]
@@ -261,6 +265,7 @@ def _run_ingest(
         workers=settings.ingest_workers,
         settings=analysis,
         progress=progress,
+        roots=settings.evidence_roots.of(ctx.actor.agency),
     )
     result: dict[str, Any] = _jsonable(asdict(summary))
     result["errors"] = result["errors"][:100]  # the full list stays in the store

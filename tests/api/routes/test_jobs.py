@@ -3,13 +3,16 @@ a job cut off by a server stop runs again when the server starts."""
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from cairn.api.app import create_app
+from cairn.services.evidence_roots import SOURCE_REFUSED
 from cairn.services.jobs import RunnerSettings
 from cairn.store.job_models import Job
 
@@ -17,11 +20,11 @@ if TYPE_CHECKING:
     from conftest import World
 
 
-def _new_device(world: World, name: str, seeds: range) -> str:
+def _new_device(world: World, agency: str, name: str, seeds: range) -> str:
     from cairn.media.synthetic import jpeg_bytes, synthetic_image
 
-    device = world.evidence_root / name
-    device.mkdir()
+    device = world.roots[agency] / name
+    device.mkdir(parents=True)
     for seed in seeds:
         (device / f"photo-{seed}.jpg").write_bytes(jpeg_bytes(synthetic_image(seed, 200, 150)))
     return str(device)
@@ -40,7 +43,7 @@ def _wait(client: TestClient, job: int, headers: dict[str, str]) -> dict[str, An
 
 def test_ingest_job_runs_in_the_background_and_its_results_are_visible(world: World) -> None:
     headers = world.headers(agency="BB-2")
-    source = _new_device(world, "more-bb", range(20, 23))
+    source = _new_device(world, "BB-2", "more-bb", range(20, 23))
     world.client.app.state.cairn.runner.start()  # the lifespan's runner, as `cairn serve` has
     started = world.client.post(
         "/api/v1/cases/B-1/ingest", json={"source": source}, headers=headers
@@ -72,7 +75,7 @@ def test_a_queued_job_is_cancelled_and_stays_so(world: World) -> None:
 
 def test_a_job_interrupted_by_a_stop_runs_when_the_server_starts(world: World) -> None:
     headers = world.headers()
-    source = _new_device(world, "more-aa", range(30, 32))
+    source = _new_device(world, "AA-1", "more-aa", range(30, 32))
     started = world.client.post(
         "/api/v1/cases/A-1/ingest", json={"source": source}, headers=headers
     )
@@ -82,6 +85,7 @@ def test_a_job_interrupted_by_a_stop_runs_when_the_server_starts(world: World) -
     restarted = create_app(
         world.ctx.workspace.root,
         world.ctx.workspace.database_url,
+        settings=world.client.app.state.cairn.settings,
         runner_settings=RunnerSettings(ingest_workers=0),
     )
     with TestClient(restarted) as client:  # its lifespan starts the runner
@@ -115,3 +119,50 @@ def test_sources_outside_the_evidence_roots_are_refused(world: World) -> None:
             assert answer.status_code == 422, (url, source)
             assert "evidence roots" in answer.json()["detail"]
     assert world.client.get("/api/v1/jobs", headers=headers).json() == []
+
+
+def _outside(world: World, inner: Path) -> Path:
+    """A folder outside the roots, with a photo at `inner` inside it."""
+    from cairn.media.synthetic import jpeg_bytes, synthetic_image
+
+    outside = world.root / "outside"
+    (outside / inner).mkdir(parents=True)
+    (outside / inner / "secret.jpg").write_bytes(jpeg_bytes(synthetic_image(99, 200, 150)))
+    return outside
+
+
+def _swapped_job(world: World, source: Path, swap: Path) -> dict[str, Any]:
+    """Queue an ingest of `source`, replace `swap` (it or a folder above it) with a symlink to
+    a folder outside the roots holding what `source` should, then run the job."""
+    headers = world.headers()
+    started = world.client.post(
+        "/api/v1/cases/A-1/ingest", json={"source": str(source)}, headers=headers
+    )
+    assert started.status_code == 202, started.text
+    outside = _outside(world, source.relative_to(swap))
+    shutil.rmtree(swap)
+    swap.symlink_to(outside)
+    assert world.client.app.state.cairn.runner.run_pending() == 1
+    job: dict[str, Any] = world.client.get(
+        f"/api/v1/jobs/{started.json()['id']}", headers=headers
+    ).json()
+    return job
+
+
+def test_a_source_swapped_for_a_symlink_before_its_job_runs_is_not_ingested(world: World) -> None:
+    source = Path(_new_device(world, "AA-1", "swapped", range(40, 42)))
+    job = _swapped_job(world, source, source)
+    assert (job["state"], job["error"]) == ("failed", SOURCE_REFUSED)
+    media = world.client.get("/api/v1/cases/A-1/media", headers=world.headers()).json()
+    assert len(media) == 2  # the world's two photos; nothing from outside
+    evidence = world.client.get("/api/v1/cases/A-1/evidence", headers=world.headers()).json()
+    assert [e["label"] for e in evidence] == ["device"]
+
+
+def test_a_folder_above_the_source_swapped_for_a_symlink_is_refused_too(world: World) -> None:
+    batch = world.roots["AA-1"] / "batch"
+    source = Path(_new_device(world, "AA-1", "batch/device", range(40, 42)))
+    job = _swapped_job(world, source, batch)
+    assert (job["state"], job["error"]) == ("failed", SOURCE_REFUSED)
+    media = world.client.get("/api/v1/cases/A-1/media", headers=world.headers()).json()
+    assert len(media) == 2

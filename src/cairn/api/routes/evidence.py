@@ -1,8 +1,8 @@
 """Evidence items of a case, and ingesting a source (a background job).
 
-Sources are paths on the server. Only folders the server was started with as evidence roots
-(`cairn serve --evidence-root`) may be named: a token must not turn into a way of reading any
-file the server's account can read.
+Sources are paths on the server, beneath the folders the server was started with as the
+caller's agency's evidence roots (`cairn serve --evidence-root AGENCY=PATH`; the rules are in
+`services.evidence_roots`). Any other path is answered exactly as a missing one.
 """
 
 from __future__ import annotations
@@ -11,21 +11,14 @@ from pathlib import Path
 
 from fastapi import APIRouter, status
 
-from cairn.api.deps import Caller, RequestContext, Server, ServerState, check_case
+from cairn.api.deps import Caller, RequestContext, Server, check_case
 from cairn.api.permissions import V1
 from cairn.api.routes.jobs import job_out
 from cairn.api.schemas import EvidenceCreate, EvidenceOut, IngestRequest, JobOut
-from cairn.core.errors import UsageError
 from cairn.services import cases, jobs
+from cairn.services.evidence_roots import locate
 
 router = APIRouter(prefix=f"{V1}/cases/{{ref}}", tags=["evidence"])
-
-
-def _source(state: ServerState, source: str) -> Path:
-    path = Path(source).expanduser().resolve()
-    if not any(path.is_relative_to(root.resolve()) for root in state.settings.evidence_roots):
-        raise UsageError("the source is not under one of the server's evidence roots")
-    return path
 
 
 @router.get("/evidence")
@@ -45,7 +38,8 @@ def add_evidence(
     evidence, _created = cases.add_evidence(
         ctx,
         ref,
-        _source(state, body.source),
+        Path(body.source),
+        roots=state.roots.of(principal.agency_code),
         label=body.label,
         custodian=body.custodian,
         seized_at=body.seized_at,
@@ -61,7 +55,8 @@ def start_ingest(
 ) -> JobOut:
     """Queue an ingest of a source into the case; poll `/jobs/{id}` for its progress."""
     check_case(ctx, principal, ref)
-    params = {"case_ref": ref, "source": str(_source(state, body.source))}
+    source = locate(state.roots.of(principal.agency_code), body.source)
+    params = {"case_ref": ref, "source": str(source)}
     if body.evidence_label is not None:
         params["evidence_label"] = body.evidence_label
     job = jobs.submit(ctx, principal, jobs.JobKind.INGEST, params)

@@ -160,18 +160,18 @@ def _evidence_candidate(evidence: Evidence, path: bytes) -> Candidate:
 
 
 def _plain(absolute: bytes) -> Opener:
-    from cairn.evidence.directory import open_path
+    from cairn.evidence.analysis import open_readonly
 
-    return lambda: open(open_path(absolute), "rb")
+    return lambda: open(open_readonly(absolute), "rb")
 
 
 def _zip_candidate(container: bytes, member: bytes, shown: str) -> Candidate:
-    from cairn.evidence.directory import open_path
+    from cairn.evidence.analysis import open_readonly
     from cairn.messaging.sqlitedb import COMPANIONS
 
     name = os.fsdecode(member.rsplit(b"/", 1)[-1])
     try:
-        with open(open_path(container), "rb") as stream, zipfile.ZipFile(stream) as archive:
+        with open(open_readonly(container), "rb") as stream, zipfile.ZipFile(stream) as archive:
             names = {_stored_name(info) for info in archive.infolist()}
     except (OSError, zipfile.BadZipFile) as exc:
         return Candidate(
@@ -201,9 +201,9 @@ def _open_member(container: bytes, member: bytes) -> Opener:
 
 @contextmanager
 def _zip_member(container: bytes, member: bytes) -> Iterator[IO[bytes]]:
-    from cairn.evidence.directory import open_path
+    from cairn.evidence.analysis import open_readonly
 
-    with open(open_path(container), "rb") as stream, zipfile.ZipFile(stream) as archive:
+    with open(open_readonly(container), "rb") as stream, zipfile.ZipFile(stream) as archive:
         info = _zip_info(archive, member)
         if info is None:
             raise FileNotFoundError(f"{os.fsdecode(member)} is not in the zip")

@@ -139,7 +139,7 @@ def build_world(root: Path, database_url: str) -> World:
             assert principal is not None
             principals[(role, code)] = principal
         create_case(operator, case_ref, f"case of {code}", agency_id=agency_ids[code])
-        source = roots[code] / "device"
+        source = roots[code] / f"{code}-device"
         source.mkdir(parents=True)
         (source / "common.jpg").write_bytes(common.data)
         (source / "own.jpg").write_bytes(own[code].data)

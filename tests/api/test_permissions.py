@@ -56,11 +56,11 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/cases/{ref}"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/cases/{ref}/evidence"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/cases/{ref}/evidence"): lambda w, r, a, o: Call(
-        json={"source": str(w.roots[a] / "device")}, success=201
+        json={"source": str(w.roots[a] / f"{a}-device")}, success=201
     ),
     ("GET", "/api/v1/evidence-roots"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/cases/{ref}/ingest"): lambda w, r, a, o: Call(
-        json={"source": str(w.roots[a] / "device")}, success=202
+        json={"source": str(w.roots[a] / f"{a}-device")}, success=202
     ),
     ("POST", "/api/v1/cases/{ref}/match"): lambda w, r, a, o: Call(success=202),
     ("GET", "/api/v1/cases/{ref}/media"): lambda w, r, a, o: Call(),
@@ -216,21 +216,21 @@ def _sources(world: World, agency: str) -> dict[str, str]:
     (outside / "photo.jpg").write_bytes(world.common.data)
     link = own / f"link-to-{other}"
     if not link.is_symlink():
-        link.symlink_to(theirs / "device")
+        link.symlink_to(theirs / f"{other}-device")
     return {
-        "own": str(own / "device"),
+        "own": str(own / f"{agency}-device"),
         "missing": str(own / "no-such-device"),
-        "other agency's": str(theirs / "device"),
+        "other agency's": str(theirs / f"{other}-device"),
         "other agency's missing": str(theirs / "no-such-device"),
         "outside the roots": str(outside),
         "outside, a file": str(outside / "photo.jpg"),
-        "through `..`": f"{own}/../{other}/device",
+        "through `..`": f"{own}/../{other}/{other}-device",
         "through a symlink": str(link),
         "beneath a symlink": str(link / "own.jpg"),
         "the roots' parent": str(world.evidence_root),
-        "relative": "device",
+        "relative": f"{agency}-device",
         "server file": "/etc/passwd",
-        "a NUL byte": f"{own}/device\0x",
+        "a NUL byte": f"{own}/{agency}-device\0x",
     }
 
 

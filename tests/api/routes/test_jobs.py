@@ -156,7 +156,7 @@ def test_a_source_swapped_for_a_symlink_before_its_job_runs_is_not_ingested(worl
     media = world.client.get("/api/v1/cases/A-1/media", headers=world.headers()).json()
     assert len(media) == 2  # the world's two photos; nothing from outside
     evidence = world.client.get("/api/v1/cases/A-1/evidence", headers=world.headers()).json()
-    assert [e["label"] for e in evidence] == ["device"]
+    assert [e["label"] for e in evidence] == ["AA-1-device"]
 
 
 def test_a_folder_above_the_source_swapped_for_a_symlink_is_refused_too(world: World) -> None:

@@ -13,6 +13,7 @@ from cairn.media.synthetic import jpeg_bytes, synthetic_image
 from cairn.services import identity, jobs
 from cairn.services.cases import create_case
 from cairn.services.context import Context
+from cairn.services.evidence_roots import EvidenceRoot, EvidenceRoots
 from cairn.services.identity import Principal
 from cairn.services.jobs import JobKind, JobProgress, JobRunner, JobState, RunnerSettings
 from cairn.store.job_models import Job
@@ -54,8 +55,10 @@ def _occurrences(ctx: Context) -> int:
 
 
 @pytest.fixture
-def runner(db_ctx: Context) -> JobRunner:
-    return JobRunner(db_ctx, RunnerSettings(ingest_workers=0))
+def runner(db_ctx: Context, tmp_path: Path) -> JobRunner:
+    """A runner whose agency NL-NP may ingest from the test's folder (as `cairn serve` binds)."""
+    roots = EvidenceRoots((EvidenceRoot("NL-NP", tmp_path),))
+    return JobRunner(db_ctx, RunnerSettings(ingest_workers=0, evidence_roots=roots))
 
 
 def test_an_ingest_job_runs_with_progress_and_is_audited_as_its_user(

@@ -1,33 +1,5 @@
-"""Animated GIF and WebP as video: vPDQ frames, metadata and a contact sheet.
-
-An animated GIF or WebP (more than one frame) is analysed twice: as an image (`media.image`:
-the PDQ of its first frame, so a known still of that frame matches as before) and here, as a
-video, through the frame hasher of `media.video`. A single-frame GIF or WebP is an image only.
-
-Decoder: Pillow for both formats. PyAV cannot decode animated WebP (the FFmpeg bundled with
-PyAV 18.1, libavcodec 62.28, fails on the first ANMF frame with "Invalid data"). It does decode
-GIF, as fast as Pillow here (0.72 against 0.75 ms per 480x270 frame) and with the same
-timestamps while every delay is above 10 ms, but its demuxer shows a 10 ms delay for 10 ms,
-and a frame without a Graphic Control Extension for the previous frame's delay, where browsers
-show both for 100 ms (see the tests). One decoder with browsers' timing serves both formats.
-
-Timing: each frame is shown for its delay (GIF: hundredths of a second in the Graphic Control
-Extension before it; WebP: milliseconds in its ANMF chunk). Browsers show a frame whose delay
-is 10 ms or less, or missing, for 100 ms; so does Cairn, so that the timestamps are those a
-viewer, a screen recording or a conversion to MP4 (how sites re-post GIFs) has.
-
-The structure is read first, without decoding (frame count, delays, canvas: an animation's
-header), so the duration is known up front as a video container's is, and truncation is seen.
-Sampling then follows `media.video`: instants k * interval (stretched so that no animation gives
-more than `video_max_samples` hashes), and each instant hashes the frame on screen at that time
-— the picture a constant-rate conversion holds there. A frame shown across several instants is
-hashed once and its hash repeated; frame numbers are frame indices in the file.
-
-Bounded work: frames decode in order (each is drawn over the previous one), so decoding stops
-after the last instant, or after MAX_DECODED_FRAMES frames or DECODE_BUDGET_CANVASES canvases of
-the largest image allowed, with a "limit" error: the instants before that are hashed. Frames
-past MAX_COUNTED_FRAMES are not even counted.
-"""
+"""Animated GIF and WebP as video (Pillow, browsers' frame timing): vPDQ frames, metadata and a
+contact sheet. Why this decoder and timing: docs/video.md, "Animated GIF and WebP"."""
 
 from __future__ import annotations
 

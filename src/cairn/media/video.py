@@ -1,36 +1,5 @@
-"""Video: decode with PyAV, vPDQ frame hashes, metadata, scene keyframes, a contact sheet.
-
-Sampling follows Meta's vPDQ reference: it keeps every `frame_mod`-th decoded frame,
-`frame_mod = int(seconds_per_hash * average frame rate)`, so sample k sits at k * frame_mod /
-rate seconds. Cairn samples the same instants, by presentation time, three ways
-(`AnalysisSettings.video_sampling`):
-
-* "fast" (default): the frames at those instants (the nearest frame by presentation time, so
-  variable frame rates are sampled right), hashed from the decoder's luma plane (the pixels as
-  stored, never rotated; the same path as a JPEG's draft luma for images), decoding only what
-  those frames need. Packets are planned a GOP at a time: the wanted frames and the reference
-  frames before them are decoded — the decoder skips other non-reference frames
-  (`skip_frame = NONREF`) — and the rest of the GOP is never decoded. With a one-second GOP
-  and one sample per second only the keyframes are. Samples far apart (long videos) are
-  reached by seeking. On the sample videos every frame is within a few bits of the reference's
-  frame at that timestamp (bench/vpdq_speed.py: 1.7-3.7x the reference's speed).
-* "exact": decode every frame and hash the same frames through the reference's own path (RGB
-  through swscale's Lanczos, then pdqhash): a cross-check, slower.
-* "keyframes": decode keyframes only (at most one per interval). Much faster, but the hashed
-  instants depend on the encoder's GOP, not on the clock: a labelled trade-off, see the bench.
-
-Bounded work: the interval is stretched so that no video gives more than `video_max_samples`
-hashes; nothing is kept per decoded frame; the packets held for planning are capped.
-
-Review aids: a sampled frame whose brightness histogram differs from the last keyframe's by
-more than SCENE_CHANGE starts a new scene (a keyframe); up to `video_sheet_tiles` keyframes make
-the contact sheet, a grid of small tiles, blurred by default, turned upright, sealed like
-review thumbnails.
-
-Hashing and review aids take frames through one interface (`Picture` into `FrameHasher`, then
-`finish_video`): PyAV's decoder here, Pillow's frame iteration for animated GIF and WebP in
-`cairn.media.animation`.
-"""
+"""Video: decode with PyAV, vPDQ frame hashes at the reference's instants (fast, exact or keyframes
+sampling), metadata, scene keyframes, a contact sheet. How and why: docs/video.md, "Sampling"."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from cairn.messaging.base import (
     Record,
     Severity,
 )
-from cairn.messaging.export import ChatExport
+from cairn.messaging.chat_export import ChatExport
 
 SCOPE = "phone-X"
 NO_ZONE = (

@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.base import (
     Account,
     Artefact,
@@ -171,7 +171,7 @@ class _Current:
         self.connection = connection
         self.schema = schema
         self.artefact = artefact
-        self.owner = identity.owner_key(artefact.scope)
+        self.owner = jids.owner_key(artefact.scope)
         self.available, self.feature_issues = features(schema, self.FEATURES)
         self.seen = Seen()
         self.issues: list[Issue] = []
@@ -227,13 +227,13 @@ class _Current:
         people: dict[int, str] = {}
         self.unresolved_lids = 0
         for row_id, (user, server) in rows.items():
-            if server == identity.GROUP_SERVER:
+            if server == jids.GROUP_SERVER:
                 continue
-            account = identity.account_for(user, server)
-            if server == identity.LID_SERVER:
+            account = jids.account_for(user, server)
+            if server == jids.LID_SERVER:
                 mapped = rows.get(lid_map.get(row_id, -1))
                 if mapped is not None:
-                    account = replace(identity.account_for(*mapped), lid=f"{user}@{server}")
+                    account = replace(jids.account_for(*mapped), lid=f"{user}@{server}")
                 else:
                     self.unresolved_lids += 1
             people[row_id] = account.key
@@ -246,8 +246,8 @@ class _Current:
             f"SELECT c._id, c.jid_row_id, {subject}, {created} FROM chat c ORDER BY c._id"
         ):
             user, server = rows.get(jid_row, ("", ""))
-            if server == identity.GROUP_SERVER:
-                group = Group(identity.group_key(user), name, None, from_unix_ms(created_ms))
+            if server == jids.GROUP_SERVER:
+                group = Group(jids.group_key(user), name, None, from_unix_ms(created_ms))
                 chats[chat_id] = (group.key, True)
                 if self.seen.new(group):
                     records.append(group)
@@ -342,9 +342,9 @@ class _Current:
 
     def _group_rows(self) -> Iterator[tuple[int, str]]:
         for row_id, user in self.connection.execute(
-            "SELECT _id, user FROM jid WHERE server = ? ORDER BY _id", (identity.GROUP_SERVER,)
+            "SELECT _id, user FROM jid WHERE server = ? ORDER BY _id", (jids.GROUP_SERVER,)
         ):
-            yield row_id, identity.group_key(user)
+            yield row_id, jids.group_key(user)
 
     def _select(self) -> str:
         s = self.schema
@@ -552,7 +552,7 @@ class _Legacy:
         yield from recover_deleted(self.artefact.copy, "messages", "_id", live, self._recovered)
 
     def _account(self, raw: str) -> Iterator[Account]:
-        account = identity.account_for_jid(raw)
+        account = jids.account_for_jid(raw)
         if self.seen.new(account):
             yield account
 
@@ -561,9 +561,9 @@ class _Legacy:
             for raw, subject, creation in connection.execute(
                 "SELECT key_remote_jid, subject, creation FROM chat_list"
             ):
-                if raw and identity.is_group_jid(raw):
+                if raw and jids.is_group_jid(raw):
                     group = Group(
-                        identity.group_key(identity.split_jid(raw)[0]),
+                        jids.group_key(jids.split_jid(raw)[0]),
                         subject,
                         None,
                         from_unix_ms(creation),
@@ -574,8 +574,8 @@ class _Legacy:
         for raw, member in connection.execute(
             f"SELECT DISTINCT m.key_remote_jid, {sender} FROM messages m"
         ):
-            if raw and identity.is_group_jid(raw):
-                group = Group(identity.group_key(identity.split_jid(raw)[0]))
+            if raw and jids.is_group_jid(raw):
+                group = Group(jids.group_key(jids.split_jid(raw)[0]))
                 if self.seen.new(group):
                     yield group
             elif raw:
@@ -598,9 +598,9 @@ class _Legacy:
                 )
                 continue
             yield from self._account(raw)
-            group = identity.group_key(identity.split_jid(gjid)[0])
+            group = jids.group_key(jids.split_jid(gjid)[0])
             action = GroupAction.PENDING if pending else RANKS.get(admin or 0, GroupAction.ADMIN)
-            yield GroupEvent(group, action, identity.account_for_jid(raw).key)
+            yield GroupEvent(group, action, jids.account_for_jid(raw).key)
 
     def _messages(
         self, connection: sqlite3.Connection, ids: list[int] | None, recovered: str | None
@@ -644,12 +644,12 @@ class _Legacy:
             caption,
             forwarded,
         ) in rows_by_id(connection, sql, "m._id", ids):
-            is_group = bool(raw) and identity.is_group_jid(raw)
+            is_group = bool(raw) and jids.is_group_jid(raw)
             if is_group:
-                chat = identity.group_key(identity.split_jid(raw)[0])
-                sender = identity.account_for_jid(member).key if member else None
+                chat = jids.group_key(jids.split_jid(raw)[0])
+                sender = jids.account_for_jid(member).key if member else None
             else:
-                chat = identity.account_for_jid(raw or "").key
+                chat = jids.account_for_jid(raw or "").key
                 sender = chat
             system = status == LEGACY_SYSTEM_STATUS
             media = (

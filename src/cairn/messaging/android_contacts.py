@@ -12,7 +12,7 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.base import (
     Artefact,
     Group,
@@ -61,11 +61,11 @@ class AndroidContacts(MessagingFormat):
                         "a contact row without a jid",
                     )
                     continue
-                user, server = identity.split_jid(raw)
-                if server == identity.GROUP_SERVER:
-                    yield Group(identity.group_key(user), name or None)
+                user, server = jids.split_jid(raw)
+                if server == jids.GROUP_SERVER:
+                    yield Group(jids.group_key(user), name or None)
                 else:
-                    account = identity.account_for(user, server)
+                    account = jids.account_for(user, server)
                     yield replace(account, display_name=name or None, push_name=push_name or None)
             if "group creators" not in available:
                 return
@@ -74,9 +74,9 @@ class AndroidContacts(MessagingFormat):
             ):
                 if not raw or not creator:
                     continue  # a group whose creator the phone never learnt
-                account = identity.account_for_jid(creator)
+                account = jids.account_for_jid(creator)
                 yield account
-                yield Group(identity.group_key(identity.split_jid(raw)[0]), creator=account.key)
+                yield Group(jids.group_key(jids.split_jid(raw)[0]), creator=account.key)
 
     @classmethod
     def example(cls, folder: Path) -> Path:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.base import Account, Artefact, Issue, MessagingFormat, Owner, Record, Severity
 
 NAMES: Final = (
@@ -58,7 +58,7 @@ class AndroidPrefs(MessagingFormat):
                 "these settings name no registered number",
             )
             return
-        jid = f"{phone.lstrip('+')}@{identity.USER_SERVER}"
+        jid = f"{phone.lstrip('+')}@{jids.USER_SERVER}"
         account = Account(phone, phone, jid, push_name=values.get("push_name") or None)
         yield Owner(account, f"the app's settings ({artefact.path}: {key})")
 
@@ -78,12 +78,12 @@ def _number(values: dict[str, str]) -> tuple[str | None, str]:
     """The registered number in E.164 and the key(s) that gave it."""
     registered = values.get("registration_jid", "")
     if registered:
-        phone = identity.e164(identity.split_jid(registered)[0])
+        phone = jids.e164(jids.split_jid(registered)[0])
         if phone is not None:
             return phone, "registration_jid"
     for country, national in _SPLIT_NUMBERS:
         if values.get(country) and values.get(national):
-            phone = identity.e164(values[country] + values[national])
+            phone = jids.e164(values[country] + values[national])
             if phone is not None:
                 return phone, f"{country} + {national}"
     return None, ""

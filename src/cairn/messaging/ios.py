@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.base import (
     Account,
     Artefact,
@@ -149,14 +149,14 @@ class _Reader:
                     )
                 )
                 continue
-            user, server = identity.split_jid(raw)
-            if server == identity.GROUP_SERVER or session_type == GROUP_SESSION:
-                group = Group(identity.group_key(user), name or None)
+            user, server = jids.split_jid(raw)
+            if server == jids.GROUP_SERVER or session_type == GROUP_SESSION:
+                group = Group(jids.group_key(user), name or None)
                 sessions[pk] = (group.key, True)
                 if self.seen.new(group):
                     records.append(group)
             else:
-                account = identity.account_for(user, server)
+                account = jids.account_for(user, server)
                 account = Account(
                     account.key, account.phone, account.jid, account.lid, name or None
                 )
@@ -172,7 +172,7 @@ class _Reader:
                     continue
                 creator_key = None
                 if creator:
-                    account = identity.account_for_jid(creator)
+                    account = jids.account_for_jid(creator)
                     creator_key = account.key
                     if self.seen.new(account):
                         records.append(account)
@@ -195,7 +195,7 @@ class _Reader:
                         )
                     )
                     continue
-                account = identity.account_for_jid(raw)
+                account = jids.account_for_jid(raw)
                 if contact:
                     account = Account(account.key, account.phone, account.jid, account.lid, contact)
                 members[pk] = account.key
@@ -225,8 +225,8 @@ class _Reader:
         for raw, name in self.connection.execute(
             "SELECT ZJID, ZPUSHNAME FROM ZWAPROFILEPUSHNAME ORDER BY Z_PK"
         ):
-            if raw and name and not identity.is_group_jid(raw):
-                yield replace(identity.account_for_jid(raw), push_name=name)
+            if raw and name and not jids.is_group_jid(raw):
+                yield replace(jids.account_for_jid(raw), push_name=name)
 
     def _owner(self) -> Owner | None:
         clues = OwnerClues()
@@ -235,15 +235,15 @@ class _Reader:
                 "SELECT ZTOJID, COUNT(*) FROM ZWAMESSAGE WHERE ZISFROMME = 0"
                 " AND ZTOJID IS NOT NULL AND ZTOJID != '' GROUP BY ZTOJID ORDER BY ZTOJID"
             ):
-                if not identity.is_group_jid(raw):
+                if not jids.is_group_jid(raw):
                     clues.add(
-                        identity.account_for_jid(raw),
+                        jids.account_for_jid(raw),
                         count,
                         f"addressee of {plural(count, 'received message')} (ZTOJID)",
                     )
         if "group creators and creation times" not in self.available:
             return clues.owner()
-        senders = {identity.account_for_jid(raw).key for raw in self._received_from() if raw}
+        senders = {jids.account_for_jid(raw).key for raw in self._received_from() if raw}
         s = self.schema
         subject_owner = s.column("i", "ZWAGROUPINFO", "ZSUBJECTOWNERJID")
         for column, raw, count in self.connection.execute(
@@ -252,8 +252,8 @@ class _Reader:
             f" UNION ALL SELECT 'ZSUBJECTOWNERJID', {subject_owner}, COUNT(*) FROM ZWAGROUPINFO i"
             f" WHERE {subject_owner} IS NOT NULL GROUP BY {subject_owner} ORDER BY 1, 2"
         ):
-            account = identity.account_for_jid(raw)
-            if account.key in senders or identity.is_group_jid(raw):
+            account = jids.account_for_jid(raw)
+            if account.key in senders or jids.is_group_jid(raw):
                 continue
             role = "creator" if column == "ZCREATORJID" else "subject owner"
             clues.add(
@@ -348,10 +348,10 @@ class _Reader:
                 sender = None
             elif is_group:
                 sender = members.get(member) if member is not None else None
-                if sender is None and from_jid and not identity.is_group_jid(from_jid):
-                    sender = identity.account_for_jid(from_jid).key
+                if sender is None and from_jid and not jids.is_group_jid(from_jid):
+                    sender = jids.account_for_jid(from_jid).key
             else:
-                sender = identity.account_for_jid(from_jid).key if from_jid else chat_key
+                sender = jids.account_for_jid(from_jid).key if from_jid else chat_key
             kind = KINDS.get(message_type, f"type-{message_type}")
             ref = None
             if item is not None:

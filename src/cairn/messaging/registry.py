@@ -13,7 +13,7 @@ from cairn.messaging.android import AndroidMsgstore
 from cairn.messaging.android_contacts import AndroidContacts
 from cairn.messaging.android_prefs import AndroidPrefs
 from cairn.messaging.base import MessagingFormat
-from cairn.messaging.export import ChatExport
+from cairn.messaging.chat_export import ChatExport
 from cairn.messaging.ios import IosChatStorage
 
 FORMATS: Final[tuple[type[MessagingFormat], ...]] = (

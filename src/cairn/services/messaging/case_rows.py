@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.analysis import Sighting, infer_owners
 from cairn.messaging.base import plural
 from cairn.store.messaging_models import (
@@ -130,7 +130,7 @@ class CaseRows:
             else:
                 notes[label] += f"; but {inferred} {self.shown(key)}"
         for label in sorted(set(self.devices) - set(owners)):
-            owners[label] = identity.owner_key(label)
+            owners[label] = jids.owner_key(label)
             notes[label] = "unknown (no number given at import, none stated or inferred)"
         return owners, notes
 

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import NotFoundError, UsageError
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.analysis import iso
 from cairn.services.cases import get_case
 from cairn.services.context import Context
@@ -102,7 +102,7 @@ def _accounts(case: CaseRows, key: str) -> list[int]:
 def _key(text: str) -> str:
     """A person as typed: a number in any spelling, else a stored key (`lid:…`, `name:…`)."""
     if text.lstrip("+").replace(" ", "").isdigit():
-        phone = identity.e164(text)
+        phone = jids.e164(text)
         if phone is None:
             raise UsageError(f"{text!r} is not an international phone number")
         return phone

@@ -25,7 +25,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import UsageError
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.base import Artefact, Issue, MediaRef, MessagingFormat, Severity
 from cairn.messaging.registry import HEAD_BYTES, backup_problem, by_name, detect
 from cairn.messaging.sqlitedb import MAGIC, acquire, digest, private_folder, table_names
@@ -88,7 +88,7 @@ def import_path(
         raise UsageError(f"{path}: no such file or folder")
     owner_key = None
     if owner is not None:
-        owner_key = identity.e164(owner)
+        owner_key = jids.e164(owner)
         if owner_key is None:
             raise UsageError(f"--owner {owner!r} is not an international phone number")
     with ctx.db.session() as session:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.base import (
     Account,
     Group,
@@ -83,7 +83,7 @@ class RecordWriter:
         # The phone's own messages and acts are its owner's: the number given, else the one
         # the artefact states (an `Owner` record, before the first message).
         self.scope = scope
-        self.placeholder = identity.owner_key(scope)
+        self.placeholder = jids.owner_key(scope)
         self.remap = {self.placeholder: owner_key} if owner_key else {}
         self.owner: tuple[str, str] | None = (owner_key, "given at import") if owner_key else None
         self.accounts: dict[str, tuple[int, dict[str, Any]]] = {}

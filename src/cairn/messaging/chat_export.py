@@ -26,7 +26,7 @@ from itertools import pairwise
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cairn.messaging import identity
+from cairn.messaging import jids
 from cairn.messaging.base import (
     Account,
     Artefact,
@@ -264,13 +264,13 @@ class _Export:
             or len(senders - {partner}) > 1
             or any(p.action is not None for p in parsed)
         )
-        owner = identity.owner_key(self.scope)
+        owner = jids.owner_key(self.scope)
         accounts: dict[str, Account] = {}
 
         def key_of(name: str) -> str:
             if any(name in you for you in YOU.values()):  # the exporter, in system lines
                 return owner
-            account = identity.account_for_name(self.scope, name)
+            account = jids.account_for_name(self.scope, name)
             accounts.setdefault(account.key, account)
             return account.key
 
@@ -477,7 +477,7 @@ class _Export:
             return _Parsed(
                 entry.line, at, None, "system", body, action=action, actor=actor, who=who
             )
-        body = identity.clean(text) if text.startswith("\u200e") else text
+        body = jids.clean(text) if text.startswith("\u200e") else text
         kind, media = self._media(body, entry.line)
         if media is None:
             return _Parsed(entry.line, at, name, kind, "\n".join([body, *text_lines]))
@@ -489,10 +489,10 @@ class _Export:
         """(sender, text), or (None, text) for a system line."""
         name, colon, text = rest.partition(": ")
         if not colon or any(q in name for q in '"“«'):
-            return None, identity.clean(rest)
-        if ios and text.startswith("\u200e") and self._system(identity.clean(text), count=False):
-            return None, identity.clean(text)  # iOS: the group's name, then the event
-        return identity.clean(name), text
+            return None, jids.clean(rest)
+        if ios and text.startswith("\u200e") and self._system(jids.clean(text), count=False):
+            return None, jids.clean(text)  # iOS: the group's name, then the event
+        return jids.clean(name), text
 
     def _system(
         self, text: str, count: bool = True

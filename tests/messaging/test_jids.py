@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cairn.messaging.base import Account
-from cairn.messaging.identity import (
+from cairn.messaging.jids import (
     account_for,
     account_for_jid,
     account_for_name,

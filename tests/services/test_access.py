@@ -28,8 +28,9 @@ from cairn.services.hashsets import import_hashset, list_hashsets, remove_hashse
 from cairn.services.identity import Principal, create_agency
 from cairn.services.matching import match_case
 from cairn.services.triage import case_matches
-from cairn.store.identity_models import Agency, Series
+from cairn.store.identity_models import Agency
 from cairn.store.models import Case
+from cairn.store.series_models import Series
 
 READS = {
     "case.read",

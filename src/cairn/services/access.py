@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from cairn.core.errors import NotFoundError, PermissionDeniedError, UsageError
 from cairn.core.types import Role
-from cairn.store.identity_models import Agency, Series
+from cairn.store.identity_models import Agency
 from cairn.store.models import Case, Evidence, HashSet, Occurrence
+from cairn.store.series_models import Series
 
 if TYPE_CHECKING:
     from cairn.services.identity import Principal

@@ -17,7 +17,8 @@ from cairn.core.errors import NotFoundError, UsageError
 from cairn.services.access import is_row_id, require, visible_series
 from cairn.services.context import Context
 from cairn.store import audit
-from cairn.store.identity_models import Agency, Series
+from cairn.store.identity_models import Agency
+from cairn.store.series_models import Series
 
 if TYPE_CHECKING:
     from cairn.services.identity import Principal

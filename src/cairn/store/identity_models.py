@@ -1,4 +1,4 @@
-"""Who may use a shared Cairn: agencies, their users, API tokens, and the series they work.
+"""Who may use a shared Cairn: agencies, their users and API tokens.
 
 Cases and hash sets point at their agency (models.Case.agency_id, models.HashSet.agency_id);
 NULL there means the local, single-user workspace of the CLI operator.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cairn.store.models import Base
@@ -51,21 +51,3 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
-
-
-class Series(Base):
-    """A set of images of one abuse event or victim, worked by victim-identification staff.
-    A shared series is visible to every agency, so that an identified victim is known as such."""
-
-    __tablename__ = "series"
-    __table_args__ = (UniqueConstraint("agency_id", "name"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    shared: Mapped[bool] = mapped_column(Boolean, default=False)
-    victim_identified: Mapped[bool | None]
-    offender_identified: Mapped[bool | None]
-    notes: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(String(200))

@@ -1,10 +1,18 @@
 """Every table Cairn has: importing this module registers all model modules on Base.metadata.
 
-Model modules are split by concern (spine and known material, video, messaging); migrations
-and schema checks import this one module so that none is forgotten.
+Model modules are split by concern (spine and known material, video, messaging, agencies and
+their users, series, jobs); migrations and schema checks import this one module so that none
+is forgotten.
 """
 
-from cairn.store import identity_models, job_models, messaging_models, models, video_models
+from cairn.store import (
+    identity_models,
+    job_models,
+    messaging_models,
+    models,
+    series_models,
+    video_models,
+)
 
 metadata = models.Base.metadata
 
@@ -14,5 +22,6 @@ __all__ = [
     "messaging_models",
     "metadata",
     "models",
+    "series_models",
     "video_models",
 ]

@@ -7,6 +7,7 @@ and CPU seconds (every thread, plus the CLI subprocesses a bench waits for) besi
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import time
@@ -112,3 +113,51 @@ def check(label: str, same: bool) -> str:
     if not same:
         raise SystemExit(f"{label}: results differ")
     return f"{label}: identical"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a measuring child process says of itself: a fresh process per run, so its peak
+    RSS (ru_maxrss) is the measured work's own, and its timing leaves out its start-up."""
+
+    count: int
+    timing: Timing
+    rss_mb: float
+
+
+class Stopwatch:
+    """Started in a child where the measured work begins; `report` is the child's output."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds()
+
+    def report(self, count: int) -> str:
+        wall, cpu = time.perf_counter() - self.wall, cpu_seconds() - self.cpu
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return json.dumps({"count": count, "wall": wall, "cpu": cpu, "rss_mb": rss_mb})
+
+
+def read_report(output: str) -> Report:
+    fields = json.loads(output)
+    return Report(fields["count"], Timing(fields["wall"], fields["cpu"]), fields["rss_mb"])
+
+
+def best_reports(sides: Mapping[str, Callable[[], Report]], runs: int = 3) -> dict[str, Report]:
+    """best_of for sides that measure themselves in child processes: one untimed run each,
+    then `runs` interleaved; the lowest wall, CPU and peak RSS of each. Every run of a side
+    must count the same."""
+    for function in sides.values():
+        function()
+    reports: dict[str, list[Report]] = {name: [] for name in sides}
+    for _ in range(runs):
+        for name, function in sides.items():
+            reports[name].append(function())
+    best = {}
+    for name, runs_of in reports.items():
+        counts = {r.count for r in runs_of}
+        if len(counts) != 1:
+            raise SystemExit(f"{name}: the runs counted differently: {sorted(counts)}")
+        count = counts.pop()
+        timing = Timing(min(r.timing.wall for r in runs_of), min(r.timing.cpu for r in runs_of))
+        best[name] = Report(count, timing, min(r.rss_mb for r in runs_of))
+    return best

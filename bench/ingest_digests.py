@@ -1,7 +1,8 @@
 """Digest throughput of `cairn ingest` against hashdeep and the CPU ceiling, in one run.
 
 A generated tree of non-image files (default 2 GB, `--quick` 300 MB) is read once so that it
-sits in the page cache; then, best of three each:
+sits in the page cache; then each is run once untimed (bytecode compiled and cached), and best
+of three interleaved runs each:
 
 - `cairn ingest` as a whole process (CLI subprocess, a fresh workspace each time: start-up,
   enumeration, workers, the database writes all count);
@@ -9,25 +10,29 @@ sits in the page cache; then, best of three each:
 - the ceiling: cores x the one-pass MD5+SHA-1+SHA-256 rate of hashlib in one process over
   bytes already in memory.
 
-Prints MB/s (10^6 bytes per second) and the ratios. Target: cairn >= 2x hashdeep.
+Before timing, the SHA-256 of every file Cairn found is checked against hashdeep's. Prints MB/s
+(10^6 bytes per second), CPU seconds per GB and the ratios, with the load average. Target:
+cairn >= 2x hashdeep.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import ctypes
 import hashlib
+import io
 import math
 import os
 import random
-import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from _harness import best_of, check, machine, ratio
 
 CASE = "BENCH"
 FILES_PER_FOLDER = 200
@@ -54,44 +59,42 @@ def generate_tree(root: Path, total_bytes: int, seed: int = 7) -> tuple[int, int
     return count, written
 
 
+def read_all(path: Path) -> int:
+    """Read a file sequentially in 1 MiB blocks; return the bytes read."""
+    buffer = bytearray(MiB)
+    view = memoryview(buffer)
+    total = 0
+    with open(path, "rb", buffering=0) as stream:
+        while n := stream.readinto(view):
+            total += n
+    return total
+
+
 def warm(root: Path) -> None:
     """Read every file once so each timed run reads from the page cache."""
     for path in root.rglob("*"):
         if path.is_file():
-            with open(path, "rb") as stream:
-                while stream.read(8 * MiB):
-                    pass
+            read_all(path)
 
 
-def seconds(work: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
-
-
-def _become_subreaper() -> None:
+def become_subreaper() -> None:
     """Adopt orphaned descendants (cairn's fork server outlives its parent by a moment), so
     that reaping them adds their CPU time, and their workers', to RUSAGE_CHILDREN."""
     pr_set_child_subreaper = 36
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
 
 
-def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the whole process tree) of one command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
+def run(command: list[str], env: dict[str, str] | None = None) -> str:
+    """One command to its end, its adopted orphans reaped (their CPU then counts); stdout."""
     done = subprocess.run(command, env=env, capture_output=True, check=False)
-    elapsed = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{command[0]} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
-    while True:  # reap adopted orphans before reading the usage
+    while True:
         try:
             os.waitpid(-1, 0)
         except ChildProcessError:
             break
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return elapsed, cpu
+    return done.stdout.decode("utf-8", "surrogateescape")
 
 
 def cairn_env(workspace: Path, scratch: Path) -> dict[str, str]:
@@ -106,21 +109,51 @@ def cairn_env(workspace: Path, scratch: Path) -> dict[str, str]:
     return env
 
 
-def cairn_ingest(tree: Path, scratch: Path) -> tuple[float, float]:
-    """One `cairn ingest` process into a fresh workspace (the case is created beforehand)."""
-    workspace = Path(tempfile.mkdtemp(dir=scratch))
-    env = cairn_env(workspace, scratch)
-    # The installed `cairn` command, as an examiner runs it (its workers re-import the script).
+def cairn_command() -> list[str]:
+    """The installed `cairn` command, as an examiner runs it (its workers re-import it)."""
     script = Path(sys.executable).with_name("cairn")
-    cairn = [str(script)] if script.exists() else [sys.executable, "-m", "cairn"]
-    subprocess.run([*cairn, "case", "create", CASE], env=env, check=True, capture_output=True)
-    timing = run([*cairn, "ingest", "--case", CASE, str(tree)], env)
-    shutil.rmtree(workspace)
-    return timing
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cairn"]
 
 
-def hashdeep(tree: Path) -> tuple[float, float]:
+class Workspaces:
+    """Fresh workspaces with the case already created, made before the timing starts, so a
+    timed run is the `cairn ingest` process alone."""
+
+    def __init__(self, scratch: Path, count: int) -> None:
+        self.scratch = scratch
+        self.ready = [self._new() for _ in range(count)]
+        self.used: list[Path] = []
+
+    def _new(self) -> Path:
+        workspace = Path(tempfile.mkdtemp(dir=self.scratch))
+        command = [*cairn_command(), "case", "create", CASE]
+        subprocess.run(
+            command, env=cairn_env(workspace, self.scratch), check=True, capture_output=True
+        )
+        return workspace
+
+    def ingest(self, source: Path, *options: str) -> Path:
+        """One `cairn ingest` process of `source` into the next fresh workspace."""
+        workspace = self.ready.pop()
+        run(
+            [*cairn_command(), "ingest", "--case", CASE, *options, str(source)],
+            cairn_env(workspace, self.scratch),
+        )
+        self.used.append(workspace)
+        return workspace
+
+
+def hashdeep(tree: Path) -> str:
     return run(["hashdeep", "-c", "md5,sha1,sha256", "-r", str(tree)])
+
+
+def same_digests(tree: Path, workspace: Path, listing: str, skip: tuple[bytes, ...] = ()) -> bool:
+    """Whether Cairn's (path, sha256) of its files equal hashdeep's listing for the tree."""
+    rows = csv.reader(line for line in io.StringIO(listing) if not line.startswith(("%", "#")))
+    theirs = {os.path.relpath(r[4], tree).encode(): r[3] for r in rows if len(r) == 5}
+    with sqlite3.connect(workspace / "cairn.db") as db:
+        ours = dict(db.execute("SELECT path, media_sha256 FROM occurrences WHERE kind = 'file'"))
+    return {p: h for p, h in ours.items() if not p.startswith(skip)} == theirs
 
 
 def triple_pass(data: memoryview) -> None:
@@ -138,6 +171,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="300 MB instead of 2 GB")
     parser.add_argument("--bytes", type=int, help="tree size in bytes (overrides the default)")
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each")
     args = parser.parse_args()
     total = args.bytes or (300_000_000 if args.quick else 2_000_000_000)
     if shutil.which("hashdeep") is None:
@@ -153,38 +187,40 @@ def main() -> None:
             nbytes = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
         warm(tree)
         cores = len(os.sched_getaffinity(0))
-        print(f"tree: {files:,} files, {nbytes / 1e6:,.0f} MB, page-cached; {cores} cores")
+        print(machine())
+        print(f"tree: {files:,} files, {nbytes / 1e6:,.0f} MB, page-cached")
 
-        # Rounds interleave the three measurements, so a busy moment on the machine does not
-        # fall on one of them only; each keeps its best of three.
-        _become_subreaper()
-        cairn_ingest(next(tree.iterdir()), scratch)  # untimed: compiles and caches bytecode
-        load = os.getloadavg()[0]
+        become_subreaper()
+        workspaces = Workspaces(scratch, args.runs + 1)
         memory = memoryview(os.urandom(256 * MiB))
-        hashdeep_s = cairn_s = core_s = hashdeep_cpu = cairn_cpu = math.inf
-        for _ in range(3):
-            wall, cpu = hashdeep(tree)
-            hashdeep_s, hashdeep_cpu = min(hashdeep_s, wall), min(hashdeep_cpu, cpu)
-            wall, cpu = cairn_ingest(tree, scratch)
-            cairn_s, cairn_cpu = min(cairn_s, wall), min(cairn_cpu, cpu)
-            core_s = min(core_s, seconds(lambda: triple_pass(memory)))
-        core_rate = len(memory) / core_s
+        measured = best_of(
+            {
+                "hashdeep": lambda: hashdeep(tree),
+                "cairn": lambda: workspaces.ingest(tree),
+                "core": lambda: triple_pass(memory),
+            },
+            runs=args.runs,
+        )
+        (listing, hashdeep_time), (workspace, cairn_time) = measured["hashdeep"], measured["cairn"]
+        assert isinstance(listing, str) and isinstance(workspace, Path)
+        same = same_digests(tree, workspace, listing)
+        print(check("SHA-256 of every file, Cairn and hashdeep", same))
+        core_rate = len(memory) / measured["core"][1].wall
 
         gb = nbytes / 1e9
-        cairn_mbs, hashdeep_mbs = nbytes / cairn_s / 1e6, nbytes / hashdeep_s / 1e6
+        cairn_mbs, hashdeep_mbs = nbytes / cairn_time.wall / 1e6, nbytes / hashdeep_time.wall / 1e6
         ceiling_mbs = cores * core_rate / 1e6
-        print(f"load average: {load:.1f} before, {os.getloadavg()[0]:.1f} after")
         print(
-            f"cairn ingest (whole process):    {cairn_mbs:8.1f} MB/s  ({cairn_s:.2f} s; "
-            f"CPU {cairn_cpu / gb:.2f} s/GB)"
+            f"cairn ingest (whole process):    {cairn_mbs:8.1f} MB/s  ({cairn_time.wall:.2f} s; "
+            f"CPU {cairn_time.cpu / gb:.2f} s/GB)"
         )
         print(
-            f"hashdeep -c md5,sha1,sha256 -r:  {hashdeep_mbs:8.1f} MB/s  ({hashdeep_s:.2f} s; "
-            f"CPU {hashdeep_cpu / gb:.2f} s/GB)"
+            f"hashdeep -c md5,sha1,sha256 -r:  {hashdeep_mbs:8.1f} MB/s  "
+            f"({hashdeep_time.wall:.2f} s; CPU {hashdeep_time.cpu / gb:.2f} s/GB)"
         )
         print(f"hashlib one-pass triple, 1 core: {core_rate / 1e6:8.1f} MB/s")
         print(f"ceiling = {cores} cores x that:     {ceiling_mbs:8.1f} MB/s")
-        print(f"cairn / hashdeep = {cairn_mbs / hashdeep_mbs:.2f}x (target >= 2x)")
+        print(ratio("cairn ingest", cairn_time, hashdeep_time, "hashdeep") + " (target >= 2x)")
         print(f"cairn / ceiling  = {cairn_mbs / ceiling_mbs:.2f}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest_digests import cairn_env  # this folder is on sys.path when run as a script
+from _harness import load, machine
+from ingest_digests import cairn_command, cairn_env  # this folder is on sys.path as a script
 
 CASE = "BENCH"
 FILES_PER_FOLDER = 100
@@ -80,8 +81,7 @@ def peak_rss(tree: Path, scratch: Path) -> tuple[float, dict[str, float], float]
     """(sum of per-process peak RSS, MB by role, seconds) of one `cairn ingest` of `tree`."""
     workspace = Path(tempfile.mkdtemp(dir=scratch))
     env = cairn_env(workspace, scratch)
-    script = Path(sys.executable).with_name("cairn")
-    cairn = [str(script)] if script.exists() else [sys.executable, "-m", "cairn"]
+    cairn = cairn_command()
     subprocess.run([*cairn, "case", "create", CASE], env=env, check=True, capture_output=True)
     started = time.perf_counter()
     ingest = subprocess.Popen(
@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2k and 20k files")
     args = parser.parse_args()
     small, large = (2_000, 20_000) if args.quick else (10_000, 100_000)
+    print(machine())
     scratch = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
     try:
         warm_up = scratch / "tree-warm-up"
@@ -130,7 +131,7 @@ def main() -> None:
                 f"in {elapsed:.1f} s, {files / elapsed:,.0f} files/s"
             )
         growth = results[large][0] - results[small][0]
-        print(f"growth {small:,} -> {large:,} files: {growth:.1f} MB (target < 50 MB)")
+        print(f"growth {small:,} -> {large:,} files: {growth:.1f} MB (target < 50 MB); {load()}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -5,7 +5,8 @@ contacts, 200k of them with media (150k distinct items, so some are shared again
 those forwarded, and 2,000 WhatsApp thumbnails (pinned seed; `--quick`: 50k messages, 10k
 media). Each measurement runs in a fresh child process, which reports CPU and wall seconds and
 its own peak RSS (ru_maxrss); the database is read once beforehand, so that every mode reads
-it from the page cache and the ratios compare work, not disk:
+it from the page cache and the ratios compare work, not disk; each mode runs once untimed, then
+best of `--runs` interleaved, and every mode must count every message:
 - floor: Python's sqlite3 reading every row of the tables the import reads (message,
   message_media, message_forwarded, message_system, jid, chat, group_participant_user,
   media_hash_thumbnail), building nothing: the I/O floor;
@@ -14,15 +15,13 @@ it from the page cache and the ratios compare work, not disk:
   and its digest, reading, accounts and groups merged, every message stored, thumbnails sealed,
   WAL states inspected.
 
-    .venv/bin/python bench/messaging_import.py [--quick] [--messages N] [--keep DIR]
+    .venv/bin/python bench/messaging_import.py [--quick] [--messages N] [--runs R] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -31,9 +30,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing
+from functools import partial
 from pathlib import Path
-from typing import Any
 
+from _harness import Report, Stopwatch, best_reports, check, machine, ratio, read_report
 from cairn.messaging.samples import (
     SampleDevice,
     SampleGroup,
@@ -144,7 +144,7 @@ def child(mode: str, path: Path, work: Path) -> None:
     if mode == "import":
         ctx = Context.open(work / "workspace")
         create_case(ctx, "BENCH")
-    wall, cpu = time.perf_counter(), time.process_time()
+    stopwatch = Stopwatch()
     messages = 0
     if mode == "floor":
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
@@ -164,18 +164,13 @@ def child(mode: str, path: Path, work: Path) -> None:
         (summary,) = import_path(ctx, path, "BENCH", "phone")
         assert summary.status == "completed", summary.issues
         messages = summary.counts["messages"]
-    result = {
-        "messages": messages,
-        "cpu": time.process_time() - cpu,
-        "wall": time.perf_counter() - wall,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+    report = stopwatch.report(messages)
     if ctx is not None:
         ctx.close()
-    print(json.dumps(result))
+    print(report)
 
 
-def run_child(mode: str, path: Path, scratch: Path) -> dict[str, Any]:
+def run_child(mode: str, path: Path, scratch: Path) -> Report:
     work = Path(tempfile.mkdtemp(dir=scratch))
     try:
         output = subprocess.run(
@@ -186,14 +181,14 @@ def run_child(mode: str, path: Path, scratch: Path) -> dict[str, Any]:
         ).stdout
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result: dict[str, Any] = json.loads(output)
-    return result
+    return read_report(output)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="50k messages instead of 1M")
     parser.add_argument("--messages", type=int, help="number of messages to generate")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each mode")
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
     parser.add_argument(
         "--child", nargs=3, metavar=("MODE", "PATH", "WORK"), help=argparse.SUPPRESS
@@ -204,6 +199,7 @@ def main() -> None:
         return
     messages = args.messages or (50_000 if args.quick else 1_000_000)
     media = messages // 5
+    print(machine())
     scratch = Path(tempfile.mkdtemp(prefix="cairn-messaging-bench-"))
     try:
         folder = args.keep or scratch
@@ -222,10 +218,15 @@ def main() -> None:
         with path.open("rb") as warm:  # every mode then reads from the page cache
             while warm.read(1 << 24):
                 pass
-        results = {mode: run_child(mode, path, scratch) for mode in ("floor", "read", "import")}
+        results = best_reports(
+            {mode: partial(run_child, mode, path, scratch) for mode in ("floor", "read", "import")},
+            args.runs,
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     floor = results["floor"]
+    counts = {r.count for r in results.values()}
+    print(check(f"messages counted by every mode ({messages:,} made)", counts == {messages}))
     print(f"{'':<44}{'messages/s (cpu)':>17}{'messages/s (wall)':>19}{'peak RSS MB':>13}")
     for mode, name in (
         ("floor", "floor: sqlite3 scan of the same tables"),
@@ -233,17 +234,14 @@ def main() -> None:
         ("import", "cairn messaging import (copy, read, store)"),
     ):
         r = results[mode]
-        assert r["messages"] == messages, (mode, r)
         print(
-            f"{name:<44}{r['messages'] / r['cpu']:>17,.0f}{r['messages'] / r['wall']:>19,.0f}"
-            f"{r['rss_mb']:>13,.0f}"
+            f"{name:<44}{r.count / r.timing.cpu:>17,.0f}{r.count / r.timing.wall:>19,.0f}"
+            f"{r.rss_mb:>13,.0f}"
         )
     for mode in ("read", "import"):
         r = results[mode]
-        print(
-            f"ratio {mode}/floor: time (wall) {r['wall'] / floor['wall']:.1f}x, "
-            f"peak RSS {r['rss_mb'] / floor['rss_mb']:.2f}x"
-        )
+        print(ratio(f"{mode} (below 1: slower)", r.timing, floor.timing, "sqlite3 scan floor"))
+        print(f"  peak RSS {r.rss_mb / floor.rss_mb:.2f}x the floor's")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 
 Generates an RDSv3-shaped SQLite database (the published METADATA and PACKAGE_OBJECT tables and
 FILE view) of 3M benign random rows (pinned seed; `--quick`: 300k), and an RDSv2
-`NSRLFile.txt` of the same rows. Then, alternating, best of `--rounds`:
+`NSRLFile.txt` of the same rows. Then, each reader once untimed (page cache, first calls), and
+alternating, best of `--rounds`; every reader must count the same rows:
 - RDSv3: `NsrlFormat.read` (validates, lower-cases, builds records) and `read_columns` (the
   same checks, batches of columns: what `cairn hashset import` uses) against a plain `sqlite3`
   `SELECT sha256, sha1, md5, file_name, file_size, package_id FROM FILE` scan, the floor;
 - RDSv2: both readers against a plain `csv.reader` pass over the file.
-Rates are rows per CPU second (the machine is shared; wall time is printed too). Target
-(issue 3): 200k rows/s or more.
+Rates are rows per CPU second (the machine is shared; wall time and the load average are printed
+too). Target (issue 3): 200k rows/s or more.
 
     .venv/bin/python bench/nsrl_read.py [--quick] [--rows N] [--rounds R] [--keep DIR]
 """
@@ -22,8 +23,10 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
+from _harness import best_of, check, machine, ratio
 from cairn.hashsets.base import ReadOptions, RecordError
 from cairn.hashsets.nsrl import RDS2_HEADER, NsrlFormat, Rds3Row, write_rds3
 
@@ -86,39 +89,25 @@ def cairn_columns(path: Path) -> int:
     return count
 
 
-READERS = (("cairn NsrlFormat.read", cairn_read), ("cairn NsrlFormat.read_columns", cairn_columns))
-
-
-def measure(reader: Callable[[Path], int], path: Path) -> tuple[int, float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    count = reader(path)
-    return count, time.process_time() - cpu, time.perf_counter() - wall
+READERS = {"cairn NsrlFormat.read": cairn_read, "cairn NsrlFormat.read_columns": cairn_columns}
 
 
 def compare(
     title: str, path: Path, floor_name: str, floor: Callable[[Path], int], rounds: int
 ) -> None:
-    best: dict[str, tuple[float, float]] = {}
-    counts = set()
-    for _ in range(rounds):
-        for name, reader in ((floor_name, floor), *READERS):
-            count, cpu, wall = measure(reader, path)
-            counts.add(count)
-            old = best.get(name)
-            best[name] = (min(cpu, old[0]), min(wall, old[1])) if old else (cpu, wall)
-    [count] = counts
+    readers = {floor_name: floor, **READERS}
+    measured = best_of({name: partial(reader, path) for name, reader in readers.items()}, rounds)
+    count = measured[floor_name][0]
     print(f"\n{title}: {count:,} rows, best of {rounds}")
+    print(check("row counts of every reader", {c for c, _ in measured.values()} == {count}))
     print(f"{'reader':<34}{'rows/s (cpu)':>14}{'rows/s (wall)':>15}")
-    for name, (cpu, wall) in best.items():
-        print(f"{name:<34}{count / cpu:>14,.0f}{count / wall:>15,.0f}")
-    floor_cpu = best[floor_name][0]
-    for name, _ in READERS:
-        cairn_cpu = best[name][0]
-        verdict = "PASS" if count / cairn_cpu >= TARGET_ROWS_PER_S else "FAIL"
-        print(
-            f"{name}: ratio to floor (cpu) {floor_cpu / cairn_cpu:.2f}x; "
-            f"target >= {TARGET_ROWS_PER_S:,} rows/s: {verdict}"
-        )
+    for name, (_, timing) in measured.items():
+        print(f"{name:<34}{count / timing.cpu:>14,.0f}{count / timing.wall:>15,.0f}")
+    for name in READERS:
+        cairn = measured[name][1]
+        verdict = "PASS" if count / cairn.cpu >= TARGET_ROWS_PER_S else "FAIL"
+        print(ratio(name, cairn, measured[floor_name][1], floor_name))
+        print(f"  target >= {TARGET_ROWS_PER_S:,} rows/s (cpu): {verdict}")
 
 
 def main() -> None:
@@ -129,6 +118,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="generate into (and reuse from) this folder")
     args = parser.parse_args()
     count = args.rows or (300_000 if args.quick else 3_000_000)
+    print(machine())
     with tempfile.TemporaryDirectory(prefix="cairn-nsrl-bench-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)

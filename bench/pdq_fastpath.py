@@ -5,9 +5,11 @@ Peers, measured in the same run on the same bytes:
   full       cairn analyse_image with exact_pdq=True (the reference's pixels, fewer copies)
   draft      cairn analyse_image with default settings (libjpeg DCT scaling, no resize)
 
-Prints images/s (best of 3), the draft/full and draft/reference ratios, the bit distance between
-draft and full hashes (p50/p99/max; synthetic photos plus the four 12 MP phone photos in the
-shared reference data), and a per-stage profile of one 12 MP image that explains the ratio.
+Prints images/s (each warmed once, then best of 3 interleaved runs), the draft/full and
+draft/reference ratios with the load average, checks the full path's hashes equal the
+reference's, and the bit distance between draft and full hashes (p50/p99/max; synthetic photos
+plus the four 12 MP phone photos in the shared reference data), and a per-stage profile of one
+12 MP image that explains the ratio.
 
     .venv/bin/python bench/pdq_fastpath.py [--quick]
 """
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ import pdqhash
 import PIL
 from PIL import Image, features
 
+from _harness import best_of, check, machine, ratio, timed
 from cairn.core.settings import AnalysisSettings
 from cairn.hashing.pdq import hamming, pdq_from_luma, pdq_from_rgb
 from cairn.media.image import analyse_image
@@ -67,29 +70,8 @@ def cairn_hash(settings: AnalysisSettings) -> Callable[[bytes], str]:
     return run
 
 
-def best_rates(
-    peers: Mapping[str, Callable[[bytes], object]], images: list[bytes], rounds: int = 3
-) -> dict[str, float]:
-    """Images/s of each peer, best of `rounds`, in CPU time of this (single-threaded) process:
-    the machine is shared, and the peers take turns within each round so that what load
-    remains (cache, memory bandwidth) falls on all of them alike."""
-    best = dict.fromkeys(peers, float("inf"))
-    for _ in range(rounds):
-        for name, fn in peers.items():
-            start = time.process_time()
-            for data in images:
-                fn(data)
-            best[name] = min(best[name], time.process_time() - start)
-    return {name: len(images) / seconds for name, seconds in best.items()}
-
-
-def best_ms(fn: Callable[[], object], repeats: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        best = min(best, time.process_time() - start)
-    return best * 1000
+def _hash_all(hasher: Callable[[bytes], str], images: list[bytes]) -> list[str]:
+    return [hasher(data) for data in images]
 
 
 def _pdqhash_luma(rgb: np.ndarray) -> np.ndarray:
@@ -123,8 +105,8 @@ def profile(data: bytes) -> None:
         ("  pdqhash on draft RGB", lambda: pdq_from_rgb(np.asarray(drafts["RGB"]))),
         ("  pdqhash on draft luma (zero-copy R=G=B view)", lambda: pdq_from_luma(luma)),
     ]
-    for label, fn in rows:
-        print(f"  {label:<52} {best_ms(fn):8.1f}")
+    for label, (_, timing) in best_of(dict(rows), runs=5).items():
+        print(f"  {label:<52} {timing.cpu * 1000:8.1f}")
 
 
 def main() -> None:
@@ -134,30 +116,31 @@ def main() -> None:
     count = 4 if args.quick else 16
 
     print(
-        f"Pillow {PIL.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}), "
-        f"pdqhash {pdqhash.__version__}, numpy {np.__version__}"
+        machine(
+            f"Pillow {PIL.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')})",
+            f"pdqhash {pdqhash.__version__}",
+            f"numpy {np.__version__}",
+        )
     )
-    start = time.perf_counter()
-    images = make_jpegs(count)
+    images, made = timed(lambda: make_jpegs(count))
     megapixels = sum(w * h for w, h in (SIZES[i % len(SIZES)] for i in range(count))) / count / 1e6
-    made = time.perf_counter() - start
-    print(f"{count} synthetic JPEGs, mean {megapixels:.1f} MP, made in {made:.0f} s")
-
-    peers = {"reference": reference_hash, "full": cairn_hash(EXACT), "draft": cairn_hash(FAST)}
-    rates = best_rates(peers, images)
-    print("\nimages per CPU second (best of 3 interleaved rounds):")
-    for name, rate in rates.items():
-        print(f"  {name:<10} {rate:7.2f}")
-    print(f"  draft / full      = {rates['draft'] / rates['full']:.2f}x  (target >= 3x)")
-    print(f"  draft / reference = {rates['draft'] / rates['reference']:.2f}x")
+    print(f"{count} synthetic JPEGs, mean {megapixels:.1f} MP, made in {made.wall:.0f} s")
 
     phone = [p.read_bytes() for p in sorted(PHONE_PHOTOS.glob("*.jpg"))]
-    distances = []
-    for data in images + phone:
-        fast, exact = cairn_hash(FAST)(data), cairn_hash(EXACT)(data)
-        assert exact == reference_hash(data), "full path must equal the reference exactly"
-        distances.append(hamming(fast, exact))
-    d = np.array(distances)
+    peers = {"reference": reference_hash, "full": cairn_hash(EXACT), "draft": cairn_hash(FAST)}
+    # Single-threaded, so the CPU rate is the fair one on a shared machine.
+    measured = best_of({name: partial(_hash_all, fn, images) for name, fn in peers.items()}, runs=3)
+    print("\nimages per CPU second (warmed, best of 3 interleaved runs):")
+    for name, (_, timing) in measured.items():
+        print(f"  {name:<10} {len(images) / timing.cpu:7.2f}")
+    draft, full, reference = (measured[name][1] for name in ("draft", "full", "reference"))
+    print(ratio("draft vs full", draft, full, "Cairn exact PDQ") + "  (target >= 3x)")
+    print(ratio("draft vs reference", draft, reference, "python-threatexchange's path"))
+    every = images + phone
+    exact = _hash_all(peers["full"], every)
+    print(check("full path and reference hashes", exact == _hash_all(reference_hash, every)))
+    fast = _hash_all(peers["draft"], every)
+    d = np.array([hamming(a, b) for a, b in zip(fast, exact, strict=True)])
     print(
         f"\ndraft vs full, bits ({len(images)} synthetic + {len(phone)} phone photos): "
         f"p50 {np.percentile(d, 50, method='higher'):.0f}, "

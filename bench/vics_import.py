@@ -5,10 +5,11 @@ Generates a VICS 2.0 `#Media` hash set of 1M benign random records (pinned seed;
 - cairn: `VicsFormat.read`, which validates and builds every record;
 - peer: `json.load` of the same file, parse only (it builds no records and validates nothing,
   so the speed ratio flatters the peer).
-Each child reports CPU seconds, wall seconds and its own peak RSS (ru_maxrss). Target (issue 3):
+Each child reports CPU seconds, wall seconds and its own peak RSS (ru_maxrss); each mode runs
+once untimed, then best of `--runs` interleaved; both must count every record. Target (issue 3):
 a 1M-record file imports in under 300 MB peak RSS.
 
-    .venv/bin/python bench/vics_import.py [--quick] [--records N] [--keep DIR]
+    .venv/bin/python bench/vics_import.py [--quick] [--records N] [--runs R] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
+from _harness import Report, Stopwatch, best_reports, check, machine, ratio, read_report, timed
 from cairn.core.types import Category, CategoryScheme
 from cairn.hashsets.base import KnownHashRecord, ReadOptions, RecordError
 from cairn.hashsets.vics.reader import VicsFormat
@@ -58,44 +58,29 @@ def records(count: int) -> Iterator[KnownHashRecord]:
 
 def child(mode: str, path: Path) -> None:
     """Runs in a fresh process so that ru_maxrss is this reader's own peak."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    count = errors = 0
-    if mode == "idle":  # the interpreter with Cairn imported: the RSS floor of any reader
-        pass
-    elif mode == "cairn":
+    stopwatch = Stopwatch()
+    count = 0
+    if mode == "cairn":
         for item in VicsFormat.read(path, ReadOptions()):
-            if isinstance(item, RecordError):
-                errors += 1
-            else:
-                count += 1
-    else:
+            assert not isinstance(item, RecordError), item
+            count += 1
+    elif mode == "json":
         with path.open(encoding="utf-8-sig") as file:
             count = len(json.load(file)["value"])
-    result = {
-        "records": count,
-        "errors": errors,
-        "cpu": time.process_time() - cpu,
-        "wall": time.perf_counter() - wall,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
-    print(json.dumps(result))
+    # "idle": the interpreter with Cairn imported, the RSS floor of any reader
+    print(stopwatch.report(count))
 
 
-def run_child(mode: str, path: Path) -> dict[str, Any]:
-    output = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(output)
-    return result
+def run_child(mode: str, path: Path) -> Report:
+    command = [sys.executable, __file__, "--child", mode, str(path)]
+    return read_report(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100k records instead of 1M")
     parser.add_argument("--records", type=int, help="number of records to generate")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each reader")
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -103,33 +88,32 @@ def main() -> None:
         child(args.child[0], Path(args.child[1]))
         return
     count = args.records or (100_000 if args.quick else 1_000_000)
+    print(machine())
     with tempfile.TemporaryDirectory(prefix="cairn-vics-bench-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"vics-{count}.json"
-        started = time.perf_counter()
         with path.open("w", encoding="utf-8") as out:
-            summary = write_media_set(records(count), out)
+            summary, made = timed(lambda: write_media_set(records(count), out))
         print(
             f"generated {summary.written:,} records, {path.stat().st_size / 2**20:,.0f} MiB "
-            f"in {time.perf_counter() - started:.1f} s (seed {SEED})"
+            f"in {made.wall:.1f} s (seed {SEED})"
         )
-        results = {mode: run_child(mode, path) for mode in ("idle", "cairn", "json")}
+        results = best_reports(
+            {mode: partial(run_child, mode, path) for mode in ("idle", "cairn", "json")}, args.runs
+        )
     cairn, peer = results["cairn"], results["json"]
-    assert cairn["records"] == peer["records"] == count and cairn["errors"] == 0
+    print(check("records read by Cairn and json.load", cairn.count == peer.count == count))
     print(f"{'reader':<28}{'records/s (cpu)':>16}{'records/s (wall)':>18}{'peak RSS MB':>13}")
     for name, result in (("cairn VicsFormat.read", cairn), ("peer json.load (parse only)", peer)):
         print(
-            f"{name:<28}{result['records'] / result['cpu']:>16,.0f}"
-            f"{result['records'] / result['wall']:>18,.0f}{result['rss_mb']:>13,.0f}"
+            f"{name:<28}{result.count / result.timing.cpu:>16,.0f}"
+            f"{result.count / result.timing.wall:>18,.0f}{result.rss_mb:>13,.0f}"
         )
-    print(
-        f"ratios cairn/json.load: speed (cpu) {peer['cpu'] / cairn['cpu']:.2f}x, "
-        f"speed (wall) {peer['wall'] / cairn['wall']:.2f}x, "
-        f"peak RSS {cairn['rss_mb'] / peer['rss_mb']:.3f}x"
-    )
-    print(f"RSS of an idle interpreter with cairn imported: {results['idle']['rss_mb']:.0f} MB")
-    verdict = "PASS" if cairn["rss_mb"] < RSS_TARGET_MB else "FAIL"
+    print(ratio("VicsFormat.read", cairn.timing, peer.timing, "json.load (parse only)"))
+    print(f"peak RSS ratio cairn/json.load: {cairn.rss_mb / peer.rss_mb:.3f}x")
+    print(f"RSS of an idle interpreter with cairn imported: {results['idle'].rss_mb:.0f} MB")
+    verdict = "PASS" if cairn.rss_mb < RSS_TARGET_MB else "FAIL"
     print(f"target: peak RSS < {RSS_TARGET_MB} MB for {count:,} records: {verdict}")
 
 

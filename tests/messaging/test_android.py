@@ -365,3 +365,17 @@ def test_probe(tmp_path: Path, name: str) -> None:
     assert AndroidMsgstore.probe(name, head, frozenset({"messages", "chat_list"}))
     assert not AndroidMsgstore.probe(name, b"not sqlite", frozenset({"message", "chat", "jid"}))
     assert not AndroidMsgstore.probe(name, head, frozenset({"wa_contacts"}))
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_locations_are_places_and_replies_are_not_media(tmp_path: Path, legacy: bool) -> None:
+    from cairn.messaging.base import Place
+    from cairn.messaging.samples import PARK, located_device, write_legacy_msgstore
+
+    path = tmp_path / "msgstore.db"
+    (write_legacy_msgstore if legacy else write_msgstore)(path, located_device())
+    location, reply = [r for r in read(path) if isinstance(r, Message)][-2:]
+    # Before 2022 the place had no name column.
+    assert location.place == Place(*PARK[:2], None if legacy else PARK[2])
+    assert (location.kind, location.sender, location.media) == ("location", CAROL.phone, None)
+    assert (reply.kind, reply.text, reply.media, reply.place) == ("text", "there?", None, None)

@@ -22,7 +22,7 @@ from cairn.messaging.base import (
     Severity,
 )
 from cairn.messaging.ios import IosChatStorage
-from cairn.messaging.samples import ALICE, BOB, CAROL, EXAMPLE_SHA256
+from cairn.messaging.samples import ALICE, BOB, CAROL, EXAMPLE_SHA256, write_chatstorage
 
 GROUP = "group:120363000000000001"
 PHOTO = MediaRef(EXAMPLE_SHA256, "Media/WhatsApp Images/IMG-20240501-WA0001.jpg", 4, "image/jpeg")
@@ -109,9 +109,9 @@ def test_flags_hashes_and_membership_changes(tmp_path: Path) -> None:
     messages = {r.source_row: r for r in records if isinstance(r, Message)}
     assert messages[4].forwarded is False
     assert messages[3].media == MediaRef(None, PHOTO.path, 4, "image/jpeg")
-    # A contact card's ZVCARDNAME is a name, not a digest: no issue, no hash, no MIME type.
+    # A contact card's ZVCARDNAME is a name, not a digest: no issue, and no media.
     assert messages[6].kind == "contact"
-    assert messages[6].media == MediaRef(None, None, None, None)
+    assert messages[6].media is None
     assert [r for r in records if isinstance(r, Issue) and r.severity is Severity.ERROR] == [
         Issue(
             Severity.ERROR,
@@ -193,3 +193,18 @@ def test_conflicting_addressees_are_named(tmp_path: Path) -> None:
     assert owner.source.endswith(
         f"; but also {CAROL.phone}: addressee of 1 received message (ZTOJID)"
     )
+
+
+def test_locations_are_places_and_replies_are_not_media(tmp_path: Path) -> None:
+    """ZWAMEDIAITEM holds a location's place, and a quoted reply's excerpt (no file)."""
+    from cairn.messaging.base import Place
+    from cairn.messaging.samples import PARK, located_device
+
+    path = write_chatstorage(tmp_path / "ChatStorage.sqlite", located_device())
+    location, reply = [r for r in read(path) if isinstance(r, Message)][-2:]
+    assert location.place == Place(*PARK)
+    assert (location.kind, location.sender, location.media) == ("location", CAROL.phone, None)
+    assert (reply.kind, reply.text, reply.media, reply.place) == ("text", "there?", None, None)
+    # An unknown message type is kept, named "unknown".
+    alter(path, "UPDATE ZWAMESSAGE SET ZMESSAGETYPE = 99 WHERE ZSTANZAID = '3EB0L2'")
+    assert [r for r in read(path) if isinstance(r, Message)][-1].kind == "unknown"

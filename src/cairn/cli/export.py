@@ -1,4 +1,4 @@
-"""`cairn export hashes|vics|hashset|vpdq`: case data and hash sets written to files."""
+"""`cairn export hashes|vics|hashset|vpdq|geojson`: case data and hash sets written to files."""
 
 from __future__ import annotations
 
@@ -77,3 +77,13 @@ def export_vpdq(
     with open(output, "w", encoding="utf-8") as out:
         count = run_export(context(), sha256, out)
     typer.echo(f"wrote {count} frames to {output}", err=True)
+
+
+@export_app.command("geojson")
+def export_geojson(case: CaseRef, output: Output) -> None:
+    """The case's places (location messages, media GPS) as GeoJSON, for a map or a GIS."""
+    from cairn.services.messaging.places import export_geojson as run_export
+
+    with open(output, "w", encoding="utf-8") as out:
+        count = run_export(context(), case, out)
+    typer.echo(f"wrote {count} places to {output}", err=True)

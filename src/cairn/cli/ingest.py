@@ -43,10 +43,17 @@ def ingest(
     max_carved_bytes: Annotated[
         int | None, typer.Option(help="Largest carved item, in bytes.")
     ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(help="The phone owner's number (+44…), for its messaging artefacts."),
+    ] = None,
     json_: AsJson = False,
 ) -> None:
     """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
     from cairn.core.config import Workspace
+    from cairn.services.messaging.discovery import owner_key
+
+    owner = owner_key(owner)  # a bad number is a usage error before the long work
     from cairn.core.settings import AnalysisSettings
     from cairn.media.thumbnail import load_or_create_key
 
@@ -87,9 +94,11 @@ def ingest(
         if ahead is not None:  # closed already when the ingest took it over
             ahead.close()
     from cairn.cli.summary import print_ingest_summary
+    from cairn.services.messaging.discovery import import_from_evidence
 
-    print_ingest_summary(summary, json_)
-    _import_messaging(ctx, case, summary.evidence, json_)
+    # WhatsApp databases and chat exports found in the evidence are read at once.
+    imported = import_from_evidence(ctx, case, summary.evidence, owner=owner)
+    print_ingest_summary(summary, json_, imported)
     _match_after_ingest(ctx, case, json_)
     raise typer.Exit(summary.exit_code)
 
@@ -108,16 +117,6 @@ def _prefetch(
     except (CairnError, OSError):
         return None  # the ingest itself reports it, in its words
     return prefetch(src, default_workers() if workers is None else workers, settings)
-
-
-def _import_messaging(ctx: Context, case: str, evidence: str, quiet: bool) -> None:
-    """WhatsApp databases and chat exports found in the evidence are read at once."""
-    from cairn.cli.messaging import print_imports
-    from cairn.services.messaging.discovery import import_from_evidence
-
-    imported = import_from_evidence(ctx, case, evidence)
-    if imported and not quiet:
-        print_imports(imported)
 
 
 def _match_after_ingest(ctx: Context, case: str, quiet: bool) -> None:

@@ -52,9 +52,9 @@ def import_(
 
     ctx = context()
     if path is None:
-        if owner is not None or format_ is not None:
-            raise typer.BadParameter("--owner and --format need a PATH")
-        summaries = import_from_evidence(ctx, case, evidence)
+        if format_ is not None:
+            raise typer.BadParameter("--format needs a PATH")
+        summaries = import_from_evidence(ctx, case, evidence, owner=owner)
     else:
         summaries = import_path(ctx, path, case, evidence, owner=owner, format_name=format_)
     if json_:
@@ -72,11 +72,19 @@ def print_imports(summaries: list[ImportSummary]) -> None:
     if not summaries:
         console.print("no WhatsApp artefacts found")
     for s in summaries:
+        if s.status == "already-imported":
+            console.print(
+                f"[bold]{escape(s.path)}[/] ({s.format}): already imported (the same file, "
+                "by SHA-256): nothing added"
+            )
+            continue
         counts = ", ".join(f"{k} {v:,}" for k, v in sorted(s.counts.items())) or "nothing read"
         console.print(
             f"[bold]{escape(s.path)}[/] ({s.format or 'unrecognised'}) → "
             f"{s.status}: {counts} in {s.seconds:.1f} s"
         )
+        if s.owner:
+            console.print(f"  phone owner: {escape(s.owner)}")
         for original in s.originals:
             console.print(
                 f"  original {escape(original['name'])}: {original['size']:,} bytes, "
@@ -302,6 +310,36 @@ def _notes(view: MessageView) -> list[str]:
     if view.recovered:
         notes.append(f"DELETED, recovered ({view.recovered})")
     return notes
+
+
+@messaging_app.command("places")
+def places(case: CaseRef, json_: AsJson = False) -> None:
+    """Places: location messages (where, when, who) and the GPS of the case's media."""
+    from cairn.cli.output import print_json
+    from cairn.services.messaging.places import case_places
+
+    found = list(case_places(context(), case))
+    if json_:
+        print_json(found)
+        return
+    _table(
+        f"Places of {case}",
+        ["source", "latitude", "longitude", "time", "who", "phone", "chat", "name", "item"],
+        [
+            (
+                p.source,
+                f"{p.latitude:.6f}",
+                f"{p.longitude:.6f}",
+                p.at or "",
+                p.who or "",
+                p.device,
+                p.chat or "",
+                p.name or "",
+                f"message {p.message_id}" if p.message_id else f"{(p.sha256 or '')[:16]}…",
+            )
+            for p in found
+        ],
+    )
 
 
 @messaging_app.command("graph")

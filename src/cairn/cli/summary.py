@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -13,12 +14,18 @@ if TYPE_CHECKING:
     from cairn.services.hashsets import ImportSummary
     from cairn.services.ingest import IngestSummary
     from cairn.services.matching import MatchSummary
+    from cairn.services.messaging.importing import ImportSummary as MessagingImport
     from cairn.services.triage import QueueGroup, TriageReport
 
 MAX_ERRORS_SHOWN = 20
 
 
-def print_ingest_summary(summary: IngestSummary, as_json: bool = False) -> None:
+def print_ingest_summary(
+    summary: IngestSummary,
+    as_json: bool = False,
+    messaging: Sequence[MessagingImport] = (),
+) -> None:
+    """The ingest's figures, and the messaging artefacts it held, as read."""
     counts = summary.counts
     if as_json:
         print_json(
@@ -32,6 +39,7 @@ def print_ingest_summary(summary: IngestSummary, as_json: bool = False) -> None:
                 "errors": [
                     {"path": e.path, "stage": e.stage, "message": e.message} for e in summary.errors
                 ],
+                "messaging": [{**vars(s), "exit_code": s.exit_code} for s in messaging],
             }
         )
         return
@@ -54,6 +62,10 @@ def print_ingest_summary(summary: IngestSummary, as_json: bool = False) -> None:
                 f"  … and {len(summary.errors) - MAX_ERRORS_SHOWN:,} more "
                 "(cairn export hashes lists them all)"
             )
+    if messaging:
+        from cairn.cli.messaging import print_imports
+
+        print_imports(list(messaging))
 
 
 def print_demo(result: DemoResult) -> None:

@@ -5,8 +5,10 @@ chat's jid is on `g.us`); a group message's sender is `sender_jid_row_id` → ji
 `@lid` sender is resolved to a number through `jid_map`; media hangs off
 `message_media.message_row_id`, and its `file_hash` (base64 SHA-256 of the file) is what links
 a message to seized files and hash sets. Forwarding: `origination_flags` bit 0, and
-`message_forwarded.forward_score`. Group life: `group_participant_user` (members as of the
-extraction, `rank` 1 admin, 2 creator), `message_system` actions with the members they concern.
+`message_forwarded.forward_score`. Locations: `message_location` (`latitude`, `longitude`,
+`place_name`); before 2022, the `latitude` and `longitude` of `messages`. Group life:
+`group_participant_user` (members as of the extraction, `rank` 1 admin, 2 creator),
+`message_system` actions with the members they concern.
 
 The phone's own number (`cairn.messaging.owner`): the member its own group notices (joined by
 invite link, left) name — the phone's user did those themselves. `cairn.messaging.android_prefs`
@@ -44,6 +46,7 @@ from cairn.messaging.base import (
     Severity,
     Thumbnail,
     from_unix_ms,
+    place,
     plural,
     sha256_from_base64,
 )
@@ -63,6 +66,7 @@ KINDS = {
     9: "document",
     13: "gif",
     15: "revoked",
+    16: "live-location",
     20: "sticker",
     42: "view-once-image",
     43: "view-once-video",
@@ -89,13 +93,12 @@ LEGACY_SYSTEM_STATUS = 6  # messages.status of a system message before 2022
 
 
 def kind_of(code: int | str | None) -> str:
-    if code is None or code == "":
-        return "unknown"
+    """The kind a code names; "unknown" for a code Cairn does not know (counted and
+    reported by the writer)."""
     try:
-        number = int(code)
+        return KINDS.get(int(code if code is not None else ""), "unknown")
     except ValueError:
-        return f"type-{code}"
-    return KINDS.get(number, f"type-{number}")
+        return "unknown"
 
 
 def media_ref(
@@ -153,6 +156,7 @@ class _Current:
             ("media_caption", "width", "height"),
         ),
         ("forward scores", "message_forwarded", ("message_row_id", "forward_score")),
+        ("locations", "message_location", ("message_row_id", "latitude", "longitude")),
         ("WhatsApp thumbnails", "media_hash_thumbnail", ("media_hash", "thumbnail")),
         (
             "group members and admins",
@@ -352,6 +356,7 @@ class _Current:
         pixels = media and "media captions and sizes in pixels" in self.available
         scores = "forward scores" in self.available
         system = "group events" in self.available
+        located = "locations" in self.available
         columns = [
             "m._id",
             "m.chat_row_id",
@@ -370,11 +375,17 @@ class _Current:
             *(("mm.media_caption", "mm.width", "mm.height") if pixels else ("NULL",) * 3),
             "f.forward_score" if scores else "NULL",
             "sy.action_type" if system else "NULL",
+            *(
+                ("ml.latitude", "ml.longitude", s.column("ml", "message_location", "place_name"))
+                if located
+                else ("NULL",) * 3
+            ),
         ]
         joins = [
             "LEFT JOIN message_media mm ON mm.message_row_id = m._id" if media else "",
             "LEFT JOIN message_forwarded f ON f.message_row_id = m._id" if scores else "",
             "LEFT JOIN message_system sy ON sy.message_row_id = m._id" if system else "",
+            "LEFT JOIN message_location ml ON ml.message_row_id = m._id" if located else "",
         ]
         return f"SELECT {', '.join(columns)} FROM message m {' '.join(joins)}"
 
@@ -408,6 +419,9 @@ class _Current:
             height,
             score,
             action,
+            latitude,
+            longitude,
+            place_name,
         ) in rows_by_id(connection, sql, "m._id", ids):
             chat = chats.get(chat_row)
             if chat is None:
@@ -463,6 +477,7 @@ class _Current:
                 score,
                 media,
                 recovered,
+                place(latitude, longitude, place_name),
             )
             if issues:
                 yield from self._drain()
@@ -514,6 +529,7 @@ class _Legacy:
             ("media_hash", "media_name", "media_size", "media_mime_type"),
         ),
         ("media captions", "messages", ("media_caption",)),
+        ("locations", "messages", ("latitude", "longitude")),
         ("group names and creation times", "chat_list", ("key_remote_jid", "subject", "creation")),
         ("group members and admins", "group_participants", ("gjid", "jid", "admin", "pending")),
         ("WhatsApp thumbnails", "message_thumbnails", ("thumbnail", "key_id")),
@@ -623,6 +639,8 @@ class _Legacy:
                 s.column("m", "messages", "media_mime_type"),
                 s.column("m", "messages", "media_caption"),
                 s.column("m", "messages", "forwarded"),
+                s.column("m", "messages", "latitude"),
+                s.column("m", "messages", "longitude"),
             ]
         )
         sql = f"SELECT {columns} FROM messages m"
@@ -643,6 +661,8 @@ class _Legacy:
             mime,
             caption,
             forwarded,
+            latitude,
+            longitude,
         ) in rows_by_id(connection, sql, "m._id", ids):
             is_group = bool(raw) and jids.is_group_jid(raw)
             if is_group:
@@ -652,9 +672,11 @@ class _Legacy:
                 chat = jids.account_for_jid(raw or "").key
                 sender = chat
             system = status == LEGACY_SYSTEM_STATUS
+            kind = "system" if system else kind_of(wa_type)
+            where = place(latitude, longitude, None) if kind == "location" else None
             media = (
                 None
-                if system
+                if system or where is not None
                 else media_ref(
                     self.issues,
                     f"message {row_id}",
@@ -672,13 +694,14 @@ class _Legacy:
                 None if from_me else sender,
                 bool(from_me),
                 from_unix_ms(ms),
-                "system" if system else kind_of(wa_type),
+                kind,
                 key_id,
                 text,
                 bool(forwarded) if has_flag else None,
                 None,
                 media,
                 recovered,
+                where,
             )
             yield from self.issues
             self.issues.clear()

@@ -110,6 +110,15 @@ class MediaRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """Where a location message points: WGS 84 degrees, and the place's name when shared."""
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     source_row: int  # _id, Z_PK, or the line number of an export
     chat: str  # a group key, or the peer's account key for a one-to-one chat
@@ -124,6 +133,7 @@ class Message:
     forward_score: int | None = None
     media: MediaRef | None = None
     recovered: str | None = None  # how a deleted record was recovered, None if live
+    place: Place | None = None  # a location message's place
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +143,16 @@ class Thumbnail:
 
     sha256: str
     jpeg: bytes
+
+
+def place(latitude: float | None, longitude: float | None, name: str | None) -> Place | None:
+    """A place from an app's columns; None when unset or off the globe (apps write 0, 0 or
+    NULL for "no location")."""
+    if latitude is None or longitude is None or (latitude == 0 and longitude == 0):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return Place(float(latitude), float(longitude), name or None)
 
 
 Record = Account | Owner | Group | GroupEvent | Message | Thumbnail | Issue

@@ -5,6 +5,8 @@ partner's name or the group's subject); `ZWAMESSAGE` rows are messages, their se
 `ZGROUPMEMBER` → `ZWAGROUPMEMBER.ZMEMBERJID`, their time `ZMESSAGEDATE` in seconds since
 2001-01-01 UTC, forwarded when `ZFLAGS & 0x180 == 0x180`; `ZWAMEDIAITEM` holds the media, whose
 `ZVCARDNAME` is the base64 SHA-256 of the file (for media; a contact card's name otherwise).
+A location message's place is its `ZWAMEDIAITEM` (`ZLATITUDE`, `ZLONGITUDE`, `ZTITLE`); a
+reply, link preview or contact card also has an item, without a file: that is not media.
 `ZWAGROUPINFO` names each group's creator and creation time. iOS keeps no forward score and
 keeps thumbnails as files beside the database, not in it.
 
@@ -40,6 +42,7 @@ from cairn.messaging.base import (
     Seen,
     Severity,
     from_cocoa,
+    place,
     plural,
     sha256_from_base64,
 )
@@ -59,6 +62,7 @@ KINDS = {
     6: "system",
     7: "link",
     8: "document",
+    10: "system",  # notices outside group life: security code changed, encryption
     11: "gif",
     14: "revoked",
     15: "sticker",
@@ -308,9 +312,11 @@ class _Reader:
                     "i.ZVCARDSTRING",
                     s.column("i", "ZWAMEDIAITEM", "ZTITLE"),
                     "i.Z_PK",
+                    s.column("i", "ZWAMEDIAITEM", "ZLATITUDE"),
+                    s.column("i", "ZWAMEDIAITEM", "ZLONGITUDE"),
                 )
                 if media
-                else ("NULL",) * 6
+                else ("NULL",) * 8
             ),
         ]
         join = "LEFT JOIN ZWAMEDIAITEM i ON i.Z_PK = m.ZMEDIAITEM" if media else ""
@@ -333,6 +339,8 @@ class _Reader:
             mime,
             title,
             item,
+            latitude,
+            longitude,
         ) in rows_by_id(connection, sql, "m.Z_PK", ids):
             chat = sessions.get(session)
             if chat is None:
@@ -352,11 +360,13 @@ class _Reader:
                     sender = jids.account_for_jid(from_jid).key
             else:
                 sender = jids.account_for_jid(from_jid).key if from_jid else chat_key
-            kind = KINDS.get(message_type, f"type-{message_type}")
-            ref = None
-            if item is not None:
+            kind = KINDS.get(message_type, "unknown")
+            ref, where = None, None
+            if kind == "location":
+                where = place(latitude, longitude, title)
+            elif item is not None and (kind in MEDIA_KINDS or path or kind == "unknown"):
                 sha256 = None
-                if kind in MEDIA_KINDS or kind.startswith("type-"):
+                if kind in MEDIA_KINDS or kind == "unknown":
                     try:
                         sha256 = sha256_from_base64(vcard)
                     except ValueError as exc:
@@ -369,6 +379,8 @@ class _Reader:
                 ref = MediaRef(
                     sha256, path, size, mime if sha256 or kind in MEDIA_KINDS else None, title
                 )
+            # Otherwise the item holds what the message shows beside its text (a quoted
+            # reply's excerpt, a link preview, a contact card): not media.
             forwarded = (flags or 0) & FORWARDED == FORWARDED if has_flags else None
             yield Message(
                 pk,
@@ -384,6 +396,7 @@ class _Reader:
                 None,
                 ref,
                 recovered,
+                where,
             )
 
     def _recovered(

@@ -83,6 +83,8 @@ class SampleMessage:
     via_lid: bool = False  # recorded by the sender's @lid rather than their number
     action: int | None = None  # message_system.action_type of a system message
     participants: tuple[str, ...] = ()  # phones the action concerns
+    place: tuple[float, float, str | None] | None = None  # a location: lat, lon, name
+    reply_to: str | None = None  # the key id of the message a reply quotes
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,14 @@ CREATE TABLE message_media (message_row_id INTEGER PRIMARY KEY, chat_row_id INTE
   partial_media_enc_hash TEXT, is_animated_sticker INTEGER, original_file_hash TEXT,
   mute_video INTEGER, media_caption TEXT);
 CREATE TABLE message_forwarded (message_row_id INTEGER PRIMARY KEY, forward_score INTEGER);
+CREATE TABLE message_location (message_row_id INTEGER PRIMARY KEY, chat_row_id INTEGER,
+  latitude REAL, longitude REAL, place_name TEXT, place_address TEXT, url TEXT,
+  live_share_duration INTEGER, live_share_final_latitude REAL,
+  live_share_final_longitude REAL, live_share_final_timestamp INTEGER, map_download_status INTEGER);
+CREATE TABLE message_quoted (message_row_id INTEGER PRIMARY KEY, chat_row_id INTEGER,
+  parent_message_chat_row_id INTEGER, from_me INTEGER, sender_jid_row_id INTEGER,
+  key_id TEXT, timestamp INTEGER, message_type INTEGER, origin INTEGER, text_data TEXT,
+  payment_transaction_id TEXT, lookup_tables INTEGER);
 CREATE TABLE media_hash_thumbnail (media_hash TEXT PRIMARY KEY, thumbnail BLOB);
 CREATE TABLE group_participant_user (_id INTEGER PRIMARY KEY AUTOINCREMENT,
   group_jid_row_id INTEGER NOT NULL, user_jid_row_id INTEGER NOT NULL, rank INTEGER NOT NULL,
@@ -239,6 +249,18 @@ class _Msgstore:
                 "INSERT INTO message_forwarded (message_row_id, forward_score) VALUES (?, ?)",
                 (row, m.forward_score),
             )
+        if m.place is not None:
+            self.connection.execute(
+                "INSERT INTO message_location (message_row_id, chat_row_id, latitude,"
+                " longitude, place_name) VALUES (?, ?, ?, ?, ?)",
+                (row, chat, *m.place),
+            )
+        if m.reply_to is not None:  # the quoted message's excerpt: no media row
+            self.connection.execute(
+                "INSERT INTO message_quoted (message_row_id, chat_row_id, key_id, message_type)"
+                " VALUES (?, ?, ?, 0)",
+                (row, chat, m.reply_to),
+            )
         if m.action is not None:
             self.connection.execute(
                 "INSERT INTO message_system (message_row_id, action_type) VALUES (?, ?)",
@@ -348,8 +370,8 @@ def write_legacy_msgstore(path: Path, device: SampleDevice) -> Path:
                 connection.execute(
                     "INSERT INTO messages (key_remote_jid, key_from_me, key_id, status, data,"
                     " timestamp, media_mime_type, media_wa_type, media_size, media_name,"
-                    " media_caption, media_hash, remote_resource, forwarded)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " media_caption, media_hash, remote_resource, forwarded, latitude,"
+                    " longitude) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         jid(m.chat),
                         int(m.sender is None),
@@ -365,6 +387,8 @@ def write_legacy_msgstore(path: Path, device: SampleDevice) -> Path:
                         media.file_hash if media else None,
                         jid(m.sender) if m.sender and in_group else None,
                         int(m.forwarded),
+                        m.place[0] if m.place else None,
+                        m.place[1] if m.place else None,
                     ),
                 )
                 if media is not None and media.thumbnail is not None:
@@ -457,7 +481,7 @@ CREATE TABLE ZWAPROFILEPUSHNAME (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT 
   ZJID VARCHAR, ZPUSHNAME VARCHAR);
 """
 # Android message_type -> iOS ZMESSAGETYPE for the kinds samples use.
-_IOS_TYPE = {0: 0, 1: 1, 3: 2, 2: 3, 9: 8, 13: 11, 7: 6}
+_IOS_TYPE = {0: 0, 1: 1, 3: 2, 2: 3, 5: 5, 9: 8, 13: 11, 7: 6}
 IOS_FORWARDED = 0x180  # ZFLAGS bits that mark a forwarded message
 
 
@@ -534,7 +558,19 @@ def write_chatstorage(path: Path, device: SampleDevice) -> Path:
                 )
                 sessions[m.chat] = int(cursor.lastrowid or 0)
             media_pk = None
-            if m.media is not None:
+            if m.place is not None:
+                cursor = connection.execute(
+                    "INSERT INTO ZWAMEDIAITEM (ZLATITUDE, ZLONGITUDE, ZTITLE) VALUES (?, ?, ?)",
+                    m.place,
+                )
+                media_pk = cursor.lastrowid
+            elif m.reply_to is not None:  # iOS keeps a quoted excerpt as an item without a file
+                cursor = connection.execute(
+                    "INSERT INTO ZWAMEDIAITEM (ZMETADATA) VALUES (?)",
+                    (b"quoted " + m.reply_to.encode(),),
+                )
+                media_pk = cursor.lastrowid
+            elif m.media is not None:
                 cursor = connection.execute(
                     "INSERT INTO ZWAMEDIAITEM (ZMEDIALOCALPATH, ZFILESIZE, ZVCARDNAME,"
                     " ZVCARDSTRING, ZTITLE) VALUES (?, ?, ?, ?, ?)",
@@ -618,6 +654,19 @@ def example_device() -> SampleDevice:
         SampleMessage("3EB0A5", CAROL.phone, CAROL.phone, 1714550640000, 0, text="hello"),
     )
     return SampleDevice(ALICE, (BOB, CAROL), (group,), messages)
+
+
+PARK = (51.5074, -0.1278, "Victoria Embankment Gardens")
+
+
+def located_device() -> SampleDevice:
+    """The example device, plus Carol's location message and Alice's quoted reply to it."""
+    device = example_device()
+    extra = (
+        SampleMessage("3EB0L1", CAROL.phone, CAROL.phone, 1714550700000, 5, place=PARK),
+        SampleMessage("3EB0L2", CAROL.phone, None, 1714550760000, 0, "there?", reply_to="3EB0L1"),
+    )
+    return SampleDevice(device.owner, device.contacts, device.groups, (*device.messages, *extra))
 
 
 def tiny_jpeg(colour: tuple[int, int, int], side: int = 8) -> bytes:

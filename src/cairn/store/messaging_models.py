@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -129,6 +130,9 @@ class MsgMessage(Base):
     media_mime: Mapped[str | None] = mapped_column(String(200))
     media_caption: Mapped[str | None] = mapped_column(Text)
     recovered: Mapped[str | None] = mapped_column(String(100))  # how a deleted row came back
+    latitude: Mapped[float | None] = mapped_column(Float)  # a location message: WGS 84
+    longitude: Mapped[float | None] = mapped_column(Float)
+    place_name: Mapped[str | None] = mapped_column(Text)
 
 
 class MsgThumbnail(Base):

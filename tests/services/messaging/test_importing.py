@@ -256,3 +256,50 @@ def test_a_phone_stating_no_owner_keeps_a_stand_in(case: Context, tmp_path: Path
     assert analyse_case(case, "C").owners == {
         "phone-X": "unknown (no number given at import, none stated or inferred)"
     }
+
+
+def test_cli_ingest_owner_json_zip_and_reimport(tmp_path: Path, run_cli: RunCli) -> None:
+    """`cairn ingest --owner … --json` carries the messaging result; `messaging import` reads
+    a zip's artefacts in place and says when a file was already imported."""
+    import zipfile
+
+    from cairn.messaging.samples import located_device
+
+    assert run_cli("case", "create", "C")[0] == 0
+    phone = tmp_path / "phone"
+    store = write_msgstore(phone / "msgstore.db", located_device())
+    code, _out, err = run_cli("ingest", "--case", "C", phone, "--owner", "not a number")
+    assert code == 2 and "--owner 'not a number' is not an international phone number" in err
+    code, out, err = run_cli(
+        "ingest", "--case", "C", phone, "--owner", "+44 7700 900009", "--workers", "0", "--json"
+    )
+    assert code == 0, err
+    (imported,) = json.loads(out)["messaging"]
+    assert (imported["path"], imported["status"]) == ("msgstore.db", "completed")
+    assert imported["owner"] == "+447700900009 (given at import)"
+    assert imported["counts"]["locations"] == 1
+    archive = tmp_path / "extraction.zip"
+    with zipfile.ZipFile(archive, "w") as out_zip:
+        out_zip.write(store, f"{DB}/msgstore.db")
+    for attempt in ("first", "again"):
+        code, out, err = run_cli("messaging", "import", archive, "--case", "C", "--evidence", "z")
+        assert code == 0, err
+        if attempt == "first":
+            assert f"extraction.zip!{DB}/msgstore.db (whatsapp-android) → completed" in out
+            assert "phone owner: +447700900001 (stated by the phone:" in out
+        else:
+            assert "already imported (the same file, by SHA-256): nothing added" in out
+    places = tmp_path / "places.geojson"
+    code, _out, err = run_cli("export", "geojson", "--case", "C", "-o", places)
+    assert code == 0 and "wrote 2 places" in err  # the location, on each phone
+    assert len(json.loads(places.read_text())["features"]) == 2
+
+
+def test_a_file_that_is_no_artefact_points_to_ingest(case: Context, tmp_path: Path) -> None:
+    tar = tmp_path / "extraction.tar"
+    tar.write_bytes(b"\0" * 1024)
+    (summary,) = import_path(case, tar, "C", "t")
+    assert summary.issues == [
+        "error unreadable (extraction.tar): not a WhatsApp database or chat export; if it is an "
+        "archive or disk image, `cairn ingest` it: the artefacts inside are imported"
+    ]

@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cairn.core.errors import UsageError
 from cairn.services.cases import find_evidence, get_case
 from cairn.services.context import Context
 from cairn.store.models import Evidence, Occurrence
@@ -53,8 +54,23 @@ class Candidate:
     problem: str | None = None  # why it cannot be read from where it is
 
 
-def import_from_evidence(ctx: Context, case_ref: str, evidence_label: str) -> list[ImportSummary]:
-    """Find the WhatsApp artefacts an ingested evidence item holds, and import each."""
+def owner_key(owner: str | None) -> str | None:
+    """The phone owner's number as given (`--owner`) in E.164; UsageError if it is not one."""
+    if owner is None:
+        return None
+    from cairn.messaging import jids
+
+    key = jids.e164(owner)
+    if key is None:
+        raise UsageError(f"--owner {owner!r} is not an international phone number")
+    return key
+
+
+def import_from_evidence(
+    ctx: Context, case_ref: str, evidence_label: str, *, owner: str | None = None
+) -> list[ImportSummary]:
+    """Find the WhatsApp artefacts an ingested evidence item holds, and import each; `owner`
+    is the phone owner's number, when known."""
     with ctx.db.session() as session:
         evidence = find_evidence(session, get_case(session, case_ref), evidence_label)
         candidates = evidence_candidates(session, evidence)
@@ -62,7 +78,8 @@ def import_from_evidence(ctx: Context, case_ref: str, evidence_label: str) -> li
         return []
     from cairn.services.messaging.importing import import_candidate
 
-    return [import_candidate(ctx, case_ref, evidence, c) for c in candidates]
+    key = owner_key(owner)
+    return [import_candidate(ctx, case_ref, evidence, c, key) for c in candidates]
 
 
 def evidence_candidates(session: Session, evidence: Evidence) -> list[Candidate]:
@@ -97,6 +114,17 @@ def folder_candidates(folder: Path, prefix: str) -> list[Candidate]:
         if _wanted(name):
             found.append(plain_candidate(unit.locator, prefix + os.fsdecode(unit.path)))
     return sorted(found, key=lambda c: c.path)
+
+
+def zip_candidates(container: Path, shown: str) -> list[Candidate]:
+    """Artefacts inside a zip given as it is (an extraction not yet ingested), read in place."""
+    with open(container, "rb") as stream, zipfile.ZipFile(stream) as archive:
+        members = sorted(_stored_name(info) for info in archive.infolist() if not info.is_dir())
+    return [
+        _zip_candidate(os.fsencode(container), member, f"{shown}!{os.fsdecode(member)}")
+        for member in members
+        if _wanted(os.fsdecode(member.rsplit(b"/", 1)[-1]))
+    ]
 
 
 def plain_candidate(absolute: bytes, shown: str) -> Candidate:

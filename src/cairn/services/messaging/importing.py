@@ -15,6 +15,7 @@ import os
 import socket
 import sqlite3
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,13 +26,20 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import UsageError
-from cairn.messaging import jids
 from cairn.messaging.base import Artefact, Issue, MediaRef, MessagingFormat, Severity
 from cairn.messaging.registry import HEAD_BYTES, backup_problem, by_name, detect
 from cairn.messaging.sqlitedb import MAGIC, acquire, digest, private_folder, table_names
 from cairn.services.cases import add_evidence, find_evidence, get_case
 from cairn.services.context import Context
-from cairn.services.messaging.discovery import Candidate, folder_candidates, plain_candidate
+from cairn.services.messaging.discovery import (
+    Candidate,
+    folder_candidates,
+    plain_candidate,
+    zip_candidates,
+)
+from cairn.services.messaging.discovery import (
+    owner_key as parse_owner,
+)
 from cairn.services.messaging.writer import RecordWriter
 from cairn.services.provenance import library_versions
 from cairn.store import audit
@@ -80,17 +88,14 @@ def import_path(
 ) -> list[ImportSummary]:
     """Import an artefact file, or every artefact under a folder, as from `evidence_label`.
 
-    The evidence item is registered from `path` when the case has none of that label. `owner`
+    A zip is searched like a folder, its artefacts read from inside it. The evidence item is
+    registered from `path` when the case has none of that label. `owner`
     is the phone owner's number, when known: it names who sent the phone's own messages.
     """
     resolved = path.expanduser().resolve()
     if not resolved.exists():
         raise UsageError(f"{path}: no such file or folder")
-    owner_key = None
-    if owner is not None:
-        owner_key = jids.e164(owner)
-        if owner_key is None:
-            raise UsageError(f"--owner {owner!r} is not an international phone number")
+    owner_key = parse_owner(owner)
     with ctx.db.session() as session:
         case = get_case(session, case_ref)
         evidence = session.scalar(
@@ -106,6 +111,8 @@ def import_path(
     if resolved.is_dir():
         prefix = "" if resolved == root else f"{shown}/"
         candidates = folder_candidates(resolved, prefix)
+    elif zipfile.is_zipfile(resolved):  # an extraction as a zip: its artefacts, read in place
+        candidates = zip_candidates(resolved, resolved.name if resolved == root else shown)
     else:
         candidates = [
             plain_candidate(os.fsencode(resolved), resolved.name if resolved == root else shown)
@@ -175,10 +182,14 @@ def _format(copy: Path, name: str, format_name: str | None) -> type[MessagingFor
             raise _Unreadable(f"SQLite cannot open it: {exc}") from exc
     fmt = by_name(format_name) if format_name else detect(name, head, tables)
     if fmt is None:
-        shown = f" (SQLite tables: {', '.join(sorted(tables)[:12]) or 'none'})"
-        raise _Unreadable(
-            f"not a WhatsApp database or chat export{shown if head.startswith(MAGIC) else ''}"
-        )
+        if head.startswith(MAGIC):
+            shown = f" (SQLite tables: {', '.join(sorted(tables)[:12]) or 'none'})"
+        else:  # a tar, 7z or disk image: ingest reads containers and imports what they hold
+            shown = (
+                "; if it is an archive or disk image, `cairn ingest` it: the artefacts "
+                "inside are imported"
+            )
+        raise _Unreadable(f"not a WhatsApp database or chat export{shown}")
     return fmt
 
 

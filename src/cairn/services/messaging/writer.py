@@ -41,6 +41,7 @@ from cairn.store.writer import insert_ignoring_duplicates
 MESSAGE_BATCH = 10_000  # rows per INSERT: large enough to amortise, small enough for memory
 THUMBNAIL_BATCH = 1000  # sealed thumbnails (a few kB each) held before they are stored
 ISSUES_SHOWN = 100  # per import summary; every issue is stored
+NO_PLACE = (None, None, None)
 _ACCOUNT_FIELDS = ("phone", "jid", "lid", "display_name", "push_name")
 _MESSAGE_COLUMNS = (  # of MsgMessage, in the order of RecordWriter.messages' tuples
     "import_id",
@@ -61,6 +62,9 @@ _MESSAGE_COLUMNS = (  # of MsgMessage, in the order of RecordWriter.messages' tu
     "media_mime",
     "media_caption",
     "recovered",
+    "latitude",
+    "longitude",
+    "place_name",
 )
 
 
@@ -247,6 +251,7 @@ class RecordWriter:
                 media.mime if media else None,
                 media.caption if media else None,
                 m.recovered,
+                *((m.place.latitude, m.place.longitude, m.place.name) if m.place else NO_PLACE),
             )
         )
         counts = self.counts
@@ -255,6 +260,8 @@ class RecordWriter:
             counts["media" if media.sha256 else "media_without_hash"] += 1
         if m.recovered:
             counts["recovered_messages"] += 1
+        if m.place is not None:
+            counts["locations"] += 1
 
     def _issue(self, issue: Issue) -> None:
         if issue.code == "recovery" and issue.severity is Severity.INFO:

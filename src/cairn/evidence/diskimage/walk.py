@@ -230,20 +230,18 @@ class FileSystemWalk:
         clusters (the volume's name), the label flag for one that does, and no flag when the
         entry's attributes say it is no label (a long name that merely ends like TSK's).
         """
-        size = int(meta.size)
-        if self.fat is None:  # exFAT, or no boot sector to read the entry by: TSK's word
-            return frozenset({Flag.VOLUME_LABEL_WITH_DATA}) if size else None
-        try:
-            at = self.volume.offset + self.fat.entry_offset(int(meta.addr))
-            entry = self.image.pread(at, ENTRY_SIZE)
-        except OSError:
-            return frozenset({Flag.VOLUME_LABEL_WITH_DATA}) if size else None
-        attributes = entry[11] if len(entry) == ENTRY_SIZE else 0
-        if attributes == ATTR_LONG_NAME or not attributes & ATTR_VOLUME_LABEL:
-            return frozenset()
-        if size or entry_start_cluster(entry, self.ftype == _FAT32):
-            return frozenset({Flag.VOLUME_LABEL_WITH_DATA})
-        return None
+        cluster = 0
+        if self.fat is not None:  # else exFAT, or no boot sector to find the entry by
+            try:
+                at = self.volume.offset + self.fat.entry_offset(int(meta.addr))
+                entry = self.image.pread(at, ENTRY_SIZE)
+            except OSError:
+                entry = b""  # unreadable: TSK's word for it, and its size
+            if len(entry) == ENTRY_SIZE:
+                if entry[11] == ATTR_LONG_NAME or not entry[11] & ATTR_VOLUME_LABEL:
+                    return frozenset()
+                cluster = entry_start_cluster(entry, self.ftype == _FAT32)
+        return frozenset({Flag.VOLUME_LABEL_WITH_DATA}) if int(meta.size) or cluster else None
 
     def _alternate_streams(self, file: pytsk3.File, entry: EntryRecord) -> Iterator[Unit]:
         inode = int(file.info.meta.addr)

@@ -10,11 +10,8 @@ import typer
 
 from cairn.cli.options import AsJson, CaseRef
 from cairn.cli.workspace import chosen, context
-from cairn.core.errors import CairnError
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) loads after the prefetch has started the workers
-    from cairn.core.settings import AnalysisSettings
-    from cairn.evidence.pool import Prefetch
     from cairn.services.context import Context
 
 
@@ -50,19 +47,9 @@ def ingest(
     json_: AsJson = False,
 ) -> None:
     """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
-    from cairn.core.config import Workspace
-    from cairn.services.messaging.discovery import owner_key
+    from cairn.services.prefetch import ingest_settings, prefetch_ingest
 
-    owner = owner_key(owner)  # a bad number is a usage error before the long work
-    from cairn.core.settings import AnalysisSettings
-    from cairn.media.thumbnail import load_or_create_key
-
-    workspace = Workspace.resolve(chosen())
-    workspace.create()
-    options: dict[str, Any] = {
-        "exact_pdq": exact_pdq,
-        "thumbnail_key": load_or_create_key(workspace.key_file),
-    }
+    options: dict[str, Any] = {"exact_pdq": exact_pdq}
     if max_image_pixels is not None:
         options["max_image_pixels"] = max_image_pixels
     if carve:
@@ -71,12 +58,15 @@ def ingest(
         options["max_carved_count"] = max_carved_count
     if max_carved_bytes is not None:
         options["max_carved_bytes"] = max_carved_bytes
-    settings = AnalysisSettings(**options)
-    ahead = _prefetch(source, source_kind, workers, settings)  # before the store's imports
+    settings = ingest_settings(chosen(), **options)
+    # Before the store's imports: the workers hash while this process opens the store.
+    ahead = prefetch_ingest(source, source_kind, workers, settings)
     try:
         from cairn.cli.output import IngestProgress
         from cairn.services.ingest import ingest as run_ingest
+        from cairn.services.messaging.discovery import owner_key
 
+        owner = owner_key(owner)  # a bad number is a usage error before the long work
         ctx = context()
         with IngestProgress() as progress:
             summary = run_ingest(
@@ -101,22 +91,6 @@ def ingest(
     print_ingest_summary(summary, json_, imported)
     _match_after_ingest(ctx, case, json_)
     raise typer.Exit(summary.exit_code)
-
-
-def _prefetch(
-    source: Path, kind: str | None, workers: int | None, settings: AnalysisSettings
-) -> Prefetch | None:
-    """Workers start on the source's first files while this process opens the store."""
-    from cairn.evidence.pool import default_workers, prefetch
-    from cairn.evidence.registry import open_source
-
-    if workers is not None and workers <= 0:  # in-process, or a usage error the ingest reports
-        return None
-    try:
-        src = open_source(source.expanduser().resolve(), kind)
-    except (CairnError, OSError):
-        return None  # the ingest itself reports it, in its words
-    return prefetch(src, default_workers() if workers is None else workers, settings)
 
 
 def _match_after_ingest(ctx: Context, case: str, quiet: bool) -> None:

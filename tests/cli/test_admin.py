@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -128,6 +129,87 @@ def test_a_truncated_trail_fails_verification(run_cli: RunCli, workspace: Path) 
         db.execute("DELETE FROM audit_events WHERE id = ?", (last,))
     code, _, err = run_cli("audit", "verify")
     assert code == 1 and f"BROKEN at event {last} (truncated)" in err
+
+
+def test_a_truncation_with_the_anchor_deleted_fails(run_cli: RunCli, workspace: Path) -> None:
+    _users(run_cli)
+    with sqlite3.connect(workspace / "cairn.db") as db:
+        (last,) = db.execute("SELECT max(id) FROM audit_events").fetchone()
+        db.execute("DELETE FROM audit_events WHERE id = ?", (last,))
+    (workspace / "audit.head").unlink()
+    code, _, err = run_cli("audit", "verify")
+    assert code == 1 and f"BROKEN at event {last - 1} (unanchored)" in err
+    assert "cairn audit init" in err
+    code, out, _ = run_cli("audit", "init")  # the operator's explicit step, recorded
+    assert code == 0 and out.startswith("audit chain anchored in this workspace at event")
+    code, out, _ = run_cli("audit", "list", "--json")
+    assert [e["action"] for e in json.loads(out)][-2:] == ["audit.verify", "audit.anchor"]
+    assert run_cli("audit", "verify")[0] == 0
+    assert run_cli("audit", "init")[0] == 2  # never over an anchor without --replace
+
+
+def test_a_copied_workspace_verifies_and_then_goes_its_own_way(
+    run_cli: RunCli, workspace: Path, tmp_path: Path
+) -> None:
+    # Defined behaviour: a workspace copied whole (database, anchor, key) to a new path finds
+    # its anchor (named by the workspace, not its path) and verifies; from then on the copy
+    # and the original are separate chains, each held by its own anchor.
+    _users(run_cli)
+    copy = tmp_path / "moved"
+    shutil.copytree(workspace, copy)
+    code, out, _ = run_cli("audit", "verify", workspace=copy)
+    assert code == 0 and out.startswith("audit chain whole:")
+    with sqlite3.connect(copy / "cairn.db") as db:
+        (last,) = db.execute("SELECT max(id) FROM audit_events").fetchone()
+        db.execute("DELETE FROM audit_events WHERE id = ?", (last,))
+    code, _, err = run_cli("audit", "verify", workspace=copy)
+    assert code == 1 and f"BROKEN at event {last} (truncated)" in err
+    assert run_cli("audit", "verify")[0] == 0
+
+
+def test_a_checkpoint_holds_against_a_rewrite_with_the_key(
+    run_cli: RunCli, workspace: Path, tmp_path: Path
+) -> None:
+    _users(run_cli)
+    held = tmp_path / "off-host" / "checkpoint.json"
+    held.parent.mkdir()
+    code, out, _ = run_cli("audit", "checkpoint", "-o", held)
+    assert code == 0 and out.startswith("checkpoint of ")
+    checkpoint = json.loads(held.read_text())
+    assert checkpoint["format"] == "cairn-audit-checkpoint/1" and len(checkpoint["mac"]) == 64
+    code, out, _ = run_cli("audit", "verify", "--checkpoint", held)
+    assert code == 0
+    # Someone with the database, the workspace and the key: cut the trail back to before the
+    # checkpoint, and anchor what is left. Links and anchor agree; the checkpoint does not.
+    with sqlite3.connect(workspace / "cairn.db") as db:
+        db.execute("DELETE FROM audit_events WHERE id >= ?", (checkpoint["event_id"] - 1,))
+    code, out, _ = run_cli("audit", "init", "--replace")
+    assert code == 0
+    assert run_cli("audit", "verify")[0] == 0
+    code, _, err = run_cli("audit", "verify", "--checkpoint", held)
+    assert code == 1 and f"BROKEN at event {checkpoint['event_id']} (checkpoint)" in err
+    held.write_text(held.read_text().replace('"events"', '"Events"'))
+    code, _, err = run_cli("audit", "verify", "--checkpoint", held)
+    assert code == 1 and "not an audit checkpoint" in err
+
+
+def test_the_audit_key_can_live_outside_the_workspace(
+    run_cli: RunCli, workspace: Path, tmp_path: Path
+) -> None:
+    key = tmp_path / "keys" / "audit.key"
+    env = {"CAIRN_AUDIT_KEY_FILE": str(key)}
+    code, _, err = run_cli("agency", "list", env=env)
+    assert code == 2 and f"CAIRN_AUDIT_KEY_FILE={key}: No such file or directory" in err
+    key.parent.mkdir()
+    key.write_bytes(bytes(range(32)))
+    key.chmod(0o600)
+    assert run_cli("agency", "add", "NL-NP", "--name", "P", "--country", "NL", env=env)[0] == 0
+    assert not (workspace / "audit.key").exists()
+    assert run_cli("audit", "verify", env=env)[0] == 0
+    # The same trail seen with another key (the workspace's own): the anchor gives it away.
+    code, _, err = run_cli("audit", "verify")
+    assert code == 1 and "audit head anchor is not signed with this audit key" in err
+    assert bytes(range(32)).hex() not in err
 
 
 def test_cases_and_hash_sets_belong_to_the_only_or_the_named_agency(

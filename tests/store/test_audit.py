@@ -14,18 +14,19 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from cairn.core.config import Actor
-from cairn.core.errors import CairnError
+from cairn.core.errors import CairnError, UsageError
 from cairn.store import audit
 from cairn.store.database import Database, open_database
 from cairn.store.models import AuditEvent
 
 ACTOR = Actor(user="examiner", host="lab-1", origin="10.1.2.3", agency="NL-NP")
+KEY = b"k" * 32  # the audit key of the tests' workspace
 
 
 @pytest.fixture
 def db(database_url: str, tmp_path: Path) -> Iterator[Database]:
     database = open_database(database_url)
-    audit.keep_head(database.engine, tmp_path)
+    audit.keep_chain(database.engine, tmp_path, KEY)
     yield database
     database.dispose()
 
@@ -40,7 +41,7 @@ def _append(db: Database, n: int, start: int = 0) -> list[int]:
 
 def _check(db: Database, tmp_path: Path) -> audit.ChainReport:
     with db.session() as session:
-        return audit.check(session, audit.read_head(audit.head_file(tmp_path, db.engine)))
+        return audit.check(session, audit.read_head(audit.anchor_file(tmp_path, db.engine), KEY))
 
 
 def test_a_whole_chain_verifies_and_stores_origin_and_agency(db: Database, tmp_path: Path) -> None:
@@ -119,6 +120,7 @@ def test_appends_from_another_workspace_are_no_truncation(
 ) -> None:
     _append(db, 2)
     other = open_database(database_url)  # a process whose workspace keeps no anchor here
+    audit.keep_chain(other.engine, tmp_path / "elsewhere", KEY)  # one database, one audit key
     try:
         with other.session() as session:
             audit.record(session, ACTOR, "elsewhere")
@@ -138,20 +140,130 @@ def test_emptying_the_table_is_a_truncation(db: Database, tmp_path: Path) -> Non
     assert (report.broken_id, report.reason, report.events) == (ids[1], "truncated", 0)
 
 
-def test_a_rewritten_chain_does_not_match_the_anchor(db: Database, tmp_path: Path) -> None:
-    ids = _append(db, 3)
-    with db.session() as session:  # recompute every hash after editing an event
+def _rewrite_unkeyed(db: Database, delete_id: int) -> None:
+    """What someone who can write the database but lacks the key can do: delete an event
+    and recompute every link, unkeyed."""
+    with db.session() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id == delete_id))
+    with db.session() as session:
         prev = audit.GENESIS
         for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-            if event.id == ids[1]:
-                event.details = {"n": 99}
             event.prev_hash = prev
-            event.hash = audit._stored_hash(prev, event)
+            event.hash = audit._stored_hash(prev, event, None)
             prev = event.hash
-    with db.session() as session:
-        assert audit.check(session).ok
+
+
+def test_a_chain_recomputed_without_the_key_is_found(db: Database, tmp_path: Path) -> None:
+    ids = _append(db, 3)
+    _rewrite_unkeyed(db, ids[1])
     report = _check(db, tmp_path)
-    assert (report.broken_id, report.reason) == (ids[2], "edited")
+    assert (report.broken_id, report.reason) == (ids[0], "unkeyed")
+    with db.session() as session:  # without the anchor it would look like an unkeyed release's
+        assert audit.check(session).ok
+
+
+@pytest.mark.parametrize("forged", ["unsigned", "missing"])
+def test_a_recomputed_chain_with_a_rewritten_anchor_fails(
+    db: Database, tmp_path: Path, forged: str
+) -> None:
+    # The attack of issue 13: delete the event of a thumbnail read, recompute the chain and
+    # rewrite (or delete) the anchor, all without the audit key.
+    ids = _append(db, 3)
+    _rewrite_unkeyed(db, ids[1])
+    anchor = audit.anchor_file(tmp_path, db.engine)
+    with db.session() as session:
+        newest = session.get(AuditEvent, ids[2])
+        assert newest is not None
+        body = {"id": newest.id, "hash": newest.hash, "lost": None, "keyed_from": None}
+    if forged == "unsigned":
+        anchor.write_text(json.dumps(body))  # as the unkeyed release wrote them: no anchor
+        with db.session() as session:
+            report = audit.check(session, None, require_anchor=True)
+        assert (report.broken_id, report.reason) == (ids[2], "unanchored")
+        anchor.write_text(json.dumps({**body, "mac": "0" * 64}))
+        with pytest.raises(CairnError, match="not signed with this audit key"):
+            _check(db, tmp_path)
+    else:
+        anchor.unlink()
+        with db.session() as session:
+            report = audit.check(session, None, require_anchor=True)
+        assert (report.broken_id, report.reason) == (ids[2], "unanchored")
+
+
+def test_a_truncation_with_the_anchor_deleted_fails(db: Database, tmp_path: Path) -> None:
+    ids = _append(db, 4)
+    with db.session() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id >= ids[2]))
+    audit.anchor_file(tmp_path, db.engine).unlink()
+    with db.session() as session:
+        report = audit.check(session, None, require_anchor=True)
+    assert (report.broken_id, report.reason, report.anchored) == (ids[1], "unanchored", False)
+    _append(db, 1, start=10)  # appends go on, but never make up an anchor
+    assert not audit.anchor_file(tmp_path, db.engine).exists()
+    with db.session() as session:
+        assert audit.check(session, None, require_anchor=True).reason == "unanchored"
+
+
+def test_an_empty_chain_needs_no_anchor(db: Database) -> None:
+    with db.session() as session:
+        report = audit.check(session, None, require_anchor=True)
+    assert report.ok and report.events == 0
+
+
+def test_init_anchors_a_chain_explicitly_and_says_so(db: Database, tmp_path: Path) -> None:
+    ids = _append(db, 2)
+    anchor = audit.anchor_file(tmp_path, db.engine)
+    anchor.unlink()
+    with db.session() as session:
+        event = audit.init_anchor(session, ACTOR)
+    assert event.action == "audit.anchor"
+    assert event.details == {"previous": "none", "events_before": 2, "unkeyed_anchor": "none"}
+    report = _check(db, tmp_path)
+    assert report.ok and report.head_id == event.id and report.anchored
+    head = audit.read_head(anchor, KEY)
+    assert head is not None and head.keyed_from == ids[0]
+    with pytest.raises(UsageError, match="anchor is there already"), db.session() as session:
+        audit.init_anchor(session, ACTOR)
+    anchor.write_text("{not json")
+    with db.session() as session:
+        assert audit.init_anchor(session, ACTOR, replace=True).details["previous"] == "unreadable"
+    assert _check(db, tmp_path).ok
+
+
+def test_another_key_breaks_every_link(db: Database, tmp_path: Path) -> None:
+    ids = _append(db, 2)
+    with db.session() as session:  # the same rows seen by a process holding another key
+        session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(action="x"))
+    report = _check(db, tmp_path)
+    assert (report.broken_id, report.reason) == (ids[1], "edited")
+
+
+def test_a_checkpoint_holds_the_chain_to_its_head(db: Database, tmp_path: Path) -> None:
+    ids = _append(db, 3)
+    with db.session() as session:
+        newest = session.get(AuditEvent, ids[2])
+        assert newest is not None
+        made = audit.Checkpoint(newest.id, newest.hash, 3, "2026-12-06T09:00:00+00:00")
+    text = audit.checkpoint_text(made, KEY)
+    assert audit.read_checkpoint(text, KEY) == made
+    with pytest.raises(CairnError, match="not signed with this audit key"):
+        audit.read_checkpoint(text, b"o" * 32)
+    with pytest.raises(CairnError, match="not signed with this audit key"):
+        audit.read_checkpoint(text.replace(newest.hash, "0" * 64), KEY)
+    with pytest.raises(CairnError, match="not an audit checkpoint"):
+        audit.read_checkpoint("{}", KEY)
+    # Someone with the database, the workspace AND the key rewrites the chain from scratch:
+    # every link and the anchor are right again, but the checkpoint kept off the host is not.
+    with db.session() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id >= ids[1]))
+    audit.anchor_file(tmp_path, db.engine).unlink()
+    with db.session() as session:
+        audit.init_anchor(session, ACTOR)
+    assert _check(db, tmp_path).ok
+    with db.session() as session:
+        report = audit.check(session, checkpoint=made)
+    assert (report.broken_id, report.reason) == (ids[2], "checkpoint")
+    assert "is gone" in report.detail
 
 
 def test_a_rolled_back_append_does_not_move_the_anchor(db: Database, tmp_path: Path) -> None:
@@ -161,14 +273,15 @@ def test_a_rolled_back_append_does_not_move_the_anchor(db: Database, tmp_path: P
         raise RuntimeError("the use case failed")
     with db.session() as session:  # a later transaction without events
         session.execute(select(func.count(AuditEvent.id)))
-    head = audit.read_head(audit.head_file(tmp_path, db.engine))
+    head = audit.read_head(audit.anchor_file(tmp_path, db.engine), KEY)
     assert head is not None and head.id == ids[-1]
     assert _check(db, tmp_path).ok
 
 
-def test_events_written_before_origin_existed_still_verify(db: Database, tmp_path: Path) -> None:
+def test_an_unkeyed_chain_is_rekeyed_from_a_recorded_event(db: Database, tmp_path: Path) -> None:
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    with db.session() as session:  # as release 0.1 wrote them: no origin nor agency
+    old = audit.event_hash(audit.GENESIS, at, "old", "lab-0", "case.create", "C-0", {})
+    with db.session() as session:  # as release 0.1 wrote them: unkeyed, no origin nor agency
         session.add(
             AuditEvent(
                 at=at,
@@ -178,12 +291,33 @@ def test_events_written_before_origin_existed_still_verify(db: Database, tmp_pat
                 case_ref="C-0",
                 details={},
                 prev_hash=audit.GENESIS,
-                hash=audit.event_hash(audit.GENESIS, at, "old", "lab-0", "case.create", "C-0", {}),
+                hash=old,
             )
         )
-    _append(db, 2)
+    anchor = audit.anchor_file(tmp_path, db.engine)
+    legacy = audit._url_anchor(tmp_path, db.engine)  # the unkeyed release's anchor
+    with db.session() as session:
+        first = session.scalar(select(AuditEvent.id))
+    legacy.write_text(json.dumps({"id": first, "hash": old, "lost": None}))
+    ids = _append(db, 2)  # keyed from a recorded event on, but no anchor is made up
+    with db.session() as session:
+        rekey = session.get(AuditEvent, ids[0] - 1)
+        assert rekey is not None and rekey.action == "audit.rekey"
+        assert rekey.details == {"unkeyed_through": first}
+    assert audit.read_head(anchor, KEY) is None
+    with db.session() as session:
+        assert audit.check(session, None, require_anchor=True).reason == "unanchored"
+        init = audit.init_anchor(session, ACTOR)  # the operator's step, after the upgrade
+    assert init.details == {"previous": "none", "events_before": 4, "unkeyed_anchor": "held"}
+    head = audit.read_head(anchor, KEY)
+    assert head is not None and (head.id, head.keyed_from) == (init.id, rekey.id)
     report = _check(db, tmp_path)
-    assert report.ok and report.events == 3
+    assert report.ok and report.events == 5
+    # The unkeyed prefix is protected by the keyed links after it: an edit there breaks the
+    # rekey event's link, which nobody without the key can recompute.
+    with db.session() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.id == first).values(host="lab-9"))
+    assert _check(db, tmp_path).reason == "edited"
 
 
 def test_concurrent_appends_never_fork_the_chain(db: Database, tmp_path: Path) -> None:
@@ -211,12 +345,16 @@ def test_concurrent_appends_never_fork_the_chain(db: Database, tmp_path: Path) -
 
 def test_the_anchor_file_is_replaced_whole(db: Database, tmp_path: Path) -> None:
     ids = _append(db, 2)
-    path = audit.head_file(tmp_path, db.engine)
-    assert json.loads(path.read_text()) == {
+    path = audit.anchor_file(tmp_path, db.engine)
+    body = json.loads(path.read_text())
+    assert body == {
         "id": ids[-1],
         "hash": _hash_of(db, ids[-1]),
         "lost": None,
+        "keyed_from": ids[0],
+        "mac": body["mac"],
     }
+    assert path.name == "audit-" + path.name[6:22] + ".head" or path.name == "audit.head"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".audit-head-")] == []
 
 
@@ -229,7 +367,7 @@ def _hash_of(db: Database, event_id: int) -> str:
 
 def test_an_unreadable_anchor_stops_appends_and_checks(db: Database, tmp_path: Path) -> None:
     _append(db, 1)
-    audit.head_file(tmp_path, db.engine).write_text("{not json")
+    audit.anchor_file(tmp_path, db.engine).write_text("{not json")
     with pytest.raises(CairnError, match="audit head anchor is unreadable"):
         _check(db, tmp_path)
     with pytest.raises(CairnError, match="audit head anchor is unreadable"):

@@ -4,6 +4,7 @@ unshared, and the audit chain written before it still verifies (SQLite and Postg
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -22,8 +23,11 @@ def _migrate(db: Database, revision: str) -> None:
         command.upgrade(config, revision)
 
 
-def test_upgrading_a_release_0004_store_keeps_its_data_and_chain(database_url: str) -> None:
+def test_upgrading_a_release_0004_store_keeps_its_data_and_chain(
+    database_url: str, tmp_path: Path
+) -> None:
     db = Database(database_url)
+    audit.keep_chain(db.engine, tmp_path, b"k" * 32)
     _migrate(db, "0004")
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     chained = audit.event_hash(audit.GENESIS, at, "old", "lab-0", "case.create", "C-0", {})
@@ -68,5 +72,5 @@ def test_upgrading_a_release_0004_store_keeps_its_data_and_chain(database_url: s
         audit.record(session, Actor(user="new", host="lab-1"), "case.read", "C-0")
     with db.session() as session:
         report = audit.check(session)
-    assert report.ok and report.events == 2
+    assert report.ok and report.events == 3  # the old event, audit.rekey, the new one
     db.dispose()

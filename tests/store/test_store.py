@@ -162,8 +162,9 @@ def test_writer_stores_units_dedupes_media_and_links_errors(
     ctx.db.dispose()
 
 
-def test_audit_chain_detects_edit_delete_and_reorder(database_url: str) -> None:
+def test_audit_chain_detects_edit_delete_and_reorder(database_url: str, tmp_path: Path) -> None:
     db = open_database(database_url)
+    audit.keep_chain(db.engine, tmp_path, b"k" * 32)
     with db.session() as session:
         ids = [audit.record(session, ACTOR, f"action.{i}", "C-1", n=i).id for i in range(5)]
     with db.session() as session:

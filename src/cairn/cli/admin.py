@@ -23,7 +23,7 @@ agency_app = typer.Typer(no_args_is_help=True, help="Agencies that share this Ca
 user_app = typer.Typer(no_args_is_help=True, help="Users, their agencies and roles.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens for automation.")
 db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")
+audit_app = typer.Typer(no_args_is_help=True, help="The keyed, hash-chained audit trail.")
 
 PASSWORD_ENV = "CAIRN_NEW_USER_PASSWORD"
 PasswordFile = Annotated[
@@ -226,18 +226,28 @@ def db_upgrade() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(json_: AsJson = False) -> None:
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Also hold the chain to this checkpoint (`cairn audit checkpoint`)."),
+    ] = None,
+    json_: AsJson = False,
+) -> None:
     """Check the audit chain: exit 0 when whole, 1 naming the first broken event."""
     from cairn.cli.output import print_json
     from cairn.services.auditing import verify_trail
 
-    report = verify_trail(context())
+    held = None
+    if checkpoint is not None:
+        try:
+            held = checkpoint.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{checkpoint}: {exc}") from None
+    report = verify_trail(context(), checkpoint=held)
     if json_:
         print_json({**dataclasses.asdict(report), "ok": report.ok})
     elif report.ok:
-        anchor = (
-            "" if report.anchored else " (no head anchor in this workspace: truncation unchecked)"
-        )
+        anchor = "" if report.anchored else " (no events to anchor yet)"
         typer.echo(f"audit chain whole: {report.events} events, newest {report.head_id}{anchor}")
     else:
         typer.echo(
@@ -245,6 +255,39 @@ def audit_verify(json_: AsJson = False) -> None:
             err=True,
         )
     raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Write the checkpoint here (keep it off-host).")
+    ],
+) -> None:
+    """Write a signed checkpoint of the chain's head; exit 1 (nothing written) if it is broken."""
+    from cairn.services.auditing import checkpoint_trail
+
+    report, text = checkpoint_trail(context())
+    if text is None:
+        typer.echo(
+            f"audit chain BROKEN at event {report.broken_id} ({report.reason}): {report.detail}",
+            err=True,
+        )
+        raise typer.Exit(1)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"checkpoint of {report.events + 1} events written to {output}")
+
+
+@audit_app.command("init")
+def audit_init(
+    replace: Annotated[
+        bool, typer.Option(help="Replace an anchor that is there (after a failure was examined).")
+    ] = False,
+) -> None:
+    """Anchor the audit chain in this workspace (a database whose chain it did not anchor)."""
+    from cairn.services.auditing import init_anchor
+
+    event_id = init_anchor(context(), replace=replace)
+    typer.echo(f"audit chain anchored in this workspace at event {event_id}")
 
 
 @audit_app.command("list")

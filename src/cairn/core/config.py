@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_WORKSPACE = "cairn-data"
+AUDIT_KEY_ENV = "CAIRN_AUDIT_KEY_FILE"
 # Pillow's own default limit (about 179 MP); images above it are refused as decompression bombs.
 DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
@@ -34,6 +35,13 @@ class Workspace:
     @property
     def key_file(self) -> Path:
         return self.root / "thumbnail.key"
+
+    @property
+    def audit_key_file(self) -> Path:
+        """The audit chain's key (services/context.py): CAIRN_AUDIT_KEY_FILE, where it can be
+        kept out of the workspace's reach, else audit.key in the workspace."""
+        named = os.environ.get(AUDIT_KEY_ENV)
+        return Path(named).expanduser().absolute() if named else self.root / "audit.key"
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,19 @@ open thumbnails.
 from __future__ import annotations
 
 import io
-import logging
-import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cairn.core import keys
 from cairn.core.errors import CairnError
+from cairn.core.keys import KEY_BYTES as KEY_BYTES
+from cairn.core.keys import new_key as new_key  # the thumbnail key is one of core.keys
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-log = logging.getLogger(__name__)
-
 THUMBNAIL_SIDE = 160  # enough to recognise a scene in a review grid
-KEY_BYTES = 32  # AES-256
 # GCM's standard nonce, random per thumbnail: collisions stay negligible (about n²/2⁹⁷) for
 # any number of thumbnails a workspace will hold.
 NONCE_BYTES = 12
@@ -99,55 +97,9 @@ def open_thumbnail(blob: bytes, key: bytes) -> bytes:
         raise ThumbnailError("thumbnail does not open with this key (or was altered)") from exc
 
 
-def new_key() -> bytes:
-    return secrets.token_bytes(KEY_BYTES)
-
-
 def load_or_create_key(path: Path) -> bytes:
-    """The workspace's thumbnail key, created on first use.
-
-    Creation writes a 0600 temporary file beside the key and hard-links it into place:
-    link() fails if the key appeared meanwhile, so two processes starting together agree on
-    one key instead of one silently replacing the other's (which would make every thumbnail
-    sealed under the lost key unreadable).
-    """
+    """The workspace's thumbnail key, created on first use (core.keys)."""
     try:
-        return _read_key(path)
-    except FileNotFoundError:
-        pass
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        os.write(fd, new_key())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass  # another process won the race: its key is the workspace's key
-    finally:
-        temporary.unlink()
-    _sync_directory(path.parent)
-    return _read_key(path)
-
-
-def _read_key(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    with open(fd, "rb") as stream:
-        if os.fstat(stream.fileno()).st_mode & 0o077:
-            log.warning("thumbnail key file %s is open to other users; expected mode 0600", path)
-        key = stream.read(KEY_BYTES + 1)
-    if len(key) != KEY_BYTES:
-        raise ThumbnailError(f"thumbnail key file {path} is not {KEY_BYTES} bytes")
-    return key
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the new directory entry durable, so a crash cannot lose a key already in use."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return keys.load_or_create_key(path, "thumbnail key")
+    except keys.KeyFileError as exc:
+        raise ThumbnailError(str(exc)) from None

@@ -36,12 +36,21 @@ class AuditEntry:
     details: dict[str, Any]
 
 
-def verify_trail(ctx: Context, principal: Principal | None = None) -> audit.ChainReport:
-    """Check the whole chain and, through the workspace's anchor, that its end is intact."""
+def verify_trail(
+    ctx: Context, principal: Principal | None = None, checkpoint: str | None = None
+) -> audit.ChainReport:
+    """Check the whole chain and, through the workspace's anchor, that its end is intact; a
+    missing anchor under a chain with events fails. `checkpoint`: the text of a checkpoint
+    file, whose event must still be there, unchanged."""
     require(principal, "audit.verify")
     with ctx.db.session() as session:
+        chain = audit.chain_of(session)
+        held = audit.read_checkpoint(checkpoint, chain.key) if checkpoint is not None else None
         report = audit.check(
-            session, audit.read_head(audit.head_file(ctx.workspace.root, ctx.db.engine))
+            session,
+            audit.read_head(chain.anchor, chain.key),
+            require_anchor=True,
+            checkpoint=held,
         )
         audit.record(
             session,
@@ -52,8 +61,31 @@ def verify_trail(ctx: Context, principal: Principal | None = None) -> audit.Chai
             events=report.events,
             broken_id=report.broken_id,
             reason=report.reason,
+            checkpoint=held and held.event_id,
         )
     return report
+
+
+def checkpoint_trail(ctx: Context) -> tuple[audit.ChainReport, str | None]:
+    """A checkpoint of the chain as it ends now (after recording `audit.checkpoint`), as the
+    text of a file to keep off the host; None with the report when the chain does not verify
+    (a checkpoint of a broken chain would vouch for the break)."""
+    with ctx.db.session() as session:
+        chain = audit.chain_of(session)
+        report = audit.check(session, audit.read_head(chain.anchor, chain.key), require_anchor=True)
+        if not report.ok:
+            return report, None
+        event = audit.record(session, ctx.actor, "audit.checkpoint", None, events=report.events)
+        made = audit.Checkpoint(
+            event.id, event.hash, report.events + 1, event.at.astimezone(UTC).isoformat()
+        )
+        return report, audit.checkpoint_text(made, chain.key)
+
+
+def init_anchor(ctx: Context, *, replace: bool = False) -> int:
+    """Anchor the chain in this workspace (`cairn audit init`); the id of the recorded event."""
+    with ctx.db.session() as session:
+        return audit.init_anchor(session, ctx.actor, replace=replace).id
 
 
 def list_trail(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from cairn.core.config import Actor, Workspace
+from cairn.core import keys
+from cairn.core.config import AUDIT_KEY_ENV, Actor, Workspace
+from cairn.core.errors import UsageError
 from cairn.store import audit
 from cairn.store.database import Database, open_database
 
@@ -17,8 +19,10 @@ class Context:
     actor: Actor
 
     def __post_init__(self) -> None:
-        # The workspace anchors the audit chain's head, so that `audit verify` sees truncation.
-        audit.keep_head(self.db.engine, self.workspace.root)
+        # The workspace anchors the audit chain's head, so that `audit verify` sees truncation;
+        # the key makes the chain's links (asked once per engine: a Context is made per request).
+        if not audit.is_kept(self.db.engine):
+            audit.keep_chain(self.db.engine, self.workspace.root, audit_key(self.workspace))
 
     @classmethod
     def open(cls, workspace: str | os.PathLike[str] | None = None) -> Context:
@@ -28,3 +32,15 @@ class Context:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def audit_key(workspace: Workspace) -> bytes:
+    """The audit chain's key: the file CAIRN_AUDIT_KEY_FILE names (never made up: a missing
+    file there is a configuration error), else the workspace's audit.key, made on first use."""
+    path = workspace.audit_key_file
+    if not os.environ.get(AUDIT_KEY_ENV):
+        return keys.load_or_create_key(path, "audit key")
+    try:
+        return keys.read_key(path, "audit key")
+    except OSError as exc:
+        raise UsageError(f"{AUDIT_KEY_ENV}={path}: {exc.strerror}") from None

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -73,3 +74,52 @@ def test_demo_login_works_on_the_served_demo(served_demo: tuple[str, str, str]) 
     assert "server" not in thumbnail.headers  # the HTTP stack's version is not announced
     sets = httpx.get(f"{base}/hashsets", headers=headers).json()
     assert {s["agency_code"] for s in sets} == {"DEMO"}
+
+
+def _client_seen(forwarded_allow_ips: str | None) -> list[str]:
+    """The client address an app sees behind uvicorn configured as `cairn serve` does it, for
+    a request from loopback that claims to be from 203.0.113.9."""
+    import asyncio
+
+    import uvicorn
+
+    from cairn.cli.serve import uvicorn_options
+
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    config = uvicorn.Config(app, **uvicorn_options("127.0.0.1", 0, forwarded_allow_ips))
+    config.load()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": [(b"x-forwarded-for", b"203.0.113.9")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: dict[str, Any]) -> None:
+        return None
+
+    asyncio.run(config.loaded_app(scope, receive, send))
+    return seen
+
+
+def test_forwarded_headers_are_believed_only_from_named_proxies() -> None:
+    # uvicorn's default trusts loopback: anything on the host could forge audit addresses.
+    assert _client_seen(None) == ["127.0.0.1"]
+    assert _client_seen("10.0.0.5") == ["127.0.0.1"]  # a proxy, but not this peer
+    assert _client_seen("127.0.0.1") == ["203.0.113.9"]  # the configured proxy is believed

@@ -1,9 +1,11 @@
-"""Cases and evidence items come back as plain frozen records, not rows of the store."""
+"""Cases and evidence items come back as plain frozen records, not rows of the store; case
+references follow a pattern, checked at creation whichever way the case is made."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,9 +15,15 @@ from cairn.services.cases import (
     EvidenceSummary,
     add_evidence,
     create_case,
+    list_cases,
     list_evidence,
 )
 from cairn.services.context import Context
+
+if TYPE_CHECKING:
+    from conftest import RunCli
+
+BAD_REFS = ["", " ", "two words", 'say "x"', "it's", "a\r\nb", "tab\there", "a/b", "-x", "x" * 201]
 
 
 def test_a_new_case_is_summarised_with_nothing_in_it(ctx: Context) -> None:
@@ -48,3 +56,22 @@ def test_evidence_is_returned_as_listed_and_once(ctx: Context, tmp_path: Path) -
     assert list_evidence(ctx, "C-1") == [added]
     with pytest.raises(dataclasses.FrozenInstanceError):
         added.label = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("ref", BAD_REFS)
+def test_refs_outside_the_pattern_are_refused(db_ctx: Context, ref: str) -> None:
+    with pytest.raises(UsageError, match="case reference"):
+        create_case(db_ctx, ref)
+    assert list_cases(db_ctx) == []
+
+
+def test_refs_of_the_pattern_are_made(db_ctx: Context) -> None:
+    refs = ["NL-2026-17", "AA-1:op.7", "x" * 200, "2026_04"]
+    for ref in refs:
+        create_case(db_ctx, ref)
+    assert sorted(c.ref for c in list_cases(db_ctx)) == sorted(refs)
+
+
+def test_the_cli_refuses_a_bad_ref_with_exit_2(run_cli: RunCli) -> None:
+    code, _, err = run_cli("case", "create", "NL 2026\r\n17")
+    assert code == 2 and "case reference" in err

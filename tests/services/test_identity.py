@@ -304,4 +304,6 @@ def test_the_operator_resets_a_password(ctx: Context) -> None:
     identity.set_password(ctx, "anna", "a new long password")
     assert authenticate(ctx, "anna", PASSWORD, "cli") is None
     assert authenticate(ctx, "anna", "a new long password", "cli") is not None
-    assert [e.details for e in _events(ctx, "user.password")] == [{"username": "anna"}]
+    assert [e.details for e in _events(ctx, "user.password")] == [
+        {"username": "anna", "revoked": 0}
+    ]

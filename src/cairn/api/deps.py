@@ -30,6 +30,9 @@ class ServerSettings:
     # registers and ingests no evidence.
     evidence_roots: tuple[str, ...] = ()
     access_token_seconds: int = 900
+    # The longest an API token made through the API lives (and its expiry when none is asked):
+    # a 15-minute password session must not mint a credential that never ends.
+    api_token_max_days: int = 30
 
 
 @dataclass

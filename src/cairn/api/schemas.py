@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr
 
 from cairn.core.types import Role
 
@@ -39,7 +39,11 @@ class Me(BaseModel):
 
 class ApiTokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    expires_at: datetime | None = Field(None, description="None: valid until revoked.")
+    expires_at: AwareDatetime | None = Field(
+        None,
+        description="With its UTC offset; None: the server's longest lifetime (30 days unless "
+        "`cairn serve --api-token-max-days` says otherwise).",
+    )
 
 
 class ApiTokenCreated(BaseModel):
@@ -292,7 +296,9 @@ class UserOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=2, max_length=100)
+    username: str = Field(
+        min_length=2, max_length=80, description="Named in the agency's namespace: AGENCY:NAME."
+    )
     role: Role
     password: SecretStr = Field(description="At least 12 characters; never logged or stored.")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,16 @@ def serve(
     ingest_workers: Annotated[
         int | None, typer.Option(help="Worker processes per ingest job (default: one per CPU).")
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses of the reverse proxies whose X-Forwarded-For/-Proto is believed "
+            "(comma-separated; default: none, the client address is the peer's)."
+        ),
+    ] = None,
+    api_token_max_days: Annotated[
+        int, typer.Option(min=1, help="Longest life of an API token made through the API.")
+    ] = 30,
 ) -> None:
     """Serve the REST API (OpenAPI at /api/v1/docs) over the workspace's store.
 
@@ -55,8 +65,22 @@ def serve(
         settings=ServerSettings(
             upload_max_bytes=upload_max_mb << 20,
             evidence_roots=tuple(evidence_root or ()),
+            api_token_max_days=api_token_max_days,
         ),
         runner_settings=RunnerSettings(ingest_workers=ingest_workers),
     )
-    # server_header off: the version of the HTTP stack is nobody's business.
-    uvicorn.run(app, host=host, port=port, server_header=False, log_level="info")
+    # server_header off: the version of the HTTP stack is nobody's business. Forwarded headers
+    # are believed only from the proxies named: uvicorn's own default trusts loopback, which
+    # lets anything on the host put any address into the audit trail and past the limiter.
+    uvicorn.run(app, **uvicorn_options(host, port, forwarded_allow_ips))
+
+
+def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "server_header": False,
+        "log_level": "info",
+        "proxy_headers": bool(forwarded_allow_ips),
+        "forwarded_allow_ips": forwarded_allow_ips or "",
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,12 +66,28 @@ def get_case(session: Session, ref: str) -> Case:
     return case
 
 
+# Refs end up in URLs, file names and Content-Disposition headers: no blanks, quotes, slashes
+# or control characters; ':' is the agency namespace's separator (access.in_namespace).
+CASE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+
+
+def is_case_ref(ref: str) -> bool:
+    return CASE_REF.fullmatch(ref) is not None
+
+
+def check_case_ref(ref: str) -> None:
+    if not is_case_ref(ref):
+        raise UsageError(
+            f"case reference {ref!r}: up to 200 letters, digits or . _ : - (starting with a "
+            "letter or digit)"
+        )
+
+
 def create_case(
     ctx: Context, ref: str, title: str = "", *, agency_id: int | None = None
 ) -> CaseSummary:
     """A new case, owned by `agency_id` (None: the local operator's workspace)."""
-    if not ref.strip():
-        raise UsageError("a case reference cannot be empty")
+    check_case_ref(ref)
     try:
         with ctx.db.session() as session:
             case = Case(

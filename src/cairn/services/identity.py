@@ -48,7 +48,8 @@ ACCESS_TOKEN_PREFIX = "cat1."  # "Cairn access token", format version 1
 API_TOKEN_PREFIX = "cairn_"
 SECRET_KEY_FILE = "secret.key"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes under load than every request
-_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,99}")
+# ':' for the agency namespace of users made through the API (access.in_namespace).
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]{1,99}")
 _AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
@@ -111,7 +112,14 @@ def _server_host() -> str:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return _aware(value).isoformat() if value else None
+
+
+def utc(value: datetime) -> datetime:
+    """A time given by a caller, in UTC: stores keep UTC only (SQLite would drop an offset)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise UsageError(f"{value.isoformat()}: a time needs its UTC offset")
+    return value.astimezone(UTC)
 
 
 def _aware(value: datetime) -> datetime:
@@ -178,6 +186,11 @@ def _check_admin_scope(principal: Principal | None, agency_code: str) -> None:
         raise NotFoundError(f"no agency {agency_code!r}")
 
 
+def is_login_name(name: str) -> bool:
+    """Whether `name` can be a user's name at all (checked before a login touches anything)."""
+    return _USERNAME.fullmatch(name) is not None
+
+
 def create_user(
     ctx: Context,
     username: str,
@@ -188,8 +201,8 @@ def create_user(
     principal: Principal | None = None,
 ) -> UserInfo:
     """Add a user; `principal` (an admin) limits this to its own agency, None is the operator."""
-    if not _USERNAME.fullmatch(username):
-        raise UsageError(f"user name {username!r}: 2-100 letters, digits or . _ @ -")
+    if not is_login_name(username):
+        raise UsageError(f"user name {username!r}: 2-100 letters, digits or . _ @ : -")
     try:
         role = Role(role)
     except ValueError:
@@ -254,15 +267,31 @@ def set_user_active(
             except NotFoundError:
                 raise NotFoundError(f"no user {username!r}") from None
         user.active = active
-        audit.record(
-            session, ctx.actor, "user.enable" if active else "user.disable", None, username=username
-        )
+        # Disabling revokes the API tokens, so that enabling again revives none of them.
+        revoked = 0 if active else _revoke_all(session, user.id)
+        action = "user.enable" if active else "user.disable"
+        if active:
+            audit.record(session, ctx.actor, action, None, username=username)
+        else:
+            audit.record(session, ctx.actor, action, None, username=username, revoked=revoked)
         return _user_info(user, code)
+
+
+def _revoke_all(session: Session, user_id: int) -> int:
+    """Revoke every live API token of a user; how many were."""
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = datetime.now(UTC)
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
 
 
 def set_password(ctx: Context, username: str, password: str) -> None:
     """Give a user a new password (the operator's reset; audited, the password never is).
-    Access tokens already issued run out within their lifetime; API tokens stay valid."""
+    The user's API tokens are revoked (whoever forced the reset may hold one); access tokens
+    already issued run out within their lifetime."""
     _check_password(password)
     password_hash = _hasher.hash(password)
     with ctx.db.session() as session:
@@ -270,7 +299,8 @@ def set_password(ctx: Context, username: str, password: str) -> None:
         if user is None:
             raise NotFoundError(f"no user {username!r}")
         user.password_hash = password_hash
-        audit.record(session, ctx.actor, "user.password", None, username=username)
+        revoked = _revoke_all(session, user.id)
+        audit.record(session, ctx.actor, "user.password", None, username=username, revoked=revoked)
 
 
 def _check_password(password: str) -> None:
@@ -429,16 +459,28 @@ def principal_from_token(ctx: Context, token: str) -> Principal | None:
 
 
 def _new_api_token(
-    ctx: Context, session: Session, user: User, name: str, expires_at: datetime | None
+    ctx: Context,
+    session: Session,
+    user: User,
+    name: str,
+    expires_at: datetime | None,
+    max_lifetime: timedelta | None = None,
 ) -> str:
     if not name.strip():
         raise UsageError("an API token needs a name")
+    now = datetime.now(UTC)
+    expires_at = utc(expires_at) if expires_at is not None else None
+    if max_lifetime is not None:
+        if expires_at is None:
+            expires_at = now + max_lifetime
+        elif expires_at > now + max_lifetime:
+            raise UsageError(f"an API token made here lives at most {max_lifetime.days} days")
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
         name=name,
         token_sha256=_token_digest(token),
-        created_at=datetime.now(UTC),
+        created_at=now,
         expires_at=expires_at,
     )
     session.add(row)
@@ -457,14 +499,21 @@ def _new_api_token(
 
 
 def create_api_token(
-    ctx: Context, principal: Principal, name: str, expires_at: datetime | None = None
+    ctx: Context,
+    principal: Principal,
+    name: str,
+    expires_at: datetime | None = None,
+    *,
+    max_lifetime: timedelta | None = None,
 ) -> str:
-    """A new API token of the caller itself; the token is shown once and stored as SHA-256."""
+    """A new API token of the caller itself; the token is shown once and stored as SHA-256.
+    `max_lifetime` (the server's policy): the latest expiry, and the expiry when none is given,
+    so that a 15-minute session cannot turn itself into a credential that never ends."""
     with ctx.db.session() as session:
         user = session.get(User, principal.user_id)
         if user is None:
             raise NotFoundError(f"no user {principal.username!r}")
-        return _new_api_token(ctx, session, user, name, expires_at)
+        return _new_api_token(ctx, session, user, name, expires_at, max_lifetime)
 
 
 def create_api_token_for(
@@ -483,7 +532,7 @@ def _token_info(row: ApiToken, username: str) -> ApiTokenInfo:
         row.id,
         username,
         row.name,
-        row.created_at.isoformat(),
+        _aware(row.created_at).isoformat(),
         _iso(row.expires_at),
         _iso(row.revoked_at),
         _iso(row.last_used_at),

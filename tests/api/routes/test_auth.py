@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+import pytest
 from sqlalchemy import func, select
 
 from cairn.core.types import Role
@@ -98,3 +99,104 @@ def test_expired_tokens_and_disabled_users_are_refused(world: World) -> None:
     identity.set_user_active(world.ctx, "examiner.aa-1", False)
     assert world.client.get("/api/v1/cases", headers=headers).status_code == 401
     assert _login(world, "benign test password") == 401
+
+
+def _works(world: World, token: str) -> bool:
+    answer = world.client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code in (200, 401)
+    return answer.status_code == 200
+
+
+def test_an_expiry_with_a_utc_offset_is_stored_as_that_instant(world: World) -> None:
+    # Issue 13: "+14:00" was dropped on SQLite, so a token that expired an hour ago worked.
+    headers = world.headers(Role.EXAMINER, "BB-2")
+    kiribati = timezone(timedelta(hours=14))
+    past = (datetime.now(UTC) - timedelta(hours=1)).astimezone(kiribati)
+    soon = (datetime.now(UTC) + timedelta(hours=1)).astimezone(timezone(timedelta(hours=-9)))
+    made = {}
+    for name, when in (("past", past), ("soon", soon)):
+        answer = world.client.post(
+            "/api/v1/auth/api-tokens",
+            json={"name": name, "expires_at": when.isoformat()},
+            headers=headers,
+        )
+        assert answer.status_code == 201, answer.text
+        made[name] = answer.json()["token"]
+    assert not _works(world, made["past"])
+    assert _works(world, made["soon"])
+    listed = {
+        t["name"]: t for t in world.client.get("/api/v1/auth/api-tokens", headers=headers).json()
+    }
+    assert listed["past"]["expires_at"] == past.astimezone(UTC).isoformat()
+    assert listed["soon"]["expires_at"] == soon.astimezone(UTC).isoformat()
+    naive = world.client.post(
+        "/api/v1/auth/api-tokens",
+        json={"name": "naive", "expires_at": "2030-01-01T00:00:00"},
+        headers=headers,
+    )
+    assert naive.status_code == 422  # a time without its offset means nothing
+
+
+def test_api_tokens_made_through_the_api_live_at_most_the_policy(world: World) -> None:
+    headers = world.headers(Role.EXAMINER, "AA-1")
+    answer = world.client.post(
+        "/api/v1/auth/api-tokens", json={"name": "no expiry asked"}, headers=headers
+    )
+    assert answer.status_code == 201
+    (listed,) = world.client.get("/api/v1/auth/api-tokens", headers=headers).json()
+    lifetime = datetime.fromisoformat(listed["expires_at"]) - datetime.fromisoformat(
+        listed["created_at"]
+    )
+    assert lifetime == timedelta(days=30)  # ServerSettings.api_token_max_days
+    too_long = datetime.now(UTC) + timedelta(days=31)
+    answer = world.client.post(
+        "/api/v1/auth/api-tokens",
+        json={"name": "forever", "expires_at": too_long.isoformat()},
+        headers=headers,
+    )
+    assert answer.status_code == 422
+    assert answer.json() == {"detail": "an API token made here lives at most 30 days"}
+
+
+def test_a_password_reset_and_a_disable_revoke_api_tokens(world: World) -> None:
+    principal = world.principals[(Role.EXAMINER, "AA-1")]
+    before_reset = identity.create_api_token(world.ctx, principal, "before reset")
+    assert _works(world, before_reset)
+    identity.set_password(world.ctx, "examiner.aa-1", "a new benign password")
+    assert not _works(world, before_reset)
+    before_disable = identity.create_api_token(world.ctx, principal, "before disable")
+    identity.set_user_active(world.ctx, "examiner.aa-1", False)
+    identity.set_user_active(world.ctx, "examiner.aa-1", True)
+    assert not _works(world, before_disable)  # enabling again revives no old token
+    assert _works(world, identity.create_api_token(world.ctx, principal, "after"))
+    with world.ctx.db.session() as session:
+        details = session.scalars(
+            select(AuditEvent.details).where(
+                AuditEvent.action.in_(["user.password", "user.disable"])
+            )
+        ).all()
+    assert [d["revoked"] for d in details] == [1, 1]
+
+
+@pytest.mark.parametrize("name", ["x" * 200_000, "anna\r\nlogin ok", "nul\x00name", " ", "é" * 5])
+def test_impossible_login_names_reach_neither_the_store_nor_the_audit_trail(
+    world: World, name: str
+) -> None:
+    events_before = _count(world, "login-failed")
+    assert _login(world, "benign test password", user=name) == 401
+    assert _count(world, "login-failed") == events_before
+    limiter = world.client.app.state.cairn.limiter
+    assert [_login(world, "whatever", user=name) for _ in range(4)] == [401] * 4
+    assert limiter.check("address:testclient") > 0  # counted against the address
+
+
+def test_a_failing_login_check_is_still_counted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("the store failed")
+
+    monkeypatch.setattr(identity, "authenticate", broken)
+    with pytest.raises(RuntimeError):
+        _login(world, "benign test password")
+    assert world.client.app.state.cairn.limiter._failures["user:examiner.aa-1"]

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cairn.core.types import Role
 
 if TYPE_CHECKING:
     from conftest import World
@@ -60,3 +67,45 @@ def test_case_reads_count_evidence_occurrences_and_media(world: World) -> None:
     assert [m["sha256"] for m in page] == [sorted(m["sha256"] for m in media)[1]]
     triage = world.client.get("/api/v1/cases/A-1/triage", headers=headers).json()
     assert sum(triage["totals"].values()) == 2
+
+
+@pytest.mark.parametrize(
+    "ref", ["", "two words", 'quo"te', "it's", "line\r\nSet-Cookie: x=1", "a/b", "-lead", "x" * 201]
+)
+def test_case_refs_are_checked_against_a_pattern(world: World, ref: str) -> None:
+    answer = world.client.post("/api/v1/cases", json={"ref": ref}, headers=world.headers())
+    assert answer.status_code == 422, ref
+    assert _refs(world, "AA-1") == ["A-1"]
+
+
+# What may reach a header, a URL or a file name: a namespaced ref of the pattern.
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+_FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@_FUZZ
+@given(ref=st.text(max_size=60))
+def test_fuzzed_refs_are_made_safely_or_refused(world: World, ref: str) -> None:
+    headers = world.headers()
+    answer = world.client.post("/api/v1/cases", json={"ref": ref}, headers=headers)
+    assert answer.status_code in (201, 422), (ref, answer.text)
+    if answer.status_code == 201:
+        made = answer.json()["ref"]
+        assert _REF.fullmatch(made), made
+        export = world.client.get(f"/api/v1/cases/{made}/export/hashes", headers=headers)
+        assert export.headers["content-disposition"] == f'attachment; filename="{made}-hashes.csv"'
+
+
+@_FUZZ
+@given(name=st.text(max_size=120))
+def test_fuzzed_user_and_login_names_never_fail_the_server(world: World, name: str) -> None:
+    created = world.client.post(
+        "/api/v1/users",
+        json={"username": name, "role": "examiner", "password": "a long benign pass"},
+        headers=world.headers(Role.ADMIN, "BB-2"),
+    )
+    assert created.status_code in (201, 422), (name, created.text)
+    login = world.client.post("/api/v1/auth/token", data={"username": name, "password": "x" * 12})
+    assert login.status_code in (401, 422, 429), (name, login.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -27,7 +28,10 @@ def login(
     answer is 429 with Retry-After, before the password is even checked.
     """
     origin = client_address(request)
-    keys = (f"user:{form.username}", f"address:{origin}")
+    # A name no user can have is refused before it reaches the store or the audit trail, and
+    # counts against the address only (it names no account).
+    valid = identity.is_login_name(form.username)
+    keys = (f"user:{form.username}", f"address:{origin}") if valid else (f"address:{origin}",)
     wait = max(state.limiter.check(key) for key in keys)
     if wait > 0:
         raise HTTPException(
@@ -35,10 +39,15 @@ def login(
             "too many failed logins; try again later",
             headers={"Retry-After": str(max(1, round(wait)))},
         )
-    principal = identity.authenticate(state.ctx, form.username, form.password, origin)
+    principal = None
+    try:  # counted even when the check itself fails (a store error), before anything else
+        if valid:
+            principal = identity.authenticate(state.ctx, form.username, form.password, origin)
+    finally:
+        if principal is None:
+            for key in keys:
+                state.limiter.failed(key)
     if principal is None:
-        for key in keys:
-            state.limiter.failed(key)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "wrong user name or password",
@@ -74,9 +83,15 @@ def list_api_tokens(ctx: RequestContext, principal: Caller) -> list[ApiTokenOut]
 
 @router.post("/api-tokens", status_code=status.HTTP_201_CREATED)
 def create_api_token(
-    body: ApiTokenCreate, ctx: RequestContext, principal: Caller
+    body: ApiTokenCreate, ctx: RequestContext, principal: Caller, state: Server
 ) -> ApiTokenCreated:
-    token = identity.create_api_token(ctx, principal, body.name, expires_at=body.expires_at)
+    token = identity.create_api_token(
+        ctx,
+        principal,
+        body.name,
+        expires_at=body.expires_at,
+        max_lifetime=timedelta(days=state.settings.api_token_max_days),
+    )
     return ApiTokenCreated(name=body.name, token=token)
 
 

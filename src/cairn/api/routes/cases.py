@@ -26,6 +26,7 @@ def list_cases(ctx: RequestContext, principal: Caller) -> list[CaseOut]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_case(body: CaseCreate, ctx: RequestContext, principal: Caller) -> CaseOut:
+    cases.check_case_ref(body.ref)  # the ref as given, then as namespaced (create_case)
     ref = in_namespace(principal, body.ref)
     cases.create_case(ctx, ref, body.title, agency_id=principal.agency_id)
     return CaseOut.model_validate(cases.read_case(ctx, principal, ref), from_attributes=True)
@@ -53,6 +54,7 @@ def case_media(
 def export_hashes(ref: str, ctx: RequestContext, principal: Caller) -> StreamingResponse:
     """The hash export (CSV, one row per occurrence; docs/architecture.md), streamed; audited."""
     check_case(ctx, principal, ref)  # 404 before the stream starts
+    name = ref if cases.is_case_ref(ref) else "case"
 
     def write(out: TextIO) -> None:
         export.export_hashes(ctx, ref, "csv", out, destination=f"api:{ctx.actor.origin}")
@@ -61,7 +63,8 @@ def export_hashes(ref: str, ctx: RequestContext, principal: Caller) -> Streaming
         stream_text(write),
         media_type="text/csv",
         headers={
-            "Content-Disposition": f'attachment; filename="{ref}-hashes.csv"',
+            # A ref made before refs were checked may hold anything: then a plain name.
+            "Content-Disposition": f'attachment; filename="{name}-hashes.csv"',
             "Cache-Control": "no-store, private",
         },
     )

@@ -17,6 +17,7 @@ from cairn.core.types import Role
 from cairn.services import identity
 from cairn.services.context import Context
 from cairn.services.identity import (
+    LoginGuard,
     LoginLimiter,
     Principal,
     adopt_unowned,
@@ -284,6 +285,27 @@ def test_the_login_limiter_locks_a_key_for_the_rest_of_its_window() -> None:
     assert limiter.check(key) == pytest.approx(10.0)
     limiter.succeeded(key)
     assert limiter.check(key) == 0.0
+
+
+def test_the_login_guard_limits_the_pair_first_and_locks_an_account_once() -> None:
+    now = [0.0]
+    guard = LoginGuard(
+        pair_failures=2, address_failures=4, account_failures=6, clock=lambda: now[0]
+    )
+    for _ in range(2):
+        assert guard.failed("10.0.0.1", "anna") is False
+    assert guard.wait("10.0.0.1", "anna")[0] > 0  # that place, that account
+    assert guard.wait("10.0.0.2", "anna") == (0.0, False)  # the owner elsewhere
+    assert guard.wait("10.0.0.1", "bert") == (0.0, False)
+    guard.failed("10.0.0.1", "bert")
+    guard.failed("10.0.0.1", None)  # a name no user can have counts for the address only
+    assert guard.wait("10.0.0.1", "carl")[0] > 0  # the address sprayed 4 times
+    locked = [guard.failed(f"10.1.0.{n}", "anna") for n in range(4)]
+    assert locked == [False, False, False, True]  # the sixth failure locks, and says so once
+    assert guard.wait("10.9.9.9", "anna")[1] is True
+    assert guard.failed("10.9.9.9", "anna") is False
+    now[0] += 301.0
+    assert guard.wait("10.9.9.9", "anna") == (0.0, False)
 
 
 def test_the_login_limiter_keeps_a_bounded_number_of_keys() -> None:

@@ -15,7 +15,7 @@ from cairn.api.schemas import MAX_ID
 from cairn.services.access import case_for, require
 from cairn.services.context import Context
 from cairn.services.evidence_roots import EvidenceRoots
-from cairn.services.identity import LoginLimiter, Principal, actor_for, principal_from_token
+from cairn.services.identity import LoginGuard, Principal, actor_for, principal_from_token
 from cairn.services.jobs import JobRunner
 
 # 2 GiB: a national hash set with PDQs is a few hundred MB; NSRL's largest RDS files are
@@ -41,7 +41,7 @@ class ServerState:
     runner: JobRunner
     settings: ServerSettings
     roots: EvidenceRoots  # the settings' evidence roots, bound to agencies at start
-    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    logins: LoginGuard = field(default_factory=LoginGuard)
 
 
 def server(request: Request) -> ServerState:

@@ -627,6 +627,66 @@ class LoginLimiter:
             del self._failures[next(iter(self._failures))]
 
 
+class LoginGuard:
+    """Which failed logins hold back which next tries (in memory, per server process).
+
+    The (address, user) pair first: five wrong passwords from one place stop that place
+    trying that account, not the account's owner elsewhere. The address, more widely: one
+    place spraying many accounts. The account itself only past many failures from any number
+    of addresses, and then with notice (the caller records `user.locked` and says so), so
+    that a stranger's five guesses never lock its owner out unannounced."""
+
+    def __init__(
+        self,
+        *,
+        pair_failures: int = 5,
+        address_failures: int = 20,
+        account_failures: int = 50,
+        window: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pair = LoginLimiter(pair_failures, window, clock)
+        self.address = LoginLimiter(address_failures, window, clock)
+        self.account = LoginLimiter(account_failures, window, clock)
+
+    def wait(self, origin: str, name: str | None) -> tuple[float, bool]:
+        """Seconds before the next try may be checked, and whether the account is locked.
+        `name` None: a name no user can have, which counts against the address only."""
+        waits = [self.address.check(origin)]
+        if name is None:
+            return waits[0], False
+        waits.append(self.pair.check(f"{origin} {name}"))  # login names hold no blank
+        locked = self.account.check(name)
+        return max(*waits, locked), locked > 0
+
+    def failed(self, origin: str, name: str | None) -> bool:
+        """Count a failure; True when it has just locked the account (give notice of it)."""
+        self.address.failed(origin)
+        if name is None:
+            return False
+        self.pair.failed(f"{origin} {name}")
+        was_locked = self.account.check(name) > 0
+        self.account.failed(name)
+        return not was_locked and self.account.check(name) > 0
+
+    def succeeded(self, origin: str, name: str) -> None:
+        # Only the pair is cleared: one right password must not reset the address's count
+        # (one known password would let it try every other account) nor the account's.
+        self.pair.succeeded(f"{origin} {name}")
+
+
+def record_lockout(ctx: Context, username: str, origin: str, failures: int) -> None:
+    """The notice of a locked account, in the trail its agency's auditors read."""
+    with ctx.db.session() as session:
+        code = session.scalar(
+            select(Agency.code)
+            .join(User, User.agency_id == Agency.id)
+            .where(User.username == username)
+        )
+        actor = Actor(user=username, host=ctx.actor.host, origin=origin, agency=code)
+        audit.record(session, actor, "user.locked", None, failures=failures)
+
+
 # Ownership ------------------------------------------------------------------------------------
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
 
+from cairn.api.routes import auth
 from cairn.core.types import Role
 from cairn.services import identity
 from cairn.store.models import AuditEvent
@@ -58,11 +61,44 @@ def test_failed_logins_are_limited_then_refused_with_retry_after(world: World) -
     assert answer.status_code == 429  # even the right password, until the window passes
     assert 1 <= int(answer.headers["Retry-After"]) <= 300
     assert _count(world, "login-failed") == logins_before + 5  # refused ones never checked
-    # The limit is per user name and per address: this client is limited for others too.
-    assert _login(world, "benign test password", user="admin.aa-1") == 429
-    world.client.app.state.cairn.limiter.succeeded("address:testclient")
+    # The limit is per address and user first: the same address may still log in as another
+    # user, and the account's owner elsewhere is not locked out by a stranger's guesses.
     assert _login(world, "benign test password", user="admin.aa-1") == 200
     assert _login(world, "benign test password") == 429
+    with _from("192.0.2.7"):
+        assert _login(world, "benign test password") == 200
+    assert _count(world, "user.locked") == 0
+
+
+@contextmanager
+def _from(address: str) -> Iterator[None]:
+    """Requests in the block come from `address` (as if through a configured proxy)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "client_address", lambda _request: address)
+        yield
+
+
+def test_an_account_is_locked_only_past_many_addresses_and_with_notice(world: World) -> None:
+    account_failures = world.client.app.state.cairn.logins.account.max_failures
+    for n in range(account_failures):  # one wrong password each from many addresses
+        with _from(f"198.51.100.{n}"):
+            assert _login(world, "wrong password!") == 401
+    with _from("192.0.2.7"):
+        answer = world.client.post(
+            "/api/v1/auth/token",
+            data={"username": "examiner.aa-1", "password": "benign test password"},
+        )
+    assert answer.status_code == 429
+    assert answer.json() == {"detail": auth.LOCKED}
+    with world.ctx.db.session() as session:
+        (locked,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "user.locked"))
+    assert (locked.user, locked.agency, locked.origin) == (
+        "examiner.aa-1",
+        "AA-1",
+        f"198.51.100.{account_failures - 1}",
+    )
+    assert locked.details == {"failures": account_failures}
+    assert _login(world, "benign test password", user="admin.aa-1") == 200  # others unaffected
 
 
 def test_api_tokens_work_until_revoked(world: World) -> None:
@@ -185,9 +221,9 @@ def test_impossible_login_names_reach_neither_the_store_nor_the_audit_trail(
     events_before = _count(world, "login-failed")
     assert _login(world, "benign test password", user=name) == 401
     assert _count(world, "login-failed") == events_before
-    limiter = world.client.app.state.cairn.limiter
     assert [_login(world, "whatever", user=name) for _ in range(4)] == [401] * 4
-    assert limiter.check("address:testclient") > 0  # counted against the address
+    address = world.client.app.state.cairn.logins.address
+    assert len(address._failures["testclient"]) == 5  # counted against the address
 
 
 def test_a_failing_login_check_is_still_counted(
@@ -199,4 +235,4 @@ def test_a_failing_login_check_is_still_counted(
     monkeypatch.setattr(identity, "authenticate", broken)
     with pytest.raises(RuntimeError):
         _login(world, "benign test password")
-    assert world.client.app.state.cairn.limiter._failures["user:examiner.aa-1"]
+    assert world.client.app.state.cairn.logins.pair._failures["testclient examiner.aa-1"]

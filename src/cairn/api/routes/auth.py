@@ -14,6 +14,7 @@ from cairn.api.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenOut, Me, 
 from cairn.services import identity
 
 router = APIRouter(prefix=f"{V1}/auth", tags=["auth"])
+LOCKED = "this account is locked for a while after many failed logins; its auditors are told"
 
 
 @router.post("/token")
@@ -24,38 +25,37 @@ def login(
 ) -> Token:
     """Exchange a username and password for a bearer access token (OAuth2 password flow).
 
-    Failed attempts are limited per user name and per client address; past the limit the
-    answer is 429 with Retry-After, before the password is even checked.
+    Failed attempts are limited per (address, user name), per address and, past many from
+    any addresses, per account, which is then locked with notice (`user.locked` in the audit
+    trail, and the 429 says so); past a limit the answer is 429 with Retry-After, before the
+    password is even checked.
     """
     origin = client_address(request)
     # A name no user can have is refused before it reaches the store or the audit trail, and
     # counts against the address only (it names no account).
-    valid = identity.is_login_name(form.username)
-    keys = (f"user:{form.username}", f"address:{origin}") if valid else (f"address:{origin}",)
-    wait = max(state.limiter.check(key) for key in keys)
+    name = form.username if identity.is_login_name(form.username) else None
+    wait, locked = state.logins.wait(origin, name)
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed logins; try again later",
+            LOCKED if locked else "too many failed logins; try again later",
             headers={"Retry-After": str(max(1, round(wait)))},
         )
     principal = None
     try:  # counted even when the check itself fails (a store error), before anything else
-        if valid:
-            principal = identity.authenticate(state.ctx, form.username, form.password, origin)
+        if name is not None:
+            principal = identity.authenticate(state.ctx, name, form.password, origin)
     finally:
-        if principal is None:
-            for key in keys:
-                state.limiter.failed(key)
+        if principal is None and state.logins.failed(origin, name) and name is not None:
+            failures = state.logins.account.max_failures
+            identity.record_lockout(state.ctx, name, origin, failures)
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "wrong user name or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    # Only the user's own count is cleared: a valid login of one account must not reset the
-    # address's count, or one known password would let an address try every other account.
-    state.limiter.succeeded(keys[0])
+    state.logins.succeeded(origin, principal.username)
     ttl = state.settings.access_token_seconds
     return Token(
         access_token=identity.issue_access_token(state.ctx, principal, ttl_seconds=ttl),

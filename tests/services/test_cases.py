@@ -4,6 +4,7 @@ references follow a pattern, checked at creation whichever way the case is made.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,3 +76,16 @@ def test_refs_of_the_pattern_are_made(db_ctx: Context) -> None:
 def test_the_cli_refuses_a_bad_ref_with_exit_2(run_cli: RunCli) -> None:
     code, _, err = run_cli("case", "create", "NL 2026\r\n17")
     assert code == 2 and "case reference" in err
+
+
+def test_a_seizure_time_with_an_offset_is_stored_as_that_instant(
+    db_ctx: Context, tmp_path: Path
+) -> None:
+    source = tmp_path / "device"
+    source.mkdir()
+    create_case(db_ctx, "C-1")
+    seized = datetime.fromisoformat("2026-03-01T09:00:00+14:00")
+    add_evidence(db_ctx, "C-1", source, seized_at=seized)
+    (listed,) = list_evidence(db_ctx, "C-1")
+    assert listed.seized_at is not None
+    assert listed.seized_at.removesuffix("+00:00") == "2026-02-28T19:00:00"

@@ -217,7 +217,8 @@ def add_evidence(
             source_path=str(resolved),
             source_kind=kind,
             custodian=custodian,
-            seized_at=seized_at,
+            # In UTC: the stores keep no offset (SQLite would drop "+14:00" and keep the rest).
+            seized_at=seized_at.astimezone(UTC) if seized_at and seized_at.tzinfo else seized_at,
             timezone=timezone,
             acquisition_hash=acquisition_hash,
             source_info=source_info or None,

@@ -163,7 +163,7 @@ def child(mode: str, path: Path, work: Path) -> None:
         assert ctx is not None
         (summary,) = import_path(ctx, path, "BENCH", "phone")
         assert summary.status == "completed", summary.issues
-        messages = summary.counts["messages"]
+        messages = summary.counts["messages"] + summary.counts.get("system_messages", 0)
     report = stopwatch.report(messages)
     if ctx is not None:
         ctx.close()

@@ -70,9 +70,9 @@ def photo(width: int | None = 640, height: int | None = 480) -> MediaRef:
 
 def example_messages(photo_ref: MediaRef, score: int | None = 1) -> list[Message]:
     return [
-        Message(1, GROUP, True, None, True, at(0), "system", "3EB0A1", "system action 11", False),
+        Message(1, GROUP, True, None, True, at(0), "system", "3EB0A1", "created", False),
         Message(
-            2, GROUP, True, CAROL.phone, False, at(1), "system", "3EB0A2", "system action 20", False
+            2, GROUP, True, CAROL.phone, False, at(1), "system", "3EB0A2", "joined by link", False
         ),
         Message(
             3, GROUP, True, BOB.phone, False, at(2), "image", "3EB0A3", None, False, None, photo_ref
@@ -321,8 +321,8 @@ def test_deleted_and_uncheckpointed_messages_from_the_wal(tmp_path: Path) -> Non
     records = read(path)
     messages = [(m.source_row, m.text, m.recovered) for m in records if isinstance(m, Message)]
     assert messages == [
-        (1, "system action 11", None),
-        (2, "system action 20", None),
+        (1, "created", None),
+        (2, "joined by link", None),
         (3, None, None),
         (4, None, None),
         (7, "not checkpointed", None),
@@ -370,12 +370,12 @@ def test_probe(tmp_path: Path, name: str) -> None:
 @pytest.mark.parametrize("legacy", [False, True])
 def test_locations_are_places_and_replies_are_not_media(tmp_path: Path, legacy: bool) -> None:
     from cairn.messaging.base import Place
-    from cairn.messaging.samples import PARK, located_device, write_legacy_msgstore
+    from cairn.messaging.samples import GARDENS, located_device, write_legacy_msgstore
 
     path = tmp_path / "msgstore.db"
     (write_legacy_msgstore if legacy else write_msgstore)(path, located_device())
     location, reply = [r for r in read(path) if isinstance(r, Message)][-2:]
     # Before 2022 the place had no name column.
-    assert location.place == Place(*PARK[:2], None if legacy else PARK[2])
+    assert location.place == Place(*GARDENS[:2], None if legacy else GARDENS[2])
     assert (location.kind, location.sender, location.media) == ("location", CAROL.phone, None)
     assert (reply.kind, reply.text, reply.media, reply.place) == ("text", "there?", None, None)

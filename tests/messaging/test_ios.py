@@ -198,11 +198,11 @@ def test_conflicting_addressees_are_named(tmp_path: Path) -> None:
 def test_locations_are_places_and_replies_are_not_media(tmp_path: Path) -> None:
     """ZWAMEDIAITEM holds a location's place, and a quoted reply's excerpt (no file)."""
     from cairn.messaging.base import Place
-    from cairn.messaging.samples import PARK, located_device
+    from cairn.messaging.samples import GARDENS, located_device
 
     path = write_chatstorage(tmp_path / "ChatStorage.sqlite", located_device())
     location, reply = [r for r in read(path) if isinstance(r, Message)][-2:]
-    assert location.place == Place(*PARK)
+    assert location.place == Place(*GARDENS)
     assert (location.kind, location.sender, location.media) == ("location", CAROL.phone, None)
     assert (reply.kind, reply.text, reply.media, reply.place) == ("text", "there?", None, None)
     # An unknown message type is kept, named "unknown".

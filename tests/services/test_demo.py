@@ -24,7 +24,10 @@ def test_demo_finds_what_it_planted(ctx: Context, tmp_path: Path) -> None:
     assert triage in findings  # the clip is near-known; the database and the other film new
     assert "device:videos/clip.mp4: clip of known video demo-known-videos:" in findings
     assert "WhatsApp: 2 media items shared in 2 groups" in findings
-    assert "top producer candidate: owner of device" in findings
+    assert "phone owner of device: +447700900100 (stated by the phone:" in findings
+    assert "top producer candidate: +447700900100" in findings
+    assert "  2024-05-01T08:16:00Z +447700900103: nice walk" in findings
+    assert "location: +447700900103 shared 51.50740, -0.12780" in findings
     assert "top distributor: +447700900102" in findings
     statuses = {s.label: s for s in case_status(ctx, "DEMO-1")}
     assert statuses["device"].enumerated == statuses["device"].hashed == 23

@@ -199,6 +199,7 @@ def groups(case: CaseRef, json_: AsJson = False) -> None:
             "invite-link joins",
             "events",
             "messages",
+            "notices",
             "media",
         ],
         [
@@ -211,6 +212,7 @@ def groups(case: CaseRef, json_: AsJson = False) -> None:
                 "\n".join(g.invite_link_joins),
                 "\n".join(g.events),
                 g.messages,
+                g.notices,
                 g.media_items,
             )
             for g in analysis.groups

@@ -461,8 +461,9 @@ class _Current:
                 else None
             )
             kind = kind_of(message_type)
-            if action is not None and text is None:
-                text = f"system action {action}"
+            if action is not None and text is None:  # the notice, named: "joined by link"
+                known = ACTIONS.get(action)
+                text = known.value.replace("-", " ") if known else f"system action {action}"
             yield Message(
                 row_id,
                 chat_key,

@@ -36,7 +36,7 @@ class Node:
 class Edge:
     source: str
     target: str
-    kind: str  # member, posted, shared-in
+    kind: str  # member, posted, shared-in, chatted (a one-to-one chat between two people)
     weight: int = 1
     attributes: dict[str, Value] = field(default_factory=dict)
 

@@ -656,14 +656,14 @@ def example_device() -> SampleDevice:
     return SampleDevice(ALICE, (BOB, CAROL), (group,), messages)
 
 
-PARK = (51.5074, -0.1278, "Victoria Embankment Gardens")
+GARDENS = (51.5074, -0.1278, "Victoria Embankment Gardens")
 
 
 def located_device() -> SampleDevice:
     """The example device, plus Carol's location message and Alice's quoted reply to it."""
     device = example_device()
     extra = (
-        SampleMessage("3EB0L1", CAROL.phone, CAROL.phone, 1714550700000, 5, place=PARK),
+        SampleMessage("3EB0L1", CAROL.phone, CAROL.phone, 1714550700000, 5, place=GARDENS),
         SampleMessage("3EB0L2", CAROL.phone, None, 1714550760000, 0, "there?", reply_to="3EB0L1"),
     )
     return SampleDevice(device.owner, device.contacts, device.groups, (*device.messages, *extra))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cairn.messaging.samples import (
+    GARDENS,
     SampleDevice,
     SampleGroup,
     SampleMedia,
@@ -269,7 +270,8 @@ def demo_whatsapp(device: Path) -> Path:
     """Give `cairn demo`'s device a WhatsApp database: two groups sharing its pictures.
 
     The owner posts a camera photo of the device first (a producer candidate); Bea forwards
-    it, and a WhatsApp image Cal posted first, into the other group (a distributor). Written
+    it, and a WhatsApp image Cal posted first, into the other group (a distributor); Cal
+    shares where the walk ends (a location). Written
     at `data/data/com.whatsapp/databases/msgstore.db`, which also makes the device an Android
     extraction. Returns the database.
     """
@@ -290,15 +292,8 @@ def demo_whatsapp(device: Path) -> Path:
     photo, image = media(camera, "Sent/IMG-20240520-WA0002.jpg"), media(received, received.name)
     walkers, club = DEMO_WALKERS.gid, DEMO_CLUB.gid
     messages = [
-        SampleMessage(
-            "DEMO0001",
-            club,
-            DEMO_OWNER.phone,
-            T0 - 3_600_000,
-            7,
-            action=20,
-            participants=(DEMO_OWNER.phone,),
-        ),
+        # The owner joined the club by its link: the phone's own notice names its number.
+        SampleMessage("DEMO0001", club, None, T0 - 3_600_000, 7, action=20),
         SampleMessage("DEMO0002", walkers, None, T0, 1, media=photo),
         SampleMessage("DEMO0003", walkers, DEMO_CAL.phone, T0 + 300_000, 1, media=image),
         SampleMessage(
@@ -322,6 +317,7 @@ def demo_whatsapp(device: Path) -> Path:
             forward_score=2,
         ),
         SampleMessage("DEMO0006", walkers, DEMO_CAL.phone, T0 + 960_000, text="nice walk"),
+        SampleMessage("DEMO0007", walkers, DEMO_CAL.phone, T0 + 1_020_000, 5, place=GARDENS),
     ]
     folder = device / "data" / "data" / "com.whatsapp" / "databases"
     folder.mkdir(parents=True, exist_ok=True)

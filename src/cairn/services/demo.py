@@ -23,14 +23,14 @@ from sqlalchemy import select
 from cairn.core.errors import NotFoundError
 from cairn.core.settings import AnalysisSettings
 from cairn.core.types import Category, CategoryScheme
-from cairn.messaging.scenario import demo_whatsapp
+from cairn.messaging.scenario import DEMO_WALKERS, demo_whatsapp
 from cairn.services.cases import create_case, get_case
 from cairn.services.context import Context
 from cairn.services.hashsets import import_hashset, list_hashsets
 from cairn.services.ingest import IngestSummary, Progress, ingest
 from cairn.services.matching import MatchSummary, match_case
 from cairn.services.messaging.discovery import import_from_evidence
-from cairn.services.messaging.reports import analyse_case, summary_lines
+from cairn.services.messaging.reports import analyse_case, conversation_lines, summary_lines
 from cairn.services.triage import review_queue, triage_report
 from cairn.services.video_matching.demo_films import build_demo_videos, video_findings
 from cairn.services.video_matching.importing import import_vpdq_hashset
@@ -262,6 +262,7 @@ def run_demo(
     findings.insert(0, _stick_finding(ctx, stick_summary))
     findings.extend(video_findings(ctx, DEMO_CASE))
     findings.extend(summary_lines(analyse_case(ctx, DEMO_CASE)))
+    findings.extend(conversation_lines(ctx, DEMO_CASE, DEMO_WALKERS.subject))
     findings.append(
         f"serve it: cairn serve --workspace {ctx.workspace.root} ; "
         f"login {DEMO_USER} / {DEMO_PASSWORD}"

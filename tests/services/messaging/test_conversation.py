@@ -32,8 +32,8 @@ def test_a_group_as_each_phone_holds_it(harbour: Harbour) -> None:
     assert {v.chat_name for v in views} == {"Night Owls"}
     phone_a = [line for line in _lines(views) if line[0] == "phone-A"]
     assert phone_a == [
-        ("phone-A", "2024-04-30T07:00:00Z", ALICE, "system", "system action 11", False),
-        ("phone-A", "2024-05-01T07:00:00Z", ERIN, "system", "system action 20", False),
+        ("phone-A", "2024-04-30T07:00:00Z", ALICE, "system", "created", False),
+        ("phone-A", "2024-05-01T07:00:00Z", ERIN, "system", "joined by link", False),
         ("phone-A", "2024-05-01T08:15:00Z", CAROL_H, "image", sha["x"], False),
         ("phone-A", "2024-05-01T08:20:00Z", ALICE, "image", sha["p"], False),
         ("phone-A", "2024-05-01T08:34:20Z", ERIN, "image", sha["z"], False),

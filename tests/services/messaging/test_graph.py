@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from cairn.messaging.scenario import PEOPLE
+from cairn.services.context import Context
 from cairn.services.messaging.graph import case_graph
 
 if TYPE_CHECKING:
@@ -72,3 +74,17 @@ def test_cli_reports_and_graph_exports(harbour: Harbour, run_cli: RunCli) -> Non
         "messaging", "graph", "--case", case, "--format", "dot", workspace=workspace
     )
     assert code == 2 and "--format must be one of graphml, gexf, json" in err
+
+
+def test_a_one_to_one_chat_links_two_people(case: Context, tmp_path: Path) -> None:
+    """The phone's owner (stated by its own notices) and Carol wrote to each other."""
+    from cairn.messaging.samples import ALICE, CAROL, example_device, write_msgstore
+    from cairn.services.messaging.importing import import_path
+    from cairn.services.messaging.reports import analyse_case
+
+    store = write_msgstore(tmp_path / "phone" / "msgstore.db", example_device())
+    import_path(case, store, "C", "phone")
+    analysis = analyse_case(case, "C")
+    assert analysis.chats == {(CAROL.phone, ALICE.phone): 1}
+    edge = case_graph(analysis).edges[ALICE.phone, CAROL.phone]
+    assert (edge["kind"], edge["weight"]) == ("chatted", 1)

@@ -27,12 +27,14 @@ def test_groups(harbour: Harbour) -> None:
         (),
         # One event seen on two phones, whose stamps differ by phone-B's 90 s.
         (f"2024-05-01T06:00:00Z {BOB} added by {DAN} ({REF}; seen on phone-A, phone-B)",),
-        10,
+        8,  # what people wrote, on both phones; the notice of Bob's addition apart
         1,
+        2,
     )
     night = groups["Night Owls"]
     assert night.invite_link_joins == (f"{ERIN} at 2024-05-01T07:00:00Z ({REF}; seen on phone-A)",)
-    assert (night.seen_on, night.messages, night.media_items) == (("phone-A", "phone-C"), 16, 5)
+    assert (night.seen_on, night.messages, night.media_items) == (("phone-A", "phone-C"), 12, 5)
+    assert night.notices == 4  # created and Erin's join, on both phones
     # No wa.db on phone-B: the creator comes from the "created" event.
     assert groups["Quiet Room"].creator == BOB
     assert groups["Quiet Room"].events == (

@@ -54,7 +54,8 @@ def test_imports_record_originals_recovery_and_problems(harbour: Harbour) -> Non
         "accounts": 5,
         "groups": 2,
         "group_events": 9,
-        "messages": 13,
+        "messages": 10,
+        "system_messages": 3,
         "media": 6,
         "thumbnails": 1,
         "recovered_messages": 1,
@@ -81,7 +82,8 @@ def test_imports_record_originals_recovery_and_problems(harbour: Harbour) -> Non
     c = summaries[
         ("phone-C", "private/var/mobile/Containers/Shared/AppGroup/0A1B2C3D/ChatStorage.sqlite")
     ]
-    assert (c.format, c.counts["messages"], c.counts["media"]) == ("whatsapp-ios", 11, 7)
+    assert (c.format, c.counts["messages"], c.counts["media"]) == ("whatsapp-ios", 8, 7)
+    assert c.counts["system_messages"] == 3
 
 
 def test_importing_again_adds_nothing(harbour: Harbour) -> None:
@@ -124,7 +126,7 @@ def test_a_locked_database_is_read_as_last_committed(case: Context, tmp_path: Pa
         holder.execute("DELETE FROM message")
         summary = import_one(case, path, owner="+447700900001")
         holder.execute("ROLLBACK")
-    assert (summary.status, summary.counts["messages"]) == ("completed", 5)
+    assert (summary.status, summary.counts["messages"]) == ("completed", 3)
 
 
 def test_other_sqlite_files_and_plain_files_are_refused(case: Context, tmp_path: Path) -> None:
@@ -224,7 +226,7 @@ def test_a_single_phone_states_its_owner(case: Context, tmp_path: Path) -> None:
     assert analysis.owners["phone-C"] == summary.owner
     people = {p.key: p for p in analysis.people}
     assert [k for k in people if k.startswith("owner:")] == []
-    assert people[ALICE.phone].messages_seen == 2  # the group's creation and the forward
+    assert people[ALICE.phone].messages_seen == 1  # the forward; the group's creation apart
     assert people[ALICE.phone].phones_owned == (f"phone-C: {summary.owner}",)
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from cairn.media.synthetic import CameraExif, jpeg_bytes, synthetic_image
-from cairn.messaging.samples import CAROL, PARK, located_device, write_msgstore
+from cairn.messaging.samples import CAROL, GARDENS, located_device, write_msgstore
 from cairn.services.context import Context
 from cairn.services.ingest import ingest
 from cairn.services.messaging.discovery import import_from_evidence
@@ -27,13 +27,13 @@ def test_location_messages_and_media_gps(case: Context, tmp_path: Path) -> None:
     message, media = list(case_places(case, "C"))
     assert message == PlaceView(
         "message",
-        PARK[0],
-        PARK[1],
+        GARDENS[0],
+        GARDENS[1],
         "2024-05-01T08:05:00Z",
         CAROL.phone,
         "phone",
         f"{CAROL.phone} with phone",
-        PARK[2],
+        GARDENS[2],
         message.message_id,
         None,
     )
@@ -44,7 +44,7 @@ def test_location_messages_and_media_gps(case: Context, tmp_path: Path) -> None:
     collection = json.loads(out.getvalue())
     assert collection["type"] == "FeatureCollection"
     first = collection["features"][0]
-    assert first["geometry"] == {"type": "Point", "coordinates": [PARK[1], PARK[0]]}
+    assert first["geometry"] == {"type": "Point", "coordinates": [GARDENS[1], GARDENS[0]]}
     assert first["properties"]["who"] == CAROL.phone
     assert [f["properties"]["source"] for f in collection["features"]] == ["message", "media-gps"]
 

@@ -11,7 +11,7 @@ from cairn.messaging.scenario import CAMERA_PATH, PEOPLE
 from cairn.services.context import Context
 from cairn.services.ingest import ingest
 from cairn.services.messaging.discovery import import_from_evidence
-from cairn.services.messaging.reports import analyse_case, summary_lines
+from cairn.services.messaging.reports import analyse_case, conversation_lines, summary_lines
 
 if TYPE_CHECKING:
     from conftest import Harbour  # tests/services/messaging/conftest.py
@@ -166,12 +166,29 @@ def test_demo_device_with_whatsapp(case: Context, tmp_path: Path) -> None:
     assert (summary.path, summary.counts["messages"]) == (f"{DB}/msgstore.db", 6)
     camera = "DCIM/Camera/IMG_20240512_1030.jpg"
     photo = hashlib.sha256((device / camera).read_bytes()).hexdigest()
+    image = device / "WhatsApp/Media/WhatsApp Images/IMG-20240520-WA0001.jpg"
+    received = hashlib.sha256(image.read_bytes()).hexdigest()
     assert summary_lines(analyse_case(case, "C")) == [
-        "WhatsApp: 2 media items shared in 2 groups, 4 people, 1 phones",
-        f"top producer candidate: owner of demo-device (4 points; {photo[:12]}: first posted in "
+        # The owner is one person: the phone's own notice names its number.
+        "WhatsApp: 2 media items shared in 2 groups, 3 people, 1 phones",
+        "phone owner of demo-device: +447700900100 (stated by the phone: the member named in 1 "
+        "group notice of the phone's own acts (message_system_chat_participant))",
+        f"top producer candidate: +447700900100 (4 points; {photo[:12]}: first posted in "
         "'Demo Walkers' at 2024-05-01T08:00:00Z (demo-device reference clock), not forwarded: "
         "+1); `cairn messaging people --case C` explains it",
         "top distributor: +447700900102 (3 points; "
         f"{photo[:12]}: forwarded to 'Demo Photo Club' at 2024-05-01T08:10:00Z (demo-device "
         "reference clock, forward score 1): +1); `cairn messaging people --case C` explains it",
+    ]
+    # The demo shows one group's conversation and the location shared in it.
+    assert conversation_lines(case, "C", "Demo Walkers") == [
+        "conversation in 'Demo Walkers' (`cairn messaging messages --case C --group "
+        "'Demo Walkers'`):",
+        f"  2024-05-01T08:00:00Z +447700900100: [image {photo[:12]}]",
+        f"  2024-05-01T08:05:00Z +447700900103: [image {received[:12]}]",
+        "  2024-05-01T08:16:00Z +447700900103: nice walk",
+        "  2024-05-01T08:17:00Z +447700900103: [location]",
+        "location: +447700900103 shared 51.50740, -0.12780 (Victoria Embankment Gardens) at "
+        "2024-05-01T08:17:00Z in 'Demo Walkers'; `cairn export geojson --case C -o "
+        "places.geojson` maps it with the photos' GPS",
     ]

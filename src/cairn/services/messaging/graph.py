@@ -82,6 +82,7 @@ def case_graph(analysis: CaseAnalysis) -> nx.Graph[str]:
         for (person, media), (n, first, forwards) in sorted(posted.items())
     ]
     edges += [Edge(media, group, "shared-in", n) for (media, group), n in sorted(shared.items())]
+    edges += [Edge(a, b, "chatted", n) for (a, b), n in sorted(analysis.chats.items())]
     for edge in edges:  # someone known only from one side of a link
         for end in (edge.source, edge.target):
             if end not in nodes:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy import case as when
 
 from cairn.messaging.analysis import MIN_UNCERTAINTY, ClockOffset, iso
 from cairn.services.messaging.case_rows import CaseRows, Event, utc
+from cairn.services.messaging.people import SYSTEM
 from cairn.store.messaging_models import MsgImport, MsgMessage
 from cairn.store.models import Evidence
 
@@ -29,18 +31,24 @@ class GroupReport:
     admins: tuple[str, ...]
     invite_link_joins: tuple[str, ...]  # "person at time (phone)"
     events: tuple[str, ...]  # dated membership events, in time order
-    messages: int  # message records, over every phone
+    messages: int  # message records people wrote, over every phone
     media_items: int
+    notices: int  # the app's notices (created, added, left, subject changed), over every phone
 
 
-def group_counts(connection: Connection, case_id: int) -> dict[int, tuple[int, int, set[str]]]:
-    """Per group: message records, distinct media items, and the phones holding messages."""
-    result: dict[int, tuple[int, int, set[str]]] = {}
-    for group_id, label, messages, items in connection.execute(
+Counts = tuple[int, int, int, set[str]]  # messages, notices, media items, phones
+
+
+def group_counts(connection: Connection, case_id: int) -> dict[int, Counts]:
+    """Per group: message records people wrote, the app's notices, distinct media items, and
+    the phones holding messages. A group where only notices happened is not active."""
+    result: dict[int, Counts] = {}
+    for group_id, label, records, notices, items in connection.execute(
         select(
             MsgMessage.group_id,
             Evidence.label,
             func.count(),
+            func.sum(when((MsgMessage.kind == SYSTEM, 1), else_=0)),
             func.count(func.distinct(MsgMessage.media_sha256)),
         )
         .join(MsgImport, MsgImport.id == MsgMessage.import_id)
@@ -53,8 +61,14 @@ def group_counts(connection: Connection, case_id: int) -> dict[int, tuple[int, i
         .group_by(MsgMessage.group_id, Evidence.label)
     ):
         assert group_id is not None  # selected by it
-        total, media, phones = result.get(group_id, (0, 0, set()))
-        result[group_id] = (total + messages, max(media, items), phones | {label})
+        total, system, media, phones = result.get(group_id, (0, 0, 0, set()))
+        notices = int(notices or 0)
+        result[group_id] = (
+            total + records - notices,
+            system + notices,
+            max(media, items),
+            phones | {label},
+        )
     return result
 
 
@@ -68,7 +82,7 @@ class _Dated:
 def group_reports(
     case: CaseRows,
     events: list[Event],
-    counts: dict[int, tuple[int, int, set[str]]],
+    counts: dict[int, Counts],
     offsets: dict[str, ClockOffset],
 ) -> list[GroupReport]:
     roster: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -110,7 +124,7 @@ def group_reports(
     for group in sorted(case.groups.values(), key=lambda g: (g.name or "", g.key)):
         creator = case.accounts.get(group.creator_account_id or -1)
         creator_key = creator.key if creator else created_by.get(group.key)
-        messages, items, phones = counts.get(group.id, (0, 0, set()))
+        messages, notices, items, phones = counts.get(group.id, (0, 0, 0, set()))
         members = roster[group.key]
         reports.append(
             GroupReport(
@@ -125,6 +139,7 @@ def group_reports(
                 tuple(line for _at, line in sorted(lines[group.key])),
                 messages,
                 items,
+                notices,
             )
         )
     return reports

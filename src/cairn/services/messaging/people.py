@@ -16,6 +16,8 @@ from cairn.messaging.analysis import Attribution, CameraCopy, Score
 from cairn.services.messaging.case_rows import CaseRows
 from cairn.store.messaging_models import MsgImport, MsgMessage
 
+SYSTEM = "system"  # the kind of the app's own notices
+
 
 @dataclass(frozen=True)
 class PersonReport:
@@ -24,7 +26,7 @@ class PersonReport:
     names: tuple[str, ...]
     phones_owned: tuple[str, ...]  # "evidence: how the owner is known"
     groups: tuple[str, ...]  # "group name (roles and events)"
-    messages_seen: int  # message records sent by them, over every phone
+    messages_seen: int  # message records sent by them, over every phone (notices apart)
     media_sent: int  # distinct media items they posted
     first_posted: tuple[str, ...]  # SHA-256 of the items they posted first
     first_posted_not_forwarded: tuple[str, ...]
@@ -39,18 +41,46 @@ class PersonReport:
 
 
 def message_counts(case: CaseRows) -> dict[str, int]:
-    """Message records per sender, over every phone (a message two phones hold counts twice)."""
+    """Message records per sender, over every phone (a message two phones hold counts twice);
+    the app's notices (group created, member added) are not messages people wrote."""
     counts: dict[str, int] = defaultdict(int)
     for import_id, from_me, sender_id, count in case.connection.execute(
         select(MsgMessage.import_id, MsgMessage.from_me, MsgMessage.sender_account_id, func.count())
         .join(MsgImport, MsgImport.id == MsgMessage.import_id)
-        .where(MsgImport.case_id == case.id, MsgImport.status != "failed")
+        .where(
+            MsgImport.case_id == case.id,
+            MsgImport.status != "failed",
+            MsgMessage.kind != SYSTEM,
+        )
         .group_by(MsgMessage.import_id, MsgMessage.from_me, MsgMessage.sender_account_id)
     ):
         person = case.person(case.imports[import_id][0], bool(from_me), sender_id)
         if person is not None:
             counts[person] += count
     return counts
+
+
+def one_to_one_chats(case: CaseRows) -> dict[tuple[str, str], int]:
+    """Per one-to-one chat, (the phone's owner, the other party): the messages people wrote
+    in it, over every phone. The pair is in key order, so both phones' copies meet."""
+    chats: dict[tuple[str, str], int] = defaultdict(int)
+    for import_id, peer_id, count in case.connection.execute(
+        select(MsgMessage.import_id, MsgMessage.peer_account_id, func.count())
+        .join(MsgImport, MsgImport.id == MsgMessage.import_id)
+        .where(
+            MsgImport.case_id == case.id,
+            MsgImport.status != "failed",
+            MsgMessage.group_id.is_(None),
+            MsgMessage.kind != SYSTEM,
+        )
+        .group_by(MsgMessage.import_id, MsgMessage.peer_account_id)
+    ):
+        device = case.imports[import_id][0]
+        owner, peer = case.owners[device], case.person(device, False, peer_id)
+        if peer is not None and peer != owner:
+            first, second = sorted((owner, peer))
+            chats[(first, second)] += count
+    return dict(chats)
 
 
 def people_reports(

@@ -35,7 +35,12 @@ from cairn.services.messaging.linking import (
     media_facts,
     thumbnailed,
 )
-from cairn.services.messaging.people import PersonReport, message_counts, people_reports
+from cairn.services.messaging.people import (
+    PersonReport,
+    message_counts,
+    one_to_one_chats,
+    people_reports,
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class CaseAnalysis:
     attributions: list[Attribution] = field(default_factory=list)
     memberships: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # person or group key -> shown name
+    # One-to-one chats: (phone owner, other party) -> messages people wrote, over every phone.
+    chats: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def analyse_case(ctx: Context, case_ref: str) -> CaseAnalysis:
@@ -106,6 +113,7 @@ def analyse_case(ctx: Context, case_ref: str) -> CaseAnalysis:
         events = case.events()
         counts = message_counts(case)
         per_group = group_counts(connection, case.id)
+        chats = one_to_one_chats(case)
     producers = producer_scores(attributions, known, cameras, case.owners)
     distributors = distributor_scores(attributions)
     memberships: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -143,6 +151,7 @@ def analyse_case(ctx: Context, case_ref: str) -> CaseAnalysis:
         attributions,
         dict(memberships),
         case.names,
+        chats,
     )
 
 
@@ -166,6 +175,29 @@ def _view(sharing: Sharing, case: CaseRows) -> SharingView:
     )
 
 
+def conversation_lines(ctx: Context, case_ref: str, group: str) -> list[str]:
+    """What a case summary shows of one group's conversation and of the case's places."""
+    from cairn.services.messaging.conversation import conversation
+    from cairn.services.messaging.places import case_places
+
+    lines = [
+        f"conversation in {group!r} (`cairn messaging messages --case {case_ref} --group "
+        f"{group!r}`):"
+    ]
+    for m in conversation(ctx, case_ref, group=group):
+        shown = m.text or (f"[{m.kind} {m.media_sha256[:12]}]" if m.media_sha256 else f"[{m.kind}]")
+        lines.append(f"  {m.at} {m.sender}: {shown}")
+    for place in case_places(ctx, case_ref):
+        if place.source == "message":
+            name = f" ({place.name})" if place.name else ""
+            lines.append(
+                f"location: {place.who} shared {place.latitude:.5f}, {place.longitude:.5f}{name} "
+                f"at {place.at} in {place.chat!r}; `cairn export geojson --case {case_ref} -o "
+                "places.geojson` maps it with the photos' GPS"
+            )
+    return lines
+
+
 def summary_lines(analysis: CaseAnalysis) -> list[str]:
     """What a case summary (`cairn demo`) says about messaging: volume, and the top producer
     and distributor candidates with their first piece of evidence."""
@@ -175,6 +207,7 @@ def summary_lines(analysis: CaseAnalysis) -> list[str]:
         f"WhatsApp: {len(analysis.media)} media items shared in {len(analysis.groups)} "
         f"groups, {len(analysis.people)} people, {len(analysis.clocks)} phones"
     ]
+    lines += [f"phone owner of {label}: {note}" for label, note in analysis.owners.items()]
     for title, scores in (
         ("top producer candidate", analysis.producers),
         ("top distributor", analysis.distributors),

@@ -255,7 +255,8 @@ class RecordWriter:
             )
         )
         counts = self.counts
-        counts["messages"] += 1
+        # People's messages apart from the app's notices (group created, member added, …).
+        counts["system_messages" if m.kind == "system" else "messages"] += 1
         if media is not None:
             counts["media" if media.sha256 else "media_without_hash"] += 1
         if m.recovered:

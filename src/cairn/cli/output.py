@@ -9,8 +9,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     Progress,
@@ -25,6 +27,7 @@ from rich.text import Text
 
 console = Console()
 err_console = Console(stderr=True)
+UNBOUNDED_WIDTH = 10_000  # wider than any table
 
 
 def print_json(data: Any) -> None:
@@ -39,13 +42,33 @@ def print_json(data: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table when it fits the terminal, else each row stacked as "column  value" lines: no
+    header or value is ever cut short, even at 80 columns."""
+    # Seized text may contain rich markup such as "[/x]": cells are shown literally.
+    cells = [["" if v is None else escape(str(v)) for v in row] for row in rows]
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
-    for row in rows:
-        # Seized text may contain rich markup such as "[/x]": cells are shown literally.
-        table.add_row(*("" if v is None else escape(str(v)) for v in row))
-    console.print(table)
+        table.add_column(column, overflow="fold")
+    for row in cells:
+        table.add_row(*row)
+    # The narrowest the table can be without breaking a word, whatever the terminal's width.
+    unbounded = console.options.update_width(UNBOUNDED_WIDTH)
+    if Measurement.get(console, unbounded, table).minimum <= console.width:
+        console.print(table)
+    elif cells:
+        console.print(_stacked(title, columns, cells))
+    else:
+        console.print(f"{escape(title)}: none")
+
+
+def _stacked(title: str, columns: Sequence[str], cells: list[list[str]]) -> Table:
+    table = Table(title=title, show_header=False, box=box.HORIZONTALS)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for row in cells:
+        for n, (column, value) in enumerate(zip(columns, row, strict=True), 1):
+            table.add_row(column, value, end_section=n == len(columns))
+    return table
 
 
 class _RateColumn(ProgressColumn):

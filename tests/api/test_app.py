@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from cairn.api.app import api_routes, check_route_table
+from cairn.api.app import api_routes, check_route_table, create_app
 from cairn.api.deps import Caller
 from cairn.api.permissions import PUBLIC, ROUTE_PERMISSIONS
 
@@ -15,13 +17,47 @@ if TYPE_CHECKING:
     from conftest import World
 
 
-def test_health_needs_no_token_and_names_the_store(world: World) -> None:
+def test_health_needs_no_token_and_tells_nothing_else(world: World) -> None:
     answer = world.client.get("/api/v1/health")
     assert answer.status_code == 200
-    body = answer.json()
-    assert body["status"] == "ok"
-    assert body["database"] == world.ctx.db.engine.dialect.name
+    assert answer.json() == {"status": "ok"}  # no version, no kind of store
     assert answer.headers["cache-control"] == "no-store, private"  # every answer, by default
+
+
+def test_swagger_ui_is_off_unless_asked_and_the_schema_is_always_served(world: World) -> None:
+    """Swagger UI's page loads its scripts from a CDN: not served by default."""
+    assert world.client.get("/api/v1/docs").status_code == 404
+    assert world.client.get("/api/v1/openapi.json").status_code == 200
+    ws = world.ctx.workspace
+    settings = dataclasses.replace(world.client.app.state.cairn.settings, api_docs=True)
+    asked = create_app(ws.root, ws.database_url, settings=settings, run_jobs=False)
+    page = TestClient(asked).get("/api/v1/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    asked.state.cairn.ctx.close()
+
+
+def test_a_nul_byte_in_any_text_field_is_a_clean_422(world: World) -> None:
+    headers = world.headers()
+    device = str(world.roots["AA-1"] / "AA-1-device")
+    for url, body in (
+        ("/api/v1/cases/A-1/evidence", {"source": device, "label": "a\0b"}),
+        ("/api/v1/cases/A-1/evidence", {"source": device, "custodian": "a\0b"}),
+        ("/api/v1/cases/A-1/evidence", {"source": device, "timezone": "a\0b"}),
+        ("/api/v1/cases/A-1/evidence", {"source": device, "acquisition_hash": "md5:\0"}),
+        ("/api/v1/cases/A-1/ingest", {"source": device, "evidence_label": "a\0b"}),
+        ("/api/v1/cases/A-1/ingest", {"source": device + "\0"}),
+        ("/api/v1/cases/A-1/evidence", {"source": "\0"}),
+    ):
+        answer = world.client.post(url, json=body, headers=headers)
+        assert answer.status_code == 422, (url, body, answer.text)
+    for param in ("name", "filename", "format"):
+        answer = world.client.post(
+            "/api/v1/hashsets",
+            params={"name": "n", "filename": "list.txt", param: "a\0b"},
+            content=f"{'ab' * 16}\n".encode(),
+            headers=headers,
+        )
+        assert answer.status_code == 422, (param, answer.text)
 
 
 def test_every_route_but_health_and_login_refuses_anonymous_callers(world: World) -> None:

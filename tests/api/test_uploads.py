@@ -43,6 +43,34 @@ def test_an_upload_is_stored_privately_and_imported_by_a_job(world: World) -> No
     assert [(s["agency_code"], s["shared"], s["kind"], s["entries"]) for s in uploaded] == [
         ("BB-2", True, "alert", 2)
     ]
+    assert _uploads(world) == []  # imported: the copy is deleted
+
+
+def test_an_upload_whose_import_fails_is_deleted_too(world: World) -> None:
+    for body in (LIST, LIST + f"{'ef' * 16}\n".encode()):  # the second: the name is taken
+        assert _upload(world, body)[0] == 202
+    assert world.client.app.state.cairn.runner.run_pending() == 2
+    jobs = world.client.get("/api/v1/jobs", headers=world.headers(Role.EXAMINER, "BB-2")).json()
+    assert [j["state"] for j in jobs] == ["failed", "done"]
+    assert _uploads(world) == []
+
+
+def test_job_parameters_show_server_paths_only_to_the_roles_that_need_them(
+    world: World,
+) -> None:
+    """A source to who names sources (admin, examiner); an upload's place to nobody."""
+    assert _upload(world, LIST)[0] == 202
+    device = str(world.roots["BB-2"] / "BB-2-device")
+    started = world.client.post(
+        "/api/v1/cases/B-1/ingest", json={"source": device}, headers=world.headers(agency="BB-2")
+    )
+    assert started.json()["params"] == {"case_ref": "B-1", "source": device}
+    for role in Role:
+        listed = world.client.get("/api/v1/jobs", headers=world.headers(role, "BB-2")).json()
+        ingest, upload = (j["params"] for j in listed)
+        assert "upload" not in upload and upload["name"] == "BB-2:uploaded"
+        shown = role in (Role.ADMIN, Role.EXAMINER)
+        assert ingest == ({"case_ref": "B-1", "source": device} if shown else {"case_ref": "B-1"})
 
 
 def test_an_upload_over_the_cap_is_refused_and_nothing_is_kept(world: World) -> None:

@@ -167,3 +167,23 @@ def test_jobs_running_at_a_stop_are_run_again(
     assert finished.result == {"name": "set", "records": 2, "resumed": True}
     with db_ctx.db.session() as session:
         assert session.scalar(select(func.count(HashSet.id))) == 1
+
+
+def test_a_cancelled_import_stores_nothing_and_its_upload_is_deleted(
+    db_ctx: Context, runner: JobRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "PROGRESS_SECONDS", 0)  # every batch reads the cancel flag
+    principal = _principal(db_ctx)
+    ctx = _as(db_ctx, principal)
+    upload = tmp_path / "set.txt"
+    upload.write_text("".join(f"{n:032x}\n" for n in range(1, 50_001)))
+    params = {"upload": str(upload), "name": "set", "agency_id": principal.agency_id}
+    job = jobs.submit(ctx, principal, JobKind.HASHSET_IMPORT, params)
+    # What cancel_job does to a running job: the flag its progress callback reads.
+    with db_ctx.db.session() as session:
+        session.execute(update(Job).where(Job.id == job.id).values(cancel_requested=True))
+    assert runner.run_pending() == 1
+    assert _job(db_ctx, job.id).state == "cancelled"
+    with db_ctx.db.session() as session:
+        assert session.scalar(select(func.count(HashSet.id))) == 0
+    assert not upload.exists()

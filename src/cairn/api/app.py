@@ -117,7 +117,7 @@ def create_app(
         version=__version__,
         description="Multi-agency forensic database: cases, media, hash sets, search by hash.",
         openapi_url=f"{V1}/openapi.json",
-        docs_url=f"{V1}/docs",
+        docs_url=f"{V1}/docs" if settings.api_docs else None,
         redoc_url=None,
         lifespan=lifespan,
     )

@@ -33,6 +33,9 @@ class ServerSettings:
     # The longest an API token made through the API lives (and its expiry when none is asked):
     # a 15-minute password session must not mint a credential that never ends.
     api_token_max_days: int = 30
+    # Swagger UI at /api/v1/docs loads its scripts from a CDN (no installed package ships
+    # them): off unless the operator asks (`cairn serve --api-docs`); openapi.json is always on.
+    api_docs: bool = False
 
 
 @dataclass

@@ -7,21 +7,25 @@ bytes is the (audited, uncached) thumbnail.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr, StringConstraints
 
 from cairn.core.types import Role
 
 SHA256 = r"^[0-9a-fA-F]{64}$"
+# Text that reaches the store or a path: a NUL byte is refused (422) here, before PostgreSQL
+# refuses it with a server error. (A source with one gets the answer of a missing source.)
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 # Row ids are 32-bit in both stores: a larger number is refused (422), not a database error.
 MAX_ID = 2**31 - 1
 
 
 class Health(BaseModel):
+    """All that an anonymous caller learns: no version, no kind of store."""
+
     status: Literal["ok"] = "ok"
-    version: str
-    database: str = Field(description="Dialect of the store: sqlite or postgresql.")
 
 
 class Token(BaseModel):
@@ -76,11 +80,11 @@ class CaseOut(BaseModel):
 
 class EvidenceCreate(BaseModel):
     source: str = Field(description="A path on the server, under one of its evidence roots.")
-    label: str | None = None
-    custodian: str | None = None
+    label: Text | None = None
+    custodian: Text | None = None
     seized_at: datetime | None = None
-    timezone: str | None = None
-    acquisition_hash: str | None = Field(None, description='"algorithm:hex", as recorded.')
+    timezone: Text | None = None
+    acquisition_hash: Text | None = Field(None, description='"algorithm:hex", as recorded.')
 
 
 class EvidenceOut(BaseModel):
@@ -95,7 +99,7 @@ class EvidenceOut(BaseModel):
 
 class IngestRequest(BaseModel):
     source: str = Field(description="A path on the server, under one of its evidence roots.")
-    evidence_label: str | None = Field(None, description="Resume into this evidence item.")
+    evidence_label: Text | None = Field(None, description="Resume into this evidence item.")
 
 
 class Progress(BaseModel):

@@ -30,6 +30,14 @@ def serve(
     upload_max_mb: Annotated[
         int, typer.Option(help="Largest hash-set upload accepted, in MiB.")
     ] = 2048,
+    api_docs: Annotated[
+        bool,
+        typer.Option(
+            "--api-docs",
+            help="Serve Swagger UI at /api/v1/docs (its scripts come from a CDN: the browser "
+            "calls out). /api/v1/openapi.json is served either way.",
+        ),
+    ] = False,
     ingest_workers: Annotated[
         int | None, typer.Option(help="Worker processes per ingest job (default: one per CPU).")
     ] = None,
@@ -44,7 +52,7 @@ def serve(
         int, typer.Option(min=1, help="Longest life of an API token made through the API.")
     ] = 30,
 ) -> None:
-    """Serve the REST API (OpenAPI at /api/v1/docs) over the workspace's store.
+    """Serve the REST API (OpenAPI schema at /api/v1/openapi.json) over the workspace's store.
 
     The store is the workspace's SQLite database, or PostgreSQL when CAIRN_DATABASE_URL is set
     (postgresql+psycopg://user@host/db). Token signing uses CAIRN_SECRET_KEY or
@@ -66,6 +74,7 @@ def serve(
             upload_max_bytes=upload_max_mb << 20,
             evidence_roots=tuple(evidence_root or ()),
             api_token_max_days=api_token_max_days,
+            api_docs=api_docs,
         ),
         runner_settings=RunnerSettings(ingest_workers=ingest_workers),
     )

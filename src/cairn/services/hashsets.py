@@ -17,12 +17,12 @@ import hashlib
 import json
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 KINDS = ("illegal", "ignorable", "alert")
 INSERT_BATCH = 20_000
+T = TypeVar("T")
 MAX_ERRORS_KEPT = 100
 MAX_CONFLICTS_KEPT = 20
 
@@ -195,8 +196,12 @@ def import_hashset(
     pdq_threshold: int = PDQ_MATCH_DISTANCE,
     agency_id: int | None = None,
     shared: bool = False,
+    between_batches: Callable[[], None] | None = None,
 ) -> ImportSummary:
-    """Import a set owned by `agency_id` (None: local); a shared set serves every agency."""
+    """Import a set owned by `agency_id` (None: local); a shared set serves every agency.
+
+    `between_batches` is called before each batch is read (a job's cancellation check):
+    whatever it raises abandons the import, which is one transaction, so nothing is stored."""
     if kind not in KINDS:
         raise UsageError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if not 0 <= pdq_threshold <= 128:
@@ -237,7 +242,8 @@ def import_hashset(
             first_id = (connection.scalar(select(func.max(KnownHash.id))) or 0) + 1
             if issubclass(reader, NsrlFormat):
                 known_files = KnownFileWriter(indexes_folder, first_id)
-                extras = _store_known_files(reader.read_columns(path), known_files, summary)
+                columns = _calling(between_batches, reader.read_columns(path), 1)
+                extras = _store_known_files(columns, known_files, summary)
                 summary.source_sha256 = source_sha256.result()
                 known_files.finish(hashset_id, summary.source_sha256, extras)
                 if summary.records:  # its last entry as a row reserves the set's id range
@@ -245,9 +251,8 @@ def import_hashset(
                     rows = _known_rows(KnownFileSet(known_files.staging, extras), [last])
                     connection.execute(insert(KnownHash), rows)
             else:
-                _store_records(
-                    connection, reader.read(path, options), hashset_id, first_id, keys, summary
-                )
+                records = _calling(between_batches, reader.read(path, options), _CHECK_RECORDS)
+                _store_records(connection, records, hashset_id, first_id, keys, summary)
                 summary.source_sha256 = source_sha256.result()
             connection.execute(
                 update(HashSet)
@@ -285,6 +290,18 @@ def import_hashset(
         known_files.publish(indexes_folder, hashset_id)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+# Records read between two `between_batches` calls: a cancel is seen within a few ms of work.
+_CHECK_RECORDS = 10_000
+
+
+def _calling(call: Callable[[], None] | None, items: Iterator[T], every: int) -> Iterator[T]:
+    """`items`, with `call` called before the first and then every `every` items."""
+    for number, item in enumerate(items):
+        if call is not None and number % every == 0:
+            call()
+        yield item
 
 
 def _store_records(

@@ -2,8 +2,9 @@
 
 A request queues a job and returns at once; a runner thread in the server process claims queued
 jobs one at a time and runs the same service functions the CLI calls, writing progress to the
-job's row. Cancelling a running ingest is cooperative: the progress callback raises between
-batches, and ingest's own bookkeeping records the run as interrupted (resumable). Jobs found
+job's row. Cancelling a running ingest or import is cooperative: the progress callback raises
+between batches; ingest's own bookkeeping records the run as interrupted (resumable), and an
+import's one transaction is rolled back. Jobs found
 `running` when a server starts were cut off by a stop: they are marked interrupted and run
 again, which is safe because ingest resumes, imports are one transaction and matching is
 idempotent.
@@ -278,25 +279,34 @@ def _run_import(
     from cairn.services.hashsets import file_sha256, import_hashset
 
     path = Path(params["upload"])
-    progress.start(1, 0)
-    with ctx.db.session() as session:
-        existing = session.scalar(
-            select(HashSet).where(HashSet.name == params["name"], HashSet.removed_at.is_(None))
-        )
-        # A server stopped after the import committed but before the job was marked done.
-        if existing is not None and existing.source_sha256 == file_sha256(path):
+    # The upload is deleted however the import ends (it is a copy, and uploads must not fill
+    # the disk); only a server stop, which runs no `finally`, leaves it for the rerun.
+    try:
+        progress.start(1, 0)
+        with ctx.db.session() as session:
+            existing = session.scalar(
+                select(HashSet).where(HashSet.name == params["name"], HashSet.removed_at.is_(None))
+            )
+        # A server stopped after the import committed but before the job was marked done
+        # (and perhaps after the upload was deleted).
+        if existing is not None and (
+            not path.exists() or existing.source_sha256 == file_sha256(path)
+        ):
             return {"name": existing.name, "records": existing.entries, "resumed": True}
-    summary = import_hashset(
-        ctx,
-        path,
-        params["name"],
-        fmt=params.get("format", "auto"),
-        kind=params.get("kind", "illegal"),
-        pdq_threshold=params.get("pdq_threshold", PDQ_MATCH_DISTANCE),
-        agency_id=params["agency_id"],
-        shared=params.get("shared", False),
-    )
-    return _jsonable(asdict(summary))  # type: ignore[no-any-return]
+        summary = import_hashset(
+            ctx,
+            path,
+            params["name"],
+            fmt=params.get("format", "auto"),
+            kind=params.get("kind", "illegal"),
+            pdq_threshold=params.get("pdq_threshold", PDQ_MATCH_DISTANCE),
+            agency_id=params["agency_id"],
+            shared=params.get("shared", False),
+            between_batches=lambda: progress.advance(0, 0),  # reads a cancel request
+        )
+        return _jsonable(asdict(summary))  # type: ignore[no-any-return]
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _run_match(

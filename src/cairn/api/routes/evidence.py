@@ -61,4 +61,4 @@ def start_ingest(
         params["evidence_label"] = body.evidence_label
     job = jobs.submit(ctx, principal, jobs.JobKind.INGEST, params)
     state.runner.wake()
-    return job_out(job)
+    return job_out(job, principal)

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from cairn.api.deps import Caller, RequestContext, RowId, Server
 from cairn.api.permissions import V1
 from cairn.api.routes.jobs import job_out
-from cairn.api.schemas import HashSetOut, JobOut, ShareRequest
+from cairn.api.schemas import NO_NUL, HashSetOut, JobOut, ShareRequest
 from cairn.api.streaming import stream_text
 from cairn.api.uploads import receive_hashset, upload_folder
 from cairn.core.errors import NotFoundError
@@ -56,10 +56,14 @@ async def upload_hashset(
     state: Server,
     ctx: RequestContext,
     principal: Caller,
-    name: str = Query(min_length=1, max_length=200),
+    name: str = Query(min_length=1, max_length=200, pattern=NO_NUL),
     kind: Literal["illegal", "ignorable", "alert"] = Query("illegal"),
-    format: str = Query("auto", description="auto, or a format name (vics, icse-csv, …)."),
-    filename: str = Query("hashset", description="The file's name (some formats probe it)."),
+    format: str = Query(
+        "auto", description="auto, or a format name (vics, icse-csv, …).", pattern=NO_NUL
+    ),
+    filename: str = Query(
+        "hashset", description="The file's name (some formats probe it).", pattern=NO_NUL
+    ),
     shared: bool = Query(False, description="Usable by every agency."),
     pdq_threshold: int = Query(PDQ_MATCH_DISTANCE, ge=0, le=128),
 ) -> JobOut:
@@ -88,7 +92,7 @@ async def upload_hashset(
     kind_ = jobs.JobKind.HASHSET_IMPORT
     job = await run_in_threadpool(jobs.submit, ctx, principal, kind_, params)
     state.runner.wake()
-    return job_out(job)
+    return job_out(job, principal)
 
 
 @router.get("/{hashset_id}/export", response_class=StreamingResponse)

@@ -19,7 +19,7 @@ def start_match(ref: str, state: Server, ctx: RequestContext, principal: Caller)
     check_case(ctx, principal, ref)
     job = jobs.submit(ctx, principal, jobs.JobKind.MATCH, {"case_ref": ref})
     state.runner.wake()
-    return job_out(job)
+    return job_out(job, principal)
 
 
 @router.get("/triage")

@@ -15,10 +15,12 @@ from cairn.media.thumbnail import (
     KEY_BYTES,
     NONCE_BYTES,
     ThumbnailError,
+    bind,
     load_or_create_key,
     make_thumbnail,
     new_key,
     open_thumbnail,
+    rebind_legacy,
     render_jpeg,
 )
 
@@ -154,3 +156,32 @@ def test_open_key_file_is_used_with_a_warning(
         f"thumbnail key file {path} is open to other users; expected mode 0600"
     ]
     assert key.hex() not in caplog.text
+
+
+def test_a_stored_thumbnail_opens_only_for_its_own_media() -> None:
+    key = new_key()
+    first, second = "ab" * 32, "cd" * 32
+    in_transit = make_thumbnail(synthetic_image(4, 320, 240), key)
+    bound = bind(in_transit, key, first)
+    assert open_thumbnail(bound, key, first) == open_thumbnail(in_transit, key)
+    assert open_thumbnail(bound, key, first.upper()) == open_thumbnail(in_transit, key)
+    for wrong in (second, None):  # moved onto another item, or taken for one in transit
+        with pytest.raises(ThumbnailError, match="does not open"):
+            open_thumbnail(bound, key, wrong)
+    with pytest.raises(ThumbnailError, match="does not open"):
+        open_thumbnail(in_transit, key, first)  # never bound: not a stored thumbnail
+    sealed = make_thumbnail(synthetic_image(4, 320, 240), key, sha256=second)
+    assert _decoded(open_thumbnail(sealed, key, second)).size == (160, 120)
+
+
+def test_only_thumbnails_stored_before_binding_are_rebound() -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = new_key()
+    jpeg = render_jpeg(synthetic_image(5, 320, 240))
+    nonce = os.urandom(NONCE_BYTES)
+    legacy = nonce + AESGCM(key).encrypt(nonce, jpeg, b"cairn review thumbnail v1")
+    rebound = rebind_legacy(legacy, key, "ef" * 32)
+    assert rebound is not None and open_thumbnail(rebound, key, "ef" * 32) == jpeg
+    assert rebind_legacy(rebound, key, "ef" * 32) is None  # already bound
+    assert rebind_legacy(legacy, new_key(), "ef" * 32) is None  # another workspace's key

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from cairn.core.errors import NotFoundError, PermissionDeniedError, UsageError
+from cairn.media.thumbnail import ThumbnailError
 
 NOT_FOUND_BODY = {"detail": "not found"}
 FORBIDDEN_BODY = {"detail": "your role does not allow this action"}
@@ -31,8 +32,13 @@ async def _usage(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=422)
 
 
+async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
 def install(app: FastAPI) -> None:
     # NotFoundError subclasses UsageError: Starlette picks the handler of the nearest class.
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(PermissionDeniedError, _forbidden)
     app.add_exception_handler(UsageError, _usage)
+    app.add_exception_handler(ThumbnailError, _integrity)  # a stored blob not its item's own

@@ -176,6 +176,14 @@ def analyse_stream(
             result.flags.update(expanded.flags)
         elif size is None or size > settings.max_buffer_bytes:
             result.errors.append(ErrorRecord("limit", "container too large to open in memory"))
+    key = settings.thumbnail_key
+    if key is not None:  # bound to this content now that its SHA-256 is known (media.thumbnail)
+        from cairn.media.thumbnail import bind
+
+        if image is not None and image.thumbnail is not None:
+            image = replace(image, thumbnail=bind(image.thumbnail, key, digests.sha256))
+        if video is not None and video.contact_sheet is not None:
+            video = replace(video, contact_sheet=bind(video.contact_sheet, key, digests.sha256))
     result.content = ContentRecord(
         digests=digests,
         mime=content_type.mime if content_type else None,

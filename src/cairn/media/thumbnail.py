@@ -2,7 +2,12 @@
 
 A thumbnail is derived material as sensitive as the evidence, so the JPEG exists only in
 memory and leaves this module sealed with AES-256-GCM under the workspace key. The key file
-is created once per workspace, mode 0600, and its bytes are never logged. Pillow and
+is created once per workspace, mode 0600, and its bytes are never logged.
+
+A stored thumbnail is bound to its media's SHA-256 (the associated data), so someone who can
+write the database but has no key cannot move one item's thumbnail onto another: it would
+no longer open. The analysers seal "in transit" (they run before the digests are final) and
+the analysis step binds the blob once the SHA-256 is known (`bind`). Pillow and
 cryptography are imported inside the functions: the review side imports this module only to
 open thumbnails.
 """
@@ -26,8 +31,10 @@ THUMBNAIL_SIDE = 160  # enough to recognise a scene in a review grid
 # GCM's standard nonce, random per thumbnail: collisions stay negligible (about n²/2⁹⁷) for
 # any number of thumbnails a workspace will hold.
 NONCE_BYTES = 12
-# Binds a blob to its purpose, so a sealed thumbnail cannot pass for another sealed artefact.
-_ASSOCIATED_DATA = b"cairn review thumbnail v1"
+# Associated data: a blob opens only for its purpose, and a stored one only for its media.
+_IN_TRANSIT = b"cairn review thumbnail in transit"  # sealed by an analyser, not yet bound
+_LEGACY = b"cairn review thumbnail v1"  # stored before thumbnails were bound (rebind_legacy)
+_BOUND = b"cairn review thumbnail v2 "  # + the media's SHA-256 in hex
 _JPEG_QUALITY = 80
 # EXIF Orientation → the PIL transpose that shows the picture upright (as ImageOps.exif_transpose).
 _UPRIGHT = {
@@ -71,30 +78,56 @@ def render_jpeg(img: Image, orientation: int = 1) -> bytes:
     return out.getvalue()
 
 
-def seal(plaintext: bytes, key: bytes) -> bytes:
-    """nonce || AES-256-GCM ciphertext and tag."""
+def _associated_data(sha256: str | None) -> bytes:
+    return _IN_TRANSIT if sha256 is None else _BOUND + sha256.lower().encode("ascii")
+
+
+def seal(plaintext: bytes, key: bytes, sha256: str | None = None) -> bytes:
+    """nonce || AES-256-GCM ciphertext and tag; bound to `sha256`, or in transit without it."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     nonce = secrets.token_bytes(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, _ASSOCIATED_DATA)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, _associated_data(sha256))
 
 
-def make_thumbnail(img: Image, key: bytes, *, orientation: int = 1) -> bytes:
-    """The sealed review thumbnail of a decoded image."""
-    return seal(render_jpeg(img, orientation), key)
+def make_thumbnail(
+    img: Image, key: bytes, *, orientation: int = 1, sha256: str | None = None
+) -> bytes:
+    """The sealed review thumbnail of a decoded image (bound to `sha256` when given)."""
+    return seal(render_jpeg(img, orientation), key, sha256)
 
 
-def open_thumbnail(blob: bytes, key: bytes) -> bytes:
-    """The JPEG bytes inside a sealed thumbnail; ThumbnailError if the key or blob is wrong."""
+def _open(blob: bytes, key: bytes, associated_data: bytes) -> bytes:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     if len(key) != KEY_BYTES:
         raise ThumbnailError(f"a thumbnail key is {KEY_BYTES} bytes")
     try:
-        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _ASSOCIATED_DATA)
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated_data)
     except (InvalidTag, ValueError) as exc:
         raise ThumbnailError("thumbnail does not open with this key (or was altered)") from exc
+
+
+def open_thumbnail(blob: bytes, key: bytes, sha256: str | None = None) -> bytes:
+    """The JPEG inside a sealed thumbnail: a stored one opens only for its own `sha256`, one in
+    transit only without. ThumbnailError if the key, the blob or the media is wrong."""
+    return _open(blob, key, _associated_data(sha256))
+
+
+def bind(blob: bytes, key: bytes, sha256: str) -> bytes:
+    """A thumbnail sealed in transit, sealed again bound to its media's SHA-256."""
+    return seal(open_thumbnail(blob, key), key, sha256)
+
+
+def rebind_legacy(blob: bytes, key: bytes, sha256: str) -> bytes | None:
+    """A thumbnail stored before binding, bound to `sha256`; None when it is not such a blob
+    (already bound, or not openable with this key)."""
+    try:
+        plaintext = _open(blob, key, _LEGACY)
+    except ThumbnailError:
+        return None
+    return seal(plaintext, key, sha256)
 
 
 def load_or_create_key(path: Path) -> bytes:

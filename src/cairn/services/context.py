@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cairn.core import keys
 from cairn.core.config import AUDIT_KEY_ENV, Actor, Workspace
 from cairn.core.errors import UsageError
+from cairn.services.thumbnail_binding import bind_legacy_thumbnails
 from cairn.store import audit
 from cairn.store.database import Database, open_database
 
@@ -23,6 +24,7 @@ class Context:
         # the key makes the chain's links (asked once per engine: a Context is made per request).
         if not audit.is_kept(self.db.engine):
             audit.keep_chain(self.db.engine, self.workspace.root, audit_key(self.workspace))
+        bind_legacy_thumbnails(self.workspace, self.db)
 
     @classmethod
     def open(cls, workspace: str | os.PathLike[str] | None = None) -> Context:

@@ -7,6 +7,7 @@ NotFoundError as for a hash nobody holds. Every thumbnail opened is audited.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,24 +115,31 @@ def media_view(ctx: Context, principal: Principal, sha256: str) -> MediaView:
 
 
 def thumbnail_jpeg(ctx: Context, principal: Principal, sha256: str) -> bytes:
-    """The decrypted review thumbnail, audited; NotFoundError when the caller may not see it."""
-    from cairn.media.thumbnail import load_or_create_key, open_thumbnail
+    """The decrypted review thumbnail, audited; NotFoundError when the caller may not see it,
+    ThumbnailError (audited too) when the stored blob is not this item's own (moved or altered
+    in the database)."""
+    from cairn.media.thumbnail import ThumbnailError, load_or_create_key, open_thumbnail
 
     sha256 = sha256.lower()
+    jpeg: bytes | None = None
     with ctx.db.session() as session:
         places = _places(session, visible_case_ids(session, principal), sha256)
         thumbnail = session.get(Thumbnail, sha256) if places else None
         if thumbnail is None:
             raise NotFoundError("no such thumbnail")
-        jpeg = open_thumbnail(thumbnail.blob, load_or_create_key(ctx.workspace.key_file))
+        key = load_or_create_key(ctx.workspace.key_file)
+        with contextlib.suppress(ThumbnailError):
+            jpeg = open_thumbnail(thumbnail.blob, key, sha256)
         audit.record(
             session,
             ctx.actor,
-            "thumbnail.read",
+            "thumbnail.read" if jpeg is not None else "thumbnail.refused",
             places[0].case_ref,
             sha256=sha256,
             cases=sorted({p.case_ref for p in places}),
         )
+    if jpeg is None:
+        raise ThumbnailError(f"the stored thumbnail of {sha256} failed its integrity check")
     return jpeg
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from cairn.core.types import Role
-from cairn.store.models import AuditEvent
+from cairn.store.models import AuditEvent, Thumbnail
 
 if TYPE_CHECKING:
     from conftest import World
@@ -63,3 +63,25 @@ def test_thumbnail_is_a_jpeg_that_no_cache_keeps(world: World) -> None:
 def test_a_malformed_hash_is_refused_before_any_lookup(world: World) -> None:
     answer = world.client.get("/api/v1/media/not-a-hash", headers=world.headers())
     assert answer.status_code == 422
+
+
+def test_a_thumbnail_moved_onto_another_item_in_the_database_is_refused(world: World) -> None:
+    """Someone who can write the database but holds no key swaps two items' thumbnails: each
+    is bound to its own item, so neither is served as the other's, and the attempt is audited."""
+    photo, other = world.own_photo["BB-2"], world.common
+    with world.ctx.db.session() as session:
+        mine, theirs = (session.get(Thumbnail, p.sha256) for p in (photo, other))
+        assert mine is not None and theirs is not None
+        mine.blob, theirs.blob = theirs.blob, mine.blob
+    answer = world.client.get(
+        f"/api/v1/media/{photo.sha256}/thumbnail", headers=world.headers(Role.VICTIM_ID, "BB-2")
+    )
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "detail": f"the stored thumbnail of {photo.sha256} failed its integrity check"
+    }
+    with world.ctx.db.session() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("thumbnail.%"))
+        ).all()
+    assert actions == ["thumbnail.refused"]

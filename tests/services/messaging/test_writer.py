@@ -22,5 +22,5 @@ def test_whatsapp_thumbnail_of_a_deleted_file_is_sealed(harbour: Harbour) -> Non
         blobs = dict(session.execute(select(MsgThumbnail.sha256, MsgThumbnail.blob)).all())
     assert list(blobs) == [sha["x"]]
     assert b"\xff\xd8" not in blobs[sha["x"]][:16]  # sealed, not a JPEG at rest
-    with Image.open(io.BytesIO(open_thumbnail(blobs[sha["x"]], key))) as thumbnail:
+    with Image.open(io.BytesIO(open_thumbnail(blobs[sha["x"]], key, sha["x"]))) as thumbnail:
         assert (thumbnail.format, thumbnail.size) == ("JPEG", (8, 8))

@@ -260,7 +260,7 @@ def test_matching_is_idempotent_and_shared_hashes_round_trip(
         )
         sheet = session.get(Thumbnail, copy_sha)  # the contact sheet is the video's thumbnail
         assert sheet is not None
-        size = Image.open(io.BytesIO(open_thumbnail(sheet.blob, KEY))).size
+        size = Image.open(io.BytesIO(open_thumbnail(sheet.blob, KEY, copy_sha))).size
         tiles = len(video.keyframes)  # 160 x 120 each, in a grid of ceil(sqrt(n)) columns
         columns = math.ceil(math.sqrt(tiles))
         assert size == (160 * columns, 120 * math.ceil(tiles / columns))

@@ -294,7 +294,7 @@ class RecordWriter:
         try:
             with Image.open(io.BytesIO(thumbnail.jpeg)) as image:
                 image.load()
-                sealed = make_thumbnail(image, self.thumbnail_key)
+                sealed = make_thumbnail(image, self.thumbnail_key, sha256=thumbnail.sha256)
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             self._issue(
                 Issue(

@@ -90,6 +90,7 @@ def test_a_one_to_one_chat_by_the_other_party(harbour: Harbour) -> None:
         ({"person": "lid:0"}, NotFoundError, "no person 'lid:0'"),
         ({"around": "not-an-item"}, UsageError, "give a message id or a media SHA-256"),
         ({"around": "f" * 64}, NotFoundError, "no message"),
+        ({"around": "9" * 30}, NotFoundError, "no message"),
         ({"around": "1", "context": -1}, UsageError, "0 or more"),
     ],
 )

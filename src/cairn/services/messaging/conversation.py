@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.messaging import jids
 from cairn.messaging.analysis import iso
+from cairn.services.access import is_row_id
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.messaging.case_rows import CaseRows, utc
@@ -149,6 +150,8 @@ def _around(
 ) -> ColumnElement[bool]:
     """The messages of the item's chat on its phone, `context` either side of it."""
     if item.isdigit():
+        if not is_row_id(int(item)):  # beyond what an id can be: absent, not an overflow
+            raise NotFoundError(f"no message {item!r} among the messages asked for")
         found = select(MsgMessage).where(*where, MsgMessage.id == int(item))
     elif _SHA256.match(item):
         found = (

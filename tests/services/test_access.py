@@ -51,7 +51,8 @@ def test_the_permission_table_gives_each_role_its_actions() -> None:
         return {a for a, roles in PERMISSIONS.items() if role in roles}
 
     assert actions(Role.ADMIN) == set(PERMISSIONS)
-    assert actions(Role.AUDITOR) == READS  # read-only, and no images
+    # Read-only, and no images; the server's evidence roots, to audit the configuration.
+    assert actions(Role.AUDITOR) == READS | {"evidence.roots"}
     assert actions(Role.VICTIM_ID) == (READS - {"audit.read", "audit.verify"}) | {
         "thumbnail.read",
         "series.write",

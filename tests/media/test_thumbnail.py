@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -20,6 +21,7 @@ from cairn.media.thumbnail import (
     make_thumbnail,
     new_key,
     open_thumbnail,
+    protected,
     rebind_legacy,
     render_jpeg,
 )
@@ -41,6 +43,25 @@ def test_round_trip() -> None:
     img = _decoded(jpeg)
     assert (img.format, img.mode, img.size) == ("JPEG", "RGB", (160, 120))
     assert len(blob) == NONCE_BYTES + len(jpeg) + 16  # nonce, ciphertext, GCM tag
+
+
+def _detail(img: Image.Image) -> float:
+    """Mean absolute difference between horizontal neighbours: what a blur takes away."""
+    grey = np.asarray(img.convert("L"), np.float64)
+    return float(np.abs(np.diff(grey, axis=1)).mean())
+
+
+def test_protected_view_is_grey_and_blurred() -> None:
+    # Fine detail (a chequerboard of 2-pixel squares at thumbnail size, as text would be) is
+    # what the protected view must not show.
+    squares = (np.indices((480, 640)).sum(axis=0) // 8 % 2 * 255).astype(np.uint8)
+    clear = render_jpeg(Image.fromarray(squares).convert("RGB"))
+    shown = protected(clear)
+    img = _decoded(shown)
+    assert (img.format, img.mode, img.size) == ("JPEG", "L", (160, 120))
+    assert not img.getexif()
+    assert _detail(img) * 100 < _detail(_decoded(clear))  # measured: 94 against 0.01
+    assert protected(clear) == shown  # deterministic: a report can be checked against it
 
 
 def test_ciphertext_shows_no_jpeg() -> None:

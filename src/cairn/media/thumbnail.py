@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 THUMBNAIL_SIDE = 160  # enough to recognise a scene in a review grid
+# Protected view: at 160 px a radius of 6 keeps layout and tones (enough to tell a scene, a
+# screenshot or a document apart) and removes faces, text and detail.
+PROTECTED_BLUR_RADIUS = 6.0
 # GCM's standard nonce, random per thumbnail: collisions stay negligible (about n²/2⁹⁷) for
 # any number of thumbnails a workspace will hold.
 NONCE_BYTES = 12
@@ -75,6 +78,21 @@ def render_jpeg(img: Image, orientation: int = 1) -> bytes:
         small = small.transpose(PILImage.Transpose[_UPRIGHT[orientation]])
     out = io.BytesIO()
     small.save(out, "JPEG", quality=_JPEG_QUALITY)  # no EXIF or ICC is carried over
+    return out.getvalue()
+
+
+def protected(jpeg: bytes) -> bytes:
+    """A thumbnail as it may be shown unrevealed: greyscale, blurred, re-encoded as JPEG (no
+    metadata). Reports for internal review embed only these; a clear thumbnail never leaves
+    the server before a reviewer reveals the item."""
+    from PIL import Image as PILImage
+    from PIL import ImageFilter
+
+    with PILImage.open(io.BytesIO(jpeg)) as img:
+        grey = img.convert("L")
+    blurred = grey.filter(ImageFilter.GaussianBlur(PROTECTED_BLUR_RADIUS))
+    out = io.BytesIO()
+    blurred.save(out, "JPEG", quality=_JPEG_QUALITY)
     return out.getvalue()
 
 

@@ -1,4 +1,4 @@
-"""`cairn messaging …`: WhatsApp artefacts → people, groups, media (issue 6)."""
+"""`cairn messaging …`: WhatsApp and Telegram artefacts → people, groups, media (issues 6, 17)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def import_(
     path: Annotated[
         Path | None,
         typer.Argument(
-            help="A database, chat export or folder; omitted: search the ingested "
-            "evidence item for WhatsApp artefacts."
+            help="A database, chat export, Telegram export folder, zip or folder; omitted: "
+            "search the ingested evidence item for messaging artefacts."
         ),
     ] = None,
     owner: Annotated[
@@ -41,7 +41,7 @@ def import_(
     ] = None,
     json_: AsJson = False,
 ) -> None:
-    """Import WhatsApp databases (Android, iOS) and chat exports into a case.
+    """Import WhatsApp databases (Android, iOS), chat exports and Telegram Desktop exports.
 
     The evidence is never opened for writing: databases are copied with their -wal, -shm and
     -journal files into the workspace and read there; the originals' SHA-256 are recorded.
@@ -70,7 +70,7 @@ def print_imports(summaries: list[ImportSummary]) -> None:
     from cairn.cli.output import console
 
     if not summaries:
-        console.print("no WhatsApp artefacts found")
+        console.print("no messaging artefacts found")
     for s in summaries:
         if s.status == "already-imported":
             console.print(

@@ -79,6 +79,7 @@ class GroupAction(enum.StrEnum):
     CREATED = "created"
     ADDED = "added"
     JOINED_BY_LINK = "joined-by-link"
+    JOINED_BY_REQUEST = "joined-by-request"  # Telegram: admitted after asking to join
     LEFT = "left"
     REMOVED = "removed"
     LINK_RESET = "link-reset"

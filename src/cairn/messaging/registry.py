@@ -15,6 +15,7 @@ from cairn.messaging.android_prefs import AndroidPrefs
 from cairn.messaging.base import MessagingFormat
 from cairn.messaging.chat_export import ChatExport
 from cairn.messaging.ios import IosChatStorage
+from cairn.messaging.telegram import TelegramExport
 
 FORMATS: Final[tuple[type[MessagingFormat], ...]] = (
     AndroidMsgstore,
@@ -22,6 +23,7 @@ FORMATS: Final[tuple[type[MessagingFormat], ...]] = (
     IosChatStorage,
     ChatExport,
     AndroidPrefs,
+    TelegramExport,
 )
 HEAD_BYTES: Final = 64 * 1024
 _CRYPT = re.compile(r"\.crypt(\d+)$")

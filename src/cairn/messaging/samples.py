@@ -676,3 +676,186 @@ def tiny_jpeg(colour: tuple[int, int, int], side: int = 8) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (side, side), colour).save(out, "JPEG", quality=70)
     return out.getvalue()
+
+
+# --- Telegram Desktop "Export chat history", JSON ------------------------------------------
+
+_TELEGRAM_FILES = {  # Android message_type -> (field, media_type, folder) of Telegram's export
+    1: ("photo", None, "photos"),
+    2: ("file", "voice_message", "voice_messages"),
+    3: ("file", "video_file", "video_files"),
+    9: ("file", None, "files"),
+    13: ("file", "animation", "video_files"),
+    20: ("file", "sticker", "stickers"),
+}
+# Android's message_system.action_type -> Telegram's service action.
+_TELEGRAM_ACTIONS = {
+    1: "edit_group_title",
+    4: "invite_members",
+    12: "invite_members",
+    5: "remove_members",
+    13: "remove_members",
+    7: "remove_members",
+    14: "remove_members",
+    11: "create_group",
+    20: "join_group_by_link",
+}
+
+
+def telegram_id(phone: str) -> int:
+    """A sample person's Telegram user id (or a group's chat id), derived from their number."""
+    return int(phone.lstrip("+")[-9:])
+
+
+def write_telegram_export(
+    folder: Path, device: SampleDevice, files: dict[str, bytes] | None = None
+) -> Path:
+    """A Telegram Desktop full-account export of `device` (`result.json` and its media), with
+    the fields and paths Telegram Desktop writes: the account's profile and contacts, then each
+    group as a private supergroup and each one-to-one chat as a personal chat.
+
+    A media file is written when `files` holds its content (by SHA-256); otherwise it is missing
+    from the folder, as when an export is copied without its media.
+    """
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    files = dict(files or {})
+    if any(hashlib.sha256(data).hexdigest() != sha for sha, data in files.items()):
+        raise ValueError("a sample file's content does not have the SHA-256 it is given under")
+    owner = device.owner
+
+    def names(person: SamplePerson) -> tuple[str, str]:
+        first, _, last = person.name.partition(" ")
+        return first, last
+
+    def peer(phone: str) -> tuple[str, str]:
+        person = device.person(phone)
+        return person.name, f"user{telegram_id(person.phone)}"
+
+    chats: dict[str, list[SampleMessage]] = {}
+    for m in device.messages:
+        chats.setdefault(m.chat, []).append(m)
+    groups = {g.gid: g for g in device.groups}
+    counter = 0
+    dialogs = []
+    for chat, messages in chats.items():
+        group = groups.get(chat)
+        joined_later = {p for m in messages if m.action in (4, 12, 20) for p in m.participants}
+        ids = {m.key_id: number for number, m in enumerate(messages, 1)}
+        rows = []
+        for number, m in enumerate(messages, 1):
+            sender = m.sender or owner.phone
+            name, from_id = peer(sender)
+            moment = datetime.fromtimestamp(m.ms / 1000, UTC)
+            row: dict[str, object] = {
+                "id": number,
+                "type": "service" if m.message_type == 7 else "message",
+                "date": moment.replace(tzinfo=None).isoformat(),
+                "date_unixtime": str(m.ms // 1000),
+            }
+            if m.message_type == 7:
+                action = _TELEGRAM_ACTIONS.get(m.action or 0, "pin_message")
+                row.update(actor=name, actor_id=from_id, action=action)
+                if action == "create_group" and group is not None:
+                    row["title"] = group.subject
+                    row["members"] = [
+                        device.person(member.phone).name
+                        for member in group.members
+                        if member.phone not in (group.creator, *joined_later)
+                    ]
+                elif action in ("invite_members", "remove_members"):
+                    row["members"] = [device.person(p).name for p in m.participants]
+                elif action == "join_group_by_link" and group is not None:
+                    row["inviter"] = device.person(group.creator).name
+                elif action == "edit_group_title":
+                    row["title"] = m.text or ""
+                row["text"] = ""
+                rows.append(row)
+                continue
+            row.update({"from": name, "from_id": from_id})
+            if m.forwarded:
+                row["forwarded_from"] = "Example Channel"
+            if m.reply_to in ids:
+                row["reply_to_message_id"] = ids[m.reply_to]
+            shape = _TELEGRAM_FILES.get(m.message_type)
+            if shape is not None and m.media is not None:
+                key, media_type, subfolder = shape
+                counter += 1
+                extension = Path(m.media.path).suffix or ".bin"
+                stamp = moment.strftime("%d-%m-%Y_%H-%M-%S")
+                relative = f"{subfolder}/{key}_{counter}@{stamp}{extension}"
+                content = files.get(m.media.sha256)
+                if content is not None:
+                    (folder / subfolder).mkdir(parents=True, exist_ok=True)
+                    (folder / relative).write_bytes(content)
+                row[key] = relative
+                if media_type:
+                    row["media_type"] = media_type
+                if key == "file":
+                    row["mime_type"] = m.media.mime
+            elif m.place is not None:
+                latitude, longitude, title = m.place
+                row["location_information"] = {"latitude": latitude, "longitude": longitude}
+                if title:
+                    row["place_name"] = title
+            elif m.message_type == 4:
+                contact = device.person(m.participants[0] if m.participants else owner.phone)
+                first, last = names(contact)
+                row["contact_information"] = {
+                    "first_name": first,
+                    "last_name": last,
+                    "phone_number": contact.phone,
+                }
+            row["text"] = (m.media.caption if m.media else None) or m.text or ""
+            rows.append(row)
+        if group is not None:
+            dialogs.append(
+                {
+                    "name": group.subject,
+                    "type": "private_supergroup",
+                    "id": telegram_id(group.gid),
+                    "messages": rows,
+                }
+            )
+        else:
+            person = device.person(chat)
+            dialogs.append(
+                {
+                    "name": person.name,
+                    "type": "personal_chat",
+                    "id": telegram_id(person.phone),
+                    "messages": rows,
+                }
+            )
+    first, last = names(owner)
+    document = {
+        "about": "Here is the data you requested. Remember: Telegram is ad free, …",
+        "personal_information": {
+            "user_id": telegram_id(owner.phone),
+            "first_name": first,
+            "last_name": last,
+            "phone_number": owner.phone,
+            "username": f"@{first.lower()}_example",
+        },
+        "contacts": {
+            "about": "If you allow access, Telegram continuously syncs your contacts …",
+            "list": [
+                {
+                    "user_id": telegram_id(person.phone),
+                    "first_name": names(person)[0],
+                    "last_name": names(person)[1],
+                    "phone_number": person.phone,
+                    "date": "2024-04-01T10:00:00",
+                    "date_unixtime": "1711965600",
+                }
+                for person in device.contacts
+            ],
+        },
+        "chats": {"about": "This page lists all chats from this export.", "list": dialogs},
+    }
+    path = folder / "result.json"
+    # Telegram Desktop indents by one space per level, one member per line.
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from cairn.core import json_stream
 from cairn.core.errors import UsageError
 from cairn.core.types import Category, CategoryScheme
 from cairn.hashsets.base import KnownHashRecord, ReadOptions, RecordError, example_hashes
-from cairn.hashsets.vics import json_stream
 from cairn.hashsets.vics.document import CONTEXT_URL, CaseMedia, MediaFile
 from cairn.hashsets.vics.reader import VicsFormat, read_case_media
 

@@ -135,7 +135,8 @@ def test_other_sqlite_files_and_plain_files_are_refused(case: Context, tmp_path:
         connection.execute("CREATE TABLE notes (x)")
     summary = import_one(case, other)
     assert summary.issues == [
-        "error unreadable (wa.db): not a WhatsApp database or chat export (SQLite tables: notes)"
+        "error unreadable (wa.db): not a WhatsApp database or chat export, nor a Telegram "
+        "export (SQLite tables: notes)"
     ]
     with pytest.raises(UsageError, match="is not an international phone number"):
         import_path(case, other, "C", "phone", owner="Alice")
@@ -195,7 +196,7 @@ def test_cli_import(tmp_path: Path, run_cli: RunCli) -> None:
     )
     # Without a PATH: the artefacts of the (ingested) evidence item, here none.
     code, out, _ = run_cli("messaging", "import", "--case", "C", "--evidence", "phone")
-    assert (code, out.strip()) == (0, "no WhatsApp artefacts found")
+    assert (code, out.strip()) == (0, "no messaging artefacts found")
 
 
 def test_every_issue_is_stored(case: Context, tmp_path: Path) -> None:
@@ -302,6 +303,7 @@ def test_a_file_that_is_no_artefact_points_to_ingest(case: Context, tmp_path: Pa
     tar.write_bytes(b"\0" * 1024)
     (summary,) = import_path(case, tar, "C", "t")
     assert summary.issues == [
-        "error unreadable (extraction.tar): not a WhatsApp database or chat export; if it is an "
-        "archive or disk image, `cairn ingest` it: the artefacts inside are imported"
+        "error unreadable (extraction.tar): not a WhatsApp database or chat export, nor a "
+        "Telegram export; if it is an archive or disk image, `cairn ingest` it: the artefacts "
+        "inside are imported"
     ]

@@ -26,6 +26,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 from cairn.core.errors import UsageError
 from cairn.core.hash_kinds import KNOWN_HASHES, HashName
+from cairn.core.json_stream import Damaged, JsonStream
 from cairn.core.types import Category, CategoryScheme
 from cairn.hashsets.base import (
     BadRecord,
@@ -46,7 +47,6 @@ from cairn.hashsets.base import (
     text_value,
 )
 from cairn.hashsets.vics.document import CONTEXT_URL, EXTRA_FLAGS, EXTRA_TEXT, CaseMedia, MediaFile
-from cairn.hashsets.vics.json_stream import Damaged, JsonStream
 
 _T = TypeVar("_T")
 _CONTEXT_KEYS: Final = ("@odata.context", "odata.metadata")

@@ -1,9 +1,12 @@
-"""Finding WhatsApp artefacts: among an ingested evidence item's files, or under a folder.
+"""Finding messaging artefacts: among an ingested evidence item's files, or under a folder.
 
-An artefact is found by its file name (a database, an encrypted backup, a chat export) and
-described as a `Candidate`: where it is, and how to open its files read-only — from a plain
-folder or from a zip at the top level of the evidence. Databases inside disk images or nested
-containers are candidates with a `problem`, reported rather than read.
+An artefact is found by its file name (a database, an encrypted backup, a chat export, a
+Telegram export's `result.json`) and described as a `Candidate`: where it is, and how to open
+its files read-only — from a plain folder or from a zip at the top level of the evidence.
+Databases inside disk images or nested containers are candidates with a `problem`, reported
+rather than read. Names any program may use (`result.json`, `messages.html`) are taken only
+when the file's first bytes say it is the app's; a Telegram HTML export is reported with what
+to export instead, unless the JSON export lies beside it.
 
 `cairn ingest` calls `import_from_evidence` after every ingest, and most evidence holds no
 WhatsApp artefact: so this module imports only the store, and the readers are loaded when
@@ -17,7 +20,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -41,6 +44,11 @@ _SETTINGS = re.compile(
 )
 _EXPORT = re.compile(r"^(WhatsApp Chat with .+|Chat de WhatsApp con .+|_chat)\.txt$")
 _EXPORT_FOLDERS = ("WhatsApp Chat - ", "Chat de WhatsApp - ")  # iOS exports, unzipped
+# Telegram Desktop: the JSON export's main file; an HTML export's main page (`messages.html`
+# of one chat, `export_results.html` of an account, whose chats' pages are not wanted).
+_TELEGRAM = "result.json"
+_TELEGRAM_HTML = ("messages.html", "export_results.html")
+_TELEGRAM_CHAT_FOLDER = re.compile(r"^chat_\d+$")
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,9 @@ class Candidate:
     path: str  # relative to the evidence root, or as given
     name: str
     openers: tuple[tuple[str, Opener], ...] = ()  # "" (main file), then companions
-    sibling: Callable[[str], Opener | None] | None = None  # exports: a file beside it
+    sibling: Callable[[str], Opener | None] | None = None  # exports: a file beside or below it
     problem: str | None = None  # why it cannot be read from where it is
+    tentative: bool = False  # a name any program may use: the file's head decides
 
 
 def owner_key(owner: str | None) -> str | None:
@@ -79,7 +88,7 @@ def import_from_evidence(
     from cairn.services.messaging.importing import import_candidate
 
     key = owner_key(owner)
-    return [import_candidate(ctx, case_ref, evidence, c, key) for c in candidates]
+    return [import_candidate(ctx, case_ref, evidence, c, key) for c in settle(candidates)]
 
 
 def evidence_candidates(session: Session, evidence: Evidence) -> list[Candidate]:
@@ -96,7 +105,7 @@ def evidence_candidates(session: Session, evidence: Evidence) -> list[Candidate]
         parts = re.split(rb"[/!]", path)
         name = os.fsdecode(parts[-1])
         parent = os.fsdecode(parts[-2]) if len(parts) > 1 else ""
-        if _wanted(name) or (name.endswith(".txt") and parent.startswith(_EXPORT_FOLDERS)):
+        if _wanted(name, parent) or (name.endswith(".txt") and parent.startswith(_EXPORT_FOLDERS)):
             found.append(_evidence_candidate(evidence, path))
     return found
 
@@ -110,8 +119,9 @@ def folder_candidates(folder: Path, prefix: str) -> list[Candidate]:
     for unit in DirectorySource(folder).units():
         if not isinstance(unit, Unit) or not isinstance(unit.locator, bytes):
             continue
-        name = os.fsdecode(unit.path.rsplit(b"/", 1)[-1])
-        if _wanted(name):
+        parts = unit.path.rsplit(b"/", 2)
+        name = os.fsdecode(parts[-1])
+        if _wanted(name, os.fsdecode(parts[-2]) if len(parts) > 1 else ""):
             found.append(plain_candidate(unit.locator, prefix + os.fsdecode(unit.path)))
     return sorted(found, key=lambda c: c.path)
 
@@ -123,7 +133,7 @@ def zip_candidates(container: Path, shown: str) -> list[Candidate]:
     return [
         _zip_candidate(os.fsencode(container), member, f"{shown}!{os.fsdecode(member)}")
         for member in members
-        if _wanted(os.fsdecode(member.rsplit(b"/", 1)[-1]))
+        if _wanted(*reversed([os.fsdecode(p) for p in member.rsplit(b"/", 2)[-2:]]))
     ]
 
 
@@ -141,19 +151,69 @@ def plain_candidate(absolute: bytes, shown: str) -> Candidate:
     folder = os.path.dirname(absolute)
 
     def sibling(file_name: str) -> Opener | None:
-        target = os.path.join(folder, os.fsencode(file_name))
-        return _plain(target) if os.path.isfile(target) and "/" not in file_name else None
+        relative = _relative(file_name)
+        if relative is None:
+            return None
+        target = os.path.join(folder, relative)
+        return _plain(target) if os.path.isfile(target) else None
 
-    return Candidate(shown, name, tuple(openers), sibling)
+    return Candidate(shown, name, tuple(openers), sibling, tentative=_tentative(name))
 
 
-def _wanted(name: str) -> bool:
+def settle(candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates that are artefacts: a file under a name any program may use is kept
+    when its first bytes say it is one; a Telegram HTML export becomes a problem to report,
+    unless a JSON export lies beside it (Telegram Desktop can write both)."""
+    folders = {c.path.rsplit("/", 1)[0] for c in candidates if c.name == _TELEGRAM}
+    settled = []
+    for candidate in candidates:
+        if not candidate.tentative:
+            settled.append(candidate)
+            continue
+        if candidate.problem is not None:
+            continue  # in a disk image or nested container: whose file it is cannot be told
+        if candidate.name in _TELEGRAM_HTML and candidate.path.rsplit("/", 1)[0] in folders:
+            continue
+        from cairn.messaging.registry import HEAD_BYTES, detect
+        from cairn.messaging.telegram import html_problem
+
+        try:
+            with candidate.openers[0][1]() as stream:
+                head = stream.read(HEAD_BYTES)
+        except OSError:
+            settled.append(candidate)  # the import reports why it cannot be read
+            continue
+        problem = html_problem(candidate.name, head)
+        if problem is not None:
+            settled.append(replace(candidate, problem=problem))
+        elif detect(candidate.name, head, frozenset()) is not None:
+            settled.append(candidate)
+    return settled
+
+
+def _wanted(name: str, parent: str = "") -> bool:
+    if name in _TELEGRAM_HTML:  # one chat's page of an account's HTML export is not wanted
+        return name == "export_results.html" or not _TELEGRAM_CHAT_FOLDER.match(parent)
     return bool(
         _DATABASE.match(name)
         or _BACKUP.search(name)
         or _EXPORT.match(name)
         or _SETTINGS.match(name)
+        or name == _TELEGRAM
     )
+
+
+def _tentative(name: str) -> bool:
+    return name == _TELEGRAM or name in _TELEGRAM_HTML
+
+
+def _relative(file_name: str) -> bytes | None:
+    """A path an export names, relative to its folder (Telegram: `photos/photo_1@….jpg`);
+    None when it would leave the folder. Symlinks are refused when the file is opened."""
+    parts = file_name.split("/")
+    if any(p in ("", ".", "..") for p in parts) or "\\" in file_name or "\0" in file_name:
+        return None
+    return os.fsencode(file_name)
 
 
 def _evidence_candidate(evidence: Evidence, path: bytes) -> Candidate:
@@ -165,6 +225,7 @@ def _evidence_candidate(evidence: Evidence, path: bytes) -> Candidate:
         return Candidate(
             shown,
             name,
+            tentative=_tentative(name),
             problem=(
                 "inside a disk image: not read (Cairn reads databases from folders and zips); "
                 "extract it and run `cairn messaging import FILE --evidence LABEL`"
@@ -179,6 +240,7 @@ def _evidence_candidate(evidence: Evidence, path: bytes) -> Candidate:
         return Candidate(
             shown,
             name,
+            tentative=_tentative(name),
             problem=(
                 "inside a nested container: not read; extract it and run "
                 "`cairn messaging import FILE --evidence LABEL`"
@@ -217,10 +279,12 @@ def _zip_candidate(container: bytes, member: bytes, shown: str) -> Candidate:
     folder = member.rsplit(b"/", 1)[0] + b"/" if b"/" in member else b""
 
     def sibling(file_name: str) -> Opener | None:
-        target = folder + os.fsencode(file_name)
-        return _open_member(container, target) if target in names else None
+        relative = _relative(file_name)
+        if relative is None or folder + relative not in names:
+            return None
+        return _open_member(container, folder + relative)
 
-    return Candidate(shown, name, tuple(openers), sibling)
+    return Candidate(shown, name, tuple(openers), sibling, tentative=_tentative(name))
 
 
 def _open_member(container: bytes, member: bytes) -> Opener:

@@ -29,12 +29,14 @@ from cairn.core.errors import UsageError
 from cairn.messaging.base import Artefact, Issue, MediaRef, MessagingFormat, Severity
 from cairn.messaging.registry import HEAD_BYTES, backup_problem, by_name, detect
 from cairn.messaging.sqlitedb import MAGIC, acquire, digest, private_folder, table_names
+from cairn.messaging.telegram import html_problem
 from cairn.services.cases import add_evidence, find_evidence, get_case
 from cairn.services.context import Context
 from cairn.services.messaging.discovery import (
     Candidate,
     folder_candidates,
     plain_candidate,
+    settle,
     zip_candidates,
 )
 from cairn.services.messaging.discovery import (
@@ -117,6 +119,8 @@ def import_path(
         candidates = [
             plain_candidate(os.fsencode(resolved), resolved.name if resolved == root else shown)
         ]
+    if resolved.is_dir() or zipfile.is_zipfile(resolved):
+        candidates = settle(candidates)
     return [
         import_candidate(ctx, case_ref, evidence, c, owner_key, format_name) for c in candidates
     ]
@@ -182,6 +186,9 @@ def _format(copy: Path, name: str, format_name: str | None) -> type[MessagingFor
             raise _Unreadable(f"SQLite cannot open it: {exc}") from exc
     fmt = by_name(format_name) if format_name else detect(name, head, tables)
     if fmt is None:
+        problem = html_problem(name, head)
+        if problem is not None:
+            raise _Unreadable(problem)
         if head.startswith(MAGIC):
             shown = f" (SQLite tables: {', '.join(sorted(tables)[:12]) or 'none'})"
         else:  # a tar, 7z or disk image: ingest reads containers and imports what they hold
@@ -189,7 +196,7 @@ def _format(copy: Path, name: str, format_name: str | None) -> type[MessagingFor
                 "; if it is an archive or disk image, `cairn ingest` it: the artefacts "
                 "inside are imported"
             )
-        raise _Unreadable(f"not a WhatsApp database or chat export{shown}")
+        raise _Unreadable(f"not a WhatsApp database or chat export, nor a Telegram export{shown}")
     return fmt
 
 

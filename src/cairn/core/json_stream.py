@@ -1,7 +1,8 @@
-"""A pull parser for the outer levels of a large JSON document (a VICS hash set).
+"""A pull parser for the outer levels of a large JSON document (a VICS hash set, a Telegram
+export).
 
-National sets hold hundreds of thousands of records, so the document is never loaded whole:
-`JsonStream` walks the outer structure itself and hands each Media object to the C decoder
+National sets and chat exports hold hundreds of thousands of records, so the document is never
+loaded whole: `JsonStream` walks the outer structure itself and hands each record to the C decoder
 (`json.JSONDecoder.raw_decode`) over a sliding buffer, so memory is one buffer chunk plus one
 record whatever the file size.
 """

@@ -20,6 +20,7 @@ from cairn.cli.ingest import ingest
 from cairn.cli.messaging import messaging_app
 from cairn.cli.options import Workspace
 from cairn.cli.serve import serve
+from cairn.cli.share import share_app
 from cairn.cli.status import status
 from cairn.cli.triage import match, queue, triage
 from cairn.cli.videos import videos
@@ -39,6 +40,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(share_app, name="share")
 for command in (ingest, status, match, triage, queue, videos, demo):
     app.command()(command)
 

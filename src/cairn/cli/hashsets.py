@@ -32,6 +32,9 @@ def hashset_import(
     ] = PDQ_MATCH_DISTANCE,
     agency: AgencyCode = None,
     share: Annotated[bool, typer.Option(help="Let every agency match against this set.")] = False,
+    append: Annotated[
+        bool, typer.Option(help="Add the file's entries to the existing set NAME.")
+    ] = False,
     json_: AsJson = False,
 ) -> None:
     """Import a hash set (VICS JSON, ICSE CSV, plain lists, NSRL)."""
@@ -63,6 +66,7 @@ def hashset_import(
         pdq_threshold=pdq_threshold,
         agency_id=owner_for_new(ctx, agency),
         shared=share,
+        append=append,
     )
     if json_:
         print_json(summary)

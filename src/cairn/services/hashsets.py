@@ -89,6 +89,7 @@ class HashSetInfo:
     agency_id: int | None = None  # None: the local operator's workspace
     shared: bool = False  # usable by every agency
     agency_code: str | None = None  # the owning agency's code
+    owner: str | None = None  # the partner instance it came from (docs/federation.md)
 
 
 def file_sha256(path: Path) -> str:
@@ -197,8 +198,11 @@ def import_hashset(
     agency_id: int | None = None,
     shared: bool = False,
     between_batches: Callable[[], None] | None = None,
+    append: bool = False,
 ) -> ImportSummary:
     """Import a set owned by `agency_id` (None: local); a shared set serves every agency.
+    With `append`, the file's records are added to the existing set `name` (a set grows; a
+    share export's delta is what was appended since).
 
     `between_batches` is called before each batch is read (a job's cancellation check):
     whatever it raises abandons the import, which is one transaction, so nothing is stored."""
@@ -212,35 +216,42 @@ def import_hashset(
     options = options or ReadOptions()
     started = time.monotonic()
     summary = ImportSummary(name, reader.name, kind, "")
-    keys = _KeyBuffer()
     indexes_folder = ctx.workspace.root / "indexes"
     known_files: KnownFileWriter | None = None
     try:
         # The file is hashed while it is read (hashlib releases the GIL): a whole pass saved.
         with ThreadPoolExecutor(1) as pool, ctx.db.engine.begin() as connection:
             source_sha256 = pool.submit(file_sha256, path)
-            if connection.scalar(select(HashSet.id).where(HashSet.name == name)) is not None:
+            existing = connection.execute(
+                select(HashSet.id, HashSet.format, HashSet.agency_id).where(HashSet.name == name)
+            ).first()
+            if existing is not None and not append:
                 raise UsageError(
                     f"a hash set named {name!r} exists; remove it or choose another --name"
                 )
-            hashset_id = connection.execute(
-                insert(HashSet).returning(HashSet.id),
-                {
-                    "name": name,
-                    "kind": kind,
-                    "format": reader.name,
-                    "source_file": str(path.resolve()),
-                    "source_sha256": "",  # set below, when hashed
-                    "source_date": datetime.fromtimestamp(path.stat().st_mtime, UTC),
-                    "pdq_threshold": pdq_threshold,
-                    "imported_at": datetime.now(UTC),
-                    "imported_by": ctx.actor.user,
-                    "agency_id": agency_id,
-                    "shared": shared,
-                },
-            ).scalar_one()
-            first_id = (connection.scalar(select(func.max(KnownHash.id))) or 0) + 1
+            if existing is not None:
+                hashset_id = _appendable(existing, reader, agency_id)
+            elif append:
+                raise NotFoundError(f"no hash set {name!r} to append to")
+            else:
+                hashset_id = connection.execute(
+                    insert(HashSet).returning(HashSet.id),
+                    {
+                        "name": name,
+                        "kind": kind,
+                        "format": reader.name,
+                        "source_file": str(path.resolve()),
+                        "source_sha256": "",  # set below, when hashed
+                        "source_date": datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                        "pdq_threshold": pdq_threshold,
+                        "imported_at": datetime.now(UTC),
+                        "imported_by": ctx.actor.user,
+                        "agency_id": agency_id,
+                        "shared": shared,
+                    },
+                ).scalar_one()
             if issubclass(reader, NsrlFormat):
+                first_id = (connection.scalar(select(func.max(KnownHash.id))) or 0) + 1
                 known_files = KnownFileWriter(indexes_folder, first_id)
                 columns = _calling(between_batches, reader.read_columns(path), 1)
                 extras = _store_known_files(columns, known_files, summary)
@@ -252,21 +263,17 @@ def import_hashset(
                     connection.execute(insert(KnownHash), rows)
             else:
                 records = _calling(between_batches, reader.read(path, options), _CHECK_RECORDS)
-                _store_records(connection, records, hashset_id, first_id, keys, summary)
+                add_records(ctx, connection, hashset_id, agency_id, records, summary)
                 summary.source_sha256 = source_sha256.result()
             connection.execute(
                 update(HashSet)
                 .where(HashSet.id == hashset_id)
                 .values(
-                    entries=summary.records,
-                    bad_records=summary.bad_records,
+                    entries=HashSet.entries + summary.records,
+                    bad_records=HashSet.bad_records + summary.bad_records,
                     source_sha256=summary.source_sha256,
                 )
             )
-            if known_files is None:  # NSRL entries have no category: they never conflict
-                indexes = KnownIndexes(indexes_folder)
-                _find_conflicts(connection, indexes, keys, agency_id, summary)
-                indexes.add(keys.keys, keys.ids)
             with Session(bind=connection) as session:  # the import's own transaction
                 audit.record(
                     session,
@@ -281,6 +288,7 @@ def import_hashset(
                     records=summary.records,
                     bad_records=summary.bad_records,
                     shared=shared,
+                    **({"append": True} if append else {}),
                 )
     except BaseException:
         if known_files is not None:
@@ -290,6 +298,33 @@ def import_hashset(
         known_files.publish(indexes_folder, hashset_id)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _appendable(existing: Any, reader: Any, agency_id: int | None) -> int:
+    hashset_id, fmt, owner = existing
+    if owner != agency_id:
+        raise NotFoundError("no such hash set to append to")
+    if fmt in ("nsrl", "filter") or issubclass(reader, NsrlFormat):
+        raise UsageError("known-file (NSRL) sets and match filters cannot be appended to")
+    return int(hashset_id)
+
+
+def add_records(
+    ctx: Context,
+    connection: Connection,
+    hashset_id: int,
+    agency_id: int | None,
+    records: Iterator[KnownHashRecord | RecordError],
+    summary: ImportSummary,
+) -> None:
+    """Store records as entries of the set `hashset_id`, in the caller's transaction, and add
+    them to the known-material indexes (a new segment), reporting category conflicts."""
+    keys = _KeyBuffer()
+    first_id = (connection.scalar(select(func.max(KnownHash.id))) or 0) + 1
+    _store_records(connection, records, hashset_id, first_id, keys, summary)
+    indexes = KnownIndexes(ctx.workspace.root / "indexes")
+    _find_conflicts(connection, indexes, keys, agency_id, summary)
+    indexes.add(keys.keys, keys.ids)
 
 
 # Records read between two `between_batches` calls: a cancel is seen within a few ms of work.
@@ -474,6 +509,7 @@ def _info(session: Session, h: HashSet) -> HashSetInfo:
         h.agency_id,
         h.shared,
         None if agency is None else agency.code,
+        h.owner,
     )
 
 

@@ -29,6 +29,12 @@ from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.hashsets import materialize_known_files
 from cairn.services.provenance import library_versions
+from cairn.services.sharing.filters import (
+    ASK,
+    filter_match_rows,
+    filter_sets,
+    request_details,
+)
 from cairn.services.video_matching.comparison import compare_workspace_videos, video_match_rows
 from cairn.store import audit
 from cairn.store.case_media import case_media
@@ -185,6 +191,13 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
                 }
             )
         rows_out.extend(video_match_rows(connection, ctx, case_id, sets, indexes, run_id, now))
+        through_filters = filter_sets(connection, sorted(sets))
+        if through_filters:
+            filter_rows = filter_match_rows(
+                ctx, connection, through_filters, media, pdq_rows, pdq_hex
+            )
+            rows_out.extend({**row, "matched_at": now, "run_id": run_id} for row in filter_rows)
+            request_details(ctx, connection, case_id, case_ref, through_filters, filter_rows)
         counts: Counter[str] = Counter()
         for chunk in _chunks(rows_out):
             connection.execute(
@@ -305,6 +318,14 @@ def _bucket(hits: list[tuple[str, int, str, str, str]], quality: int | None) -> 
     return Triage.NEW
 
 
+def _set_label(name: str, owner: str | None, fmt: str) -> str:
+    """A partner's set is named with its owner; one known only through a filter says whom to
+    ask for the details (docs/federation.md)."""
+    if owner is None:
+        return name
+    return f"{name} ({owner}): {ASK}" if fmt == "filter" else f"{name} ({owner})"
+
+
 def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
     """Per matched media item of the case: its triage bucket and best match (active sets)."""
     rows = connection.execute(
@@ -316,6 +337,8 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
             Match.band,
             HashSet.kind,
             HashSet.name,
+            HashSet.owner,
+            HashSet.format,
             KnownHash.category_scheme,
             KnownHash.category_code,
             KnownHash.series,
@@ -333,7 +356,9 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
     )
     grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     quality: dict[str, int | None] = {}
-    for sha, method, distance, variant, band, kind, name, scheme, code, series, q in rows:
+    for sha, method, distance, variant, band, kind, name, owner, fmt, *rest in rows:
+        scheme, code, series, q = rest
+        name = _set_label(name, owner, fmt)
         grouped[sha].append((method, distance, variant, band, kind, name, scheme, code, series))
         quality[sha] = q
     result = {}

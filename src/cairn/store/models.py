@@ -219,6 +219,8 @@ class HashSet(Base):
     removed_at: Mapped[datetime | None]
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)  # usable by every agency
+    # The partner instance a set was imported from (its trusted name); NULL: made here.
+    owner: Mapped[str | None] = mapped_column(String(200))
 
 
 class KnownHash(Base):

@@ -1,8 +1,8 @@
 """Every table Cairn has: importing this module registers all model modules on Base.metadata.
 
 Model modules are split by concern (spine and known material, video, messaging, agencies and
-their users, series, jobs); migrations and schema checks import this one module so that none
-is forgotten.
+their users, series, jobs, federation); migrations and schema checks import this one module so
+that none is forgotten.
 """
 
 from cairn.store import (
@@ -11,6 +11,7 @@ from cairn.store import (
     messaging_models,
     models,
     series_models,
+    share_models,
     video_models,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "metadata",
     "models",
     "series_models",
+    "share_models",
     "video_models",
 ]

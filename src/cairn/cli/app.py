@@ -19,6 +19,7 @@ from cairn.cli.hashsets import hashset_app
 from cairn.cli.ingest import ingest
 from cairn.cli.messaging import messaging_app
 from cairn.cli.options import Workspace
+from cairn.cli.records import clue_app, crop_app, inbox, lead_app, person_app, victim_app
 from cairn.cli.serve import serve
 from cairn.cli.share import share_app
 from cairn.cli.status import status
@@ -41,7 +42,12 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(share_app, name="share")
-for command in (ingest, status, match, triage, queue, videos, demo):
+app.add_typer(victim_app, name="victim")
+app.add_typer(person_app, name="person")
+app.add_typer(clue_app, name="clue")
+app.add_typer(lead_app, name="lead")
+app.add_typer(crop_app, name="crop")
+for command in (ingest, status, match, triage, queue, videos, demo, inbox):
     app.command()(command)
 
 

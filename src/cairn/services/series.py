@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.services.access import is_row_id, require, visible_series
 from cairn.services.context import Context
+from cairn.services.records.inbox import notify_outcome
 from cairn.store import audit
 from cairn.store.identity_models import Agency
 from cairn.store.series_models import Series
@@ -125,8 +126,11 @@ def update_series(
             changes["offender_identified"] = offender_identified
         if notes is not None:
             changes["notes"] = notes
+        newly_identified = victim_identified is True and series.victim_identified is not True
         for field, value in changes.items():
             setattr(series, field, value)
+        if newly_identified:
+            notify_outcome(session, ctx.actor, series, "identified")
         if changes:
             audit.record(session, ctx.actor, "series.update", None, id=series_id, **changes)
         return _info(series, principal.agency_code)

@@ -1,8 +1,8 @@
 """Every table Cairn has: importing this module registers all model modules on Base.metadata.
 
 Model modules are split by concern (spine and known material, video, messaging, agencies and
-their users, series, jobs, federation); migrations and schema checks import this one module so
-that none is forgotten.
+their users, series and their victim-identification records, jobs, federation); migrations and
+schema checks import this one module so that none is forgotten.
 """
 
 from cairn.store import (
@@ -10,6 +10,7 @@ from cairn.store import (
     job_models,
     messaging_models,
     models,
+    record_models,
     series_models,
     share_models,
     video_models,
@@ -23,6 +24,7 @@ __all__ = [
     "messaging_models",
     "metadata",
     "models",
+    "record_models",
     "series_models",
     "share_models",
     "video_models",

@@ -20,6 +20,7 @@ from cairn.cli.ingest import ingest
 from cairn.cli.messaging import messaging_app
 from cairn.cli.options import Workspace
 from cairn.cli.records import clue_app, crop_app, inbox, lead_app, person_app, victim_app
+from cairn.cli.report import report
 from cairn.cli.serve import serve
 from cairn.cli.share import share_app
 from cairn.cli.status import status
@@ -47,7 +48,7 @@ app.add_typer(person_app, name="person")
 app.add_typer(clue_app, name="clue")
 app.add_typer(lead_app, name="lead")
 app.add_typer(crop_app, name="crop")
-for command in (ingest, status, match, triage, queue, videos, demo, inbox):
+for command in (ingest, status, match, triage, queue, videos, demo, inbox, report):
     app.command()(command)
 
 

@@ -150,15 +150,15 @@ def people(case: CaseRef, json_: AsJson = False) -> None:
         ],
         [
             (
-                p.phone or p.key,
+                p.shown,
                 ", ".join(p.names),
                 "\n".join(p.phones_owned),
                 "\n".join(p.groups),
                 p.media_sent,
                 len(p.first_posted),
                 len(p.forwarded),
-                f"#{p.producer_rank} ({p.producer_score})" if p.producer_rank else "",
-                f"#{p.distributor_rank} ({p.distributor_score})" if p.distributor_rank else "",
+                p.producer,
+                p.distributor,
             )
             for p in analysis.people
         ],

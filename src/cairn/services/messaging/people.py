@@ -39,6 +39,21 @@ class PersonReport:
     distributor_score: int
     distributor_evidence: tuple[str, ...]
 
+    @property
+    def shown(self) -> str:
+        return self.phone or self.key
+
+    @property
+    def producer(self) -> str:
+        """ "#rank (score)" as the listings show it; "" when not a candidate."""
+        return f"#{self.producer_rank} ({self.producer_score})" if self.producer_rank else ""
+
+    @property
+    def distributor(self) -> str:
+        return (
+            f"#{self.distributor_rank} ({self.distributor_score})" if self.distributor_rank else ""
+        )
+
 
 def message_counts(case: CaseRows) -> dict[str, int]:
     """Message records per sender, over every phone (a message two phones hold counts twice);

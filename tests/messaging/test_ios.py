@@ -25,6 +25,7 @@ from cairn.messaging.ios import IosChatStorage
 from cairn.messaging.samples import ALICE, BOB, CAROL, EXAMPLE_SHA256, write_chatstorage
 
 GROUP = "group:120363000000000001"
+OWNER = "owner:phone-C"  # the phone's own acts, before the writer names its number
 PHOTO = MediaRef(EXAMPLE_SHA256, "Media/WhatsApp Images/IMG-20240501-WA0001.jpg", 4, "image/jpeg")
 SCHEMA = Issue(
     Severity.INFO,
@@ -75,12 +76,15 @@ def test_example(tmp_path: Path) -> None:
         replace(account(BOB.phone), push_name="Bob"),  # ZWAPROFILEPUSHNAME
         replace(account(CAROL.phone), push_name="Carol"),
         # The phone's number: the addressee of what it received, and the group's creator.
-        Owner(
-            account(ALICE.phone),
+        Owner(  # with the push name its sent messages carry (ZWAMESSAGE.ZPUSHNAME)
+            replace(account(ALICE.phone), push_name="Alice"),
             "addressee of 3 received messages (ZTOJID); creator of 1 group (ZCREATORJID) who"
             " never wrote to the phone; subject owner of 1 group (ZSUBJECTOWNERJID) who never"
             " wrote to the phone",
         ),
+        # The notices (ZGROUPEVENTTYPE): the phone created the group, Carol joined by link.
+        GroupEvent(GROUP, GroupAction.CREATED, OWNER, at(0), OWNER),
+        GroupEvent(GROUP, GroupAction.JOINED_BY_LINK, CAROL.phone, at(1), CAROL.phone),
         Message(1, GROUP, True, None, True, at(0), "system", "3EB0A1", None, False),
         Message(2, GROUP, True, CAROL.phone, False, at(1), "system", "3EB0A2", None, False),
         Message(
@@ -172,7 +176,7 @@ def test_owner_from_group_creators_alone(tmp_path: Path) -> None:
     owners = [r for r in read(path) if isinstance(r, Owner)]
     assert owners == [
         Owner(
-            account(ALICE.phone),
+            replace(account(ALICE.phone), push_name="Alice"),
             "creator of 1 group (ZCREATORJID) who never wrote to the phone; subject owner of 1"
             " group (ZSUBJECTOWNERJID) who never wrote to the phone",
         )
@@ -208,3 +212,42 @@ def test_locations_are_places_and_replies_are_not_media(tmp_path: Path) -> None:
     # An unknown message type is kept, named "unknown".
     alter(path, "UPDATE ZWAMESSAGE SET ZMESSAGETYPE = 99 WHERE ZSTANZAID = '3EB0L2'")
     assert [r for r in read(path) if isinstance(r, Message)][-1].kind == "unknown"
+
+
+def test_group_notices_are_membership_events(tmp_path: Path) -> None:
+    """ZGROUPEVENTTYPE: who added, removed or admitted whom, and when (docs/formats.md)."""
+    path = IosChatStorage.example(tmp_path)
+    bob, carol = (f"{p.phone[1:]}@s.whatsapp.net" for p in (BOB, CAROL))
+    alter(
+        path,
+        # Bob added Carol (ZTEXT: who did it), the phone removed Bob, Carol left.
+        f"INSERT INTO ZWAMESSAGE (Z_PK, ZCHATSESSION, ZISFROMME, ZGROUPMEMBER, ZMESSAGEDATE,"
+        f" ZMESSAGETYPE, ZGROUPEVENTTYPE, ZTEXT) VALUES (10, 1, 0, 3, {at(10).timestamp()}"
+        f" - 978307200, 6, 2, '{bob}'), (11, 1, 1, 2, {at(11).timestamp()} - 978307200, 6, 7,"
+        f" NULL), (12, 1, 0, 3, {at(12).timestamp()} - 978307200, 6, 4, NULL),"
+        # Bob added two at once (50); the group's icon changed (3: a notice, no event).
+        f" (13, 1, 0, NULL, {at(13).timestamp()} - 978307200, 6, 50, '{bob};{carol},{bob}'),"
+        f" (14, 1, 0, 2, {at(14).timestamp()} - 978307200, 6, 3, NULL)",
+    )
+    records = read(path)
+    events = [r for r in records if isinstance(r, GroupEvent) and r.at is not None][2:]
+    assert events == [
+        GroupEvent(GROUP, GroupAction.ADDED, CAROL.phone, at(10), BOB.phone),
+        GroupEvent(GROUP, GroupAction.REMOVED, BOB.phone, at(11), OWNER),
+        GroupEvent(GROUP, GroupAction.LEFT, CAROL.phone, at(12), CAROL.phone),
+        GroupEvent(GROUP, GroupAction.ADDED, CAROL.phone, at(13), BOB.phone),
+        GroupEvent(GROUP, GroupAction.ADDED, BOB.phone, at(13), BOB.phone),
+    ]
+    assert [m.kind for m in records if isinstance(m, Message) and m.source_row >= 10] == [
+        "system"
+    ] * 5
+
+
+def test_push_names_from_messages(tmp_path: Path) -> None:
+    """Without ZWAPROFILEPUSHNAME, a sender's push name is the one their messages carry."""
+    path = IosChatStorage.example(tmp_path)
+    alter(path, "DELETE FROM ZWAPROFILEPUSHNAME", "UPDATE ZWAMESSAGE SET ZPUSHNAME = 'Bobby'"
+          " WHERE Z_PK = 3")  # fmt: skip
+    named = [r for r in read(path) if isinstance(r, Account) and r.push_name]
+    assert named == [replace(account(CAROL.phone), push_name="Carol"),
+                     replace(account(BOB.phone), push_name="Bobby")]  # fmt: skip

@@ -13,7 +13,8 @@ keeps thumbnails as files beside the database, not in it.
 The phone's own number (`cairn.messaging.owner`): the addressee (`ZTOJID`) of the messages it
 received; failing that, the creator (`ZCREATORJID`) or subject owner (`ZSUBJECTOWNERJID`) of
 groups who never sent the phone a message — the owner's own messages are "from me".
-`ZWAPROFILEPUSHNAME` holds the names people gave themselves (push names).
+`ZWAPROFILEPUSHNAME` holds the names people gave themselves (push names); received messages
+carry their sender's (`ZWAMESSAGE.ZPUSHNAME`), and sent ones the owner's own.
 """
 
 from __future__ import annotations
@@ -69,6 +70,20 @@ KINDS = {
 }
 # Kinds whose ZVCARDNAME is a file digest (for the others it is a name, or nothing).
 MEDIA_KINDS = frozenset({"image", "video", "audio", "document", "gif", "sticker"})
+GROUP_NOTICE = 6  # ZMESSAGETYPE of a group's notices
+# ZGROUPEVENTTYPE of a group notice, as the open-source wabtools viewer reads it; WhatsApp does
+# not document these codes (docs/formats.md). ZGROUPMEMBER is the member concerned; on
+# additions and removals ZTEXT is the JID of who did it (code 50: `actor;jid,jid,…`).
+GROUP_EVENTS = {
+    1: GroupAction.SUBJECT_CHANGED,
+    2: GroupAction.ADDED,
+    4: GroupAction.LEFT,
+    7: GroupAction.REMOVED,
+    12: GroupAction.CREATED,
+    15: GroupAction.JOINED_BY_LINK,
+    50: GroupAction.ADDED,
+}
+_DONE_BY_OTHERS = frozenset({2, 7, 50})
 
 
 class _Reader:
@@ -103,6 +118,8 @@ class _Reader:
         ("group flags", "ZWACHATSESSION", ("ZSESSIONTYPE",)),
         ("the owner as addressee", "ZWAMESSAGE", ("ZTOJID",)),
         ("push names", "ZWAPROFILEPUSHNAME", ("ZJID", "ZPUSHNAME")),
+        ("push names on messages", "ZWAMESSAGE", ("ZPUSHNAME",)),
+        ("group notices as membership events", "ZWAMESSAGE", ("ZGROUPEVENTTYPE", "ZTEXT")),
     )
 
     def __init__(self, connection: sqlite3.Connection, artefact: Artefact) -> None:
@@ -124,7 +141,9 @@ class _Reader:
         yield from self._push_names()
         owner = self._owner()
         if owner is not None:
-            yield owner
+            name = self._own_push_name()
+            yield replace(owner, account=replace(owner.account, push_name=name)) if name else owner
+        yield from self._group_events(sessions)
         live = array("q")
         for record in self._messages(self.connection, sessions, members, None, None):
             if isinstance(record, Message):
@@ -224,13 +243,38 @@ class _Reader:
         return sessions, members, records
 
     def _push_names(self) -> Iterator[Account]:
-        if "push names" not in self.available:
+        """The names people gave themselves: ZWAPROFILEPUSHNAME, then the name each received
+        message carried (ZWAMESSAGE.ZPUSHNAME), the most used per sender."""
+        seen: set[str] = set()  # JIDs named already
+        if "push names" in self.available:
+            for raw, name in self.connection.execute(
+                "SELECT ZJID, ZPUSHNAME FROM ZWAPROFILEPUSHNAME ORDER BY Z_PK"
+            ):
+                if raw and name and not jids.is_group_jid(raw):
+                    seen.add(raw)
+                    yield replace(jids.account_for_jid(raw), push_name=name)
+        if "push names on messages" not in self.available:
             return
-        for raw, name in self.connection.execute(
-            "SELECT ZJID, ZPUSHNAME FROM ZWAPROFILEPUSHNAME ORDER BY Z_PK"
+        sender = self._sender_jid()
+        for raw, name, _count in self.connection.execute(
+            f"SELECT {sender[0]} AS who, m.ZPUSHNAME, COUNT(*) AS n FROM ZWAMESSAGE m {sender[1]}"
+            " WHERE m.ZISFROMME = 0 AND m.ZPUSHNAME IS NOT NULL AND m.ZPUSHNAME != ''"
+            " GROUP BY who, m.ZPUSHNAME ORDER BY who, n DESC, m.ZPUSHNAME"
         ):
-            if raw and name and not jids.is_group_jid(raw):
+            if raw and raw not in seen and not jids.is_group_jid(raw):
+                seen.add(raw)
                 yield replace(jids.account_for_jid(raw), push_name=name)
+
+    def _own_push_name(self) -> str | None:
+        """The name the phone's owner gave themself, as its sent messages carry it."""
+        if "push names on messages" not in self.available:
+            return None
+        row = self.connection.execute(
+            "SELECT ZPUSHNAME, COUNT(*) AS n FROM ZWAMESSAGE WHERE ZISFROMME = 1"
+            " AND ZPUSHNAME IS NOT NULL AND ZPUSHNAME != '' GROUP BY ZPUSHNAME"
+            " ORDER BY n DESC, ZPUSHNAME LIMIT 1"
+        ).fetchone()
+        return str(row[0]) if row else None
 
     def _owner(self) -> Owner | None:
         clues = OwnerClues()
@@ -268,18 +312,57 @@ class _Reader:
             )
         return clues.owner()
 
+    def _group_events(self, sessions: dict[int, tuple[str, bool]]) -> Iterator[Record]:
+        """Who added, removed or admitted whom, and when, from the groups' notices."""
+        if "group notices as membership events" not in self.available:
+            return
+        linked = {"group members and admins", "group senders"} <= self.available
+        member = "g.ZMEMBERJID" if linked else "NULL"
+        join = "LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER" if linked else ""
+        owner = jids.owner_key(self.artefact.scope)
+        codes = ", ".join(map(str, GROUP_EVENTS))
+        for session, from_me, code, raw_member, text, date in self.connection.execute(
+            f"SELECT m.ZCHATSESSION, m.ZISFROMME, m.ZGROUPEVENTTYPE, {member}, m.ZTEXT,"
+            f" m.ZMESSAGEDATE FROM ZWAMESSAGE m {join}"
+            f" WHERE m.ZMESSAGETYPE = {GROUP_NOTICE} AND m.ZGROUPEVENTTYPE IN ({codes})"
+            " ORDER BY m.Z_PK"
+        ):
+            chat = sessions.get(session)
+            if chat is None or not chat[1]:
+                continue  # the notice itself is kept as a system message
+            found: list[Account] = []
+            concerned = _jid_key(raw_member, found)
+            targets: list[str | None] = [concerned]
+            if code in _DONE_BY_OTHERS:
+                actor_raw, _, listed = (text or "").partition(";") if code == 50 else (text, "", "")
+                actor = owner if from_me else _jid_key(actor_raw, found)
+                if code == 50:
+                    targets = [_jid_key(j, found) for j in listed.split(",")]
+                elif concerned is None:
+                    # No member row: the phone's own act names its target in ZTEXT, and a
+                    # notice the phone received without one concerns the phone itself.
+                    targets = [_jid_key(text, found) if from_me else owner]
+            else:
+                actor = concerned or (owner if from_me else None)
+                targets = [actor]
+            yield from (a for a in found if self.seen.new(a))
+            at = from_cocoa(date)
+            for target in targets:
+                if target is not None:
+                    yield GroupEvent(chat[0], GROUP_EVENTS[code], target, at, actor)
+
+    def _sender_jid(self) -> tuple[str, str]:
+        """(expression, join) of a received message's sender JID over `ZWAMESSAGE m`."""
+        linked = {"group members and admins", "group senders"} <= self.available
+        join = "LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER" if linked else ""
+        from_jid = self.schema.column("m", "ZWAMESSAGE", "ZFROMJID")
+        return f"COALESCE({'g.ZMEMBERJID' if linked else 'NULL'}, {from_jid})", join
+
     def _received_from(self) -> Iterator[str]:
         """The JIDs of everyone who sent the phone a message."""
-        member = "g.ZMEMBERJID" if "group members and admins" in self.available else "NULL"
-        join = (
-            "LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER"
-            if "group senders" in self.available and member != "NULL"
-            else ""
-        )
-        from_jid = self.schema.column("m", "ZWAMESSAGE", "ZFROMJID")
+        sender, join = self._sender_jid()
         for (raw,) in self.connection.execute(
-            f"SELECT DISTINCT COALESCE({member if join else 'NULL'}, {from_jid})"
-            f" FROM ZWAMESSAGE m {join} WHERE m.ZISFROMME = 0"
+            f"SELECT DISTINCT {sender} FROM ZWAMESSAGE m {join} WHERE m.ZISFROMME = 0"
         ):
             yield raw
 
@@ -407,6 +490,15 @@ class _Reader:
         yield from self._messages(connection, sessions, members, ids, label)
 
 
+def _jid_key(raw: str | None, found: list[Account]) -> str | None:
+    """The account key of a person's JID in a notice (appended to `found`); None otherwise."""
+    if not raw or "@" not in raw or jids.is_group_jid(raw):
+        return None
+    account = jids.account_for_jid(raw.strip())
+    found.append(account)
+    return account.key
+
+
 class IosChatStorage(MessagingFormat):
     name = "whatsapp-ios"
     title = "WhatsApp for iOS: ChatStorage.sqlite"
@@ -437,5 +529,6 @@ class IosChatStorage(MessagingFormat):
     def example_counts(cls) -> dict[str, int]:
         # The group twice (its session, then its creator); Carol as partner and as member,
         # Alice as creator and as member, Bob; Bob's and Carol's push names; three members;
-        # five messages; schema and recovery notes; the owner (addressee of what it received).
-        return {"Issue": 2, "Group": 2, "Account": 7, "Owner": 1, "GroupEvent": 3, "Message": 5}
+        # five messages; schema and recovery notes; the owner (addressee of what it received);
+        # the notices: the phone created the group, Carol joined by link.
+        return {"Issue": 2, "Group": 2, "Account": 7, "Owner": 1, "GroupEvent": 5, "Message": 5}

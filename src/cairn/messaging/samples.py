@@ -482,6 +482,8 @@ CREATE TABLE ZWAPROFILEPUSHNAME (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT 
 """
 # Android message_type -> iOS ZMESSAGETYPE for the kinds samples use.
 _IOS_TYPE = {0: 0, 1: 1, 3: 2, 2: 3, 5: 5, 9: 8, 13: 11, 7: 6}
+# Android message_system.action_type -> iOS ZGROUPEVENTTYPE (cairn.messaging.ios).
+_IOS_GROUP_EVENT = {1: 1, 4: 2, 12: 2, 5: 4, 13: 4, 7: 7, 14: 7, 11: 12, 20: 15}
 IOS_FORWARDED = 0x180  # ZFLAGS bits that mark a forwarded message
 
 
@@ -579,10 +581,20 @@ def write_chatstorage(path: Path, device: SampleDevice) -> Path:
                 media_pk = cursor.lastrowid
             chat_jid = f"{m.chat}@g.us" if in_group else f"{m.chat.lstrip('+')}@s.whatsapp.net"
             sender_pk = members.get((m.chat, m.sender)) if m.sender and in_group else None
+            event = _IOS_GROUP_EVENT.get(m.action or 0) if in_group else None
+            text = m.text
+            if event is not None:
+                # A notice: ZGROUPMEMBER is whom it concerns; additions and removals name
+                # who did it in ZTEXT.
+                if m.participants:
+                    sender_pk = members.get((m.chat, m.participants[0]))
+                if event in (2, 7) and m.sender is not None:
+                    text = f"{m.sender.lstrip('+')}@s.whatsapp.net"
             cursor = connection.execute(
                 "INSERT INTO ZWAMESSAGE (ZCHATSESSION, ZISFROMME, ZFROMJID, ZTOJID,"
                 " ZGROUPMEMBER, ZMESSAGEDATE, ZFLAGS, ZMEDIAITEM, ZTEXT, ZSTANZAID,"
-                " ZMESSAGETYPE) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " ZMESSAGETYPE, ZGROUPEVENTTYPE, ZPUSHNAME)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sessions[m.chat],
                     int(m.sender is None),
@@ -592,9 +604,14 @@ def write_chatstorage(path: Path, device: SampleDevice) -> Path:
                     cocoa(m.ms),
                     IOS_FORWARDED if m.forwarded else 0,
                     media_pk,
-                    m.text,
+                    text,
                     m.key_id,
                     _IOS_TYPE.get(m.message_type, m.message_type),
+                    event or 0,
+                    # The sender's push name travels with each message, the owner's too.
+                    None
+                    if event
+                    else device.person(m.sender or device.owner.phone).name.split()[0],
                 ),
             )
             if media_pk is not None:

@@ -32,7 +32,10 @@ def test_groups(harbour: Harbour) -> None:
         2,
     )
     night = groups["Night Owls"]
-    assert night.invite_link_joins == (f"{ERIN} at 2024-05-01T07:00:00Z ({REF}; seen on phone-A)",)
+    # Phone-C (iOS) states it too, in its notice (ZGROUPEVENTTYPE).
+    assert night.invite_link_joins == (
+        f"{ERIN} at 2024-05-01T07:00:00Z ({REF}; seen on phone-A, phone-C)",
+    )
     assert (night.seen_on, night.messages, night.media_items) == (("phone-A", "phone-C"), 12, 5)
     assert night.notices == 4  # created and Erin's join, on both phones
     # No wa.db on phone-B: the creator comes from the "created" event.

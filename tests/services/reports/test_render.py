@@ -44,6 +44,9 @@ from cairn.services.identity import (
 from cairn.services.ingest import ingest
 from cairn.services.matching import match_case
 from cairn.services.messaging.discovery import import_from_evidence
+from cairn.services.records.leads import add_lead
+from cairn.services.records.persons import add_person
+from cairn.services.records.victims import add_victim
 from cairn.services.reports.render import create_report
 from cairn.services.series import create_series, update_series
 from cairn.services.verify import verify_evidence
@@ -202,6 +205,10 @@ def test_internal_review_report_embeds_only_protected_thumbnails(
     adopt_unowned(ctx, "NL-NP")
     lighthouse = create_series(ctx, people["examiner"], "Series Lighthouse")
     update_series(ctx, people["examiner"], lighthouse.id, victim_identified=True)
+    ref = str(lighthouse.id)
+    add_victim(ctx, people["examiner"], ref, age_band="6-9", status="identified", name="Withheld")
+    add_person(ctx, people["examiner"], ref, role="producer", phones=["+447700900100"])
+    add_lead(ctx, people["examiner"], ref, "DE", sent_at="2026-11-03", outcome="acknowledged")
     key = load_or_create_key(ctx.workspace.key_file)
     with ctx.db.session() as session:
         clear = {
@@ -213,7 +220,13 @@ def test_internal_review_report_embeds_only_protected_thumbnails(
     html_report = create_report(as_examiner, examiner, CASE, "html", internal_review=True)
     html = html_report.data.decode("utf-8")
     assert "INTERNAL REVIEW" in html
-    assert "Series Lighthouse 1 known 1 NL-NP yes unknown" in _html_text(html)
+    text = _html_text(html)
+    assert "Series Lighthouse 1 known 1 NL-NP yes unknown" in text
+    # The series' records: a person's number links them to the case's messaging account.
+    assert "victim age band sex status #1 6-9 unknown identified" in text
+    assert "Withheld" not in text  # a victim's name stays in the records
+    assert "#1 producer unidentified +447700900100 OP-REPORT-1: +447700900100" in text
+    assert "#1 DE 2026-11-03" in text and "acknowledged" in text
     embedded = [
         base64.b64decode(data) for data in re.findall(r'src="data:image/jpeg;base64,([^"]+)"', html)
     ]

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from cairn.services.messaging.groups import GroupReport
     from cairn.services.messaging.people import PersonReport
     from cairn.services.messaging.reports import CaseAnalysis, MediaReport
+    from cairn.services.records.leads import LeadView
+    from cairn.services.records.persons import PersonView
+    from cairn.services.records.victims import VictimView
 
 BUCKETS = tuple(bucket.value for bucket in Triage)
 NO_CATEGORY = "uncategorised"
@@ -103,6 +106,7 @@ class CountTable:
 
 @dataclass(frozen=True)
 class SeriesRow:
+    id: int | None  # the series record's, None when no record of that name is visible
     name: str
     items: int  # the case's items whose best match names the series
     buckets: str  # "known 2, near-known 1"
@@ -111,6 +115,10 @@ class SeriesRow:
     victim_identified: bool | None
     offender_identified: bool | None
     notes: str
+    # Its victim-identification records (docs/records.md), as the case's agency may see them.
+    victims: tuple[VictimView, ...] = ()
+    persons: tuple[PersonView, ...] = ()
+    leads: tuple[LeadView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -269,6 +277,7 @@ def build_report(
     buckets = _count(labels, pairs, triage, BUCKETS)
     categories = _count(labels, pairs, category, _category_order(set(category.values())))
     analysis = analyse_case(ctx, case_ref)
+    series = tuple(_with_records(ctx, principal, row) for row in series)
     return CaseReport(
         case_ref,
         title,
@@ -481,6 +490,7 @@ def _series(
         record, code = found if found else (None, "")
         result.append(
             SeriesRow(
+                record.id if record else None,
                 name,
                 sum(counts.values()),
                 ", ".join(f"{b} {counts[b]}" for b in BUCKETS if counts[b]),
@@ -492,6 +502,25 @@ def _series(
             )
         )
     return tuple(result)
+
+
+def _with_records(ctx: Context, principal: Principal | None, row: SeriesRow) -> SeriesRow:
+    from dataclasses import replace
+
+    from cairn.services.records.common import list_records
+    from cairn.services.records.leads import LEADS
+    from cairn.services.records.persons import PERSONS
+    from cairn.services.records.victims import VICTIMS
+
+    if row.id is None:
+        return row
+    ref = str(row.id)
+    return replace(
+        row,
+        victims=tuple(list_records(ctx, principal, VICTIMS, ref)),
+        persons=tuple(list_records(ctx, principal, PERSONS, ref)),
+        leads=tuple(list_records(ctx, principal, LEADS, ref)),
+    )
 
 
 def _messaging(analysis: CaseAnalysis) -> Messaging:

@@ -17,6 +17,7 @@ from cairn.cli.evidence import evidence_app
 from cairn.cli.export import export_app
 from cairn.cli.hashsets import hashset_app
 from cairn.cli.ingest import ingest
+from cairn.cli.links import links
 from cairn.cli.messaging import messaging_app
 from cairn.cli.options import Workspace
 from cairn.cli.records import clue_app, crop_app, inbox, lead_app, person_app, victim_app
@@ -48,7 +49,7 @@ app.add_typer(person_app, name="person")
 app.add_typer(clue_app, name="clue")
 app.add_typer(lead_app, name="lead")
 app.add_typer(crop_app, name="crop")
-for command in (ingest, status, match, triage, queue, videos, demo, inbox, report):
+for command in (ingest, status, match, triage, queue, videos, links, demo, inbox, report):
     app.command()(command)
 
 

@@ -39,7 +39,7 @@ from cairn.services.cases import add_evidence, find_evidence, get_case, source_p
 from cairn.services.context import Context
 from cairn.services.provenance import library_versions
 from cairn.store import audit
-from cairn.store.models import IngestError, ProcessingRun
+from cairn.store.models import IngestError, Occurrence, ProcessingRun
 from cairn.store.writer import IngestWriter
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class IngestSummary:
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[ErrorLine] = field(default_factory=list)
     seconds: float = 0.0
+    links: int = 0  # links of the evidence's media to the workspace's (new or not)
 
     @property
     def exit_code(self) -> int:
@@ -211,7 +212,20 @@ def ingest(
                 counts=summary.counts,
                 errors=len(summary.errors),
             )
+    if status == "completed":
+        summary.links = _link_evidence(ctx, evidence.id, run_id)
     return summary
+
+
+def _link_evidence(ctx: Context, evidence_id: int, run_id: int) -> int:
+    """Links are kept as the media arrive: the evidence's images against the workspace's."""
+    from cairn.services.links import link_media  # numpy and the index: not for the CLI's start
+
+    media = select(Occurrence.media_sha256).where(
+        Occurrence.evidence_id == evidence_id, Occurrence.media_sha256.is_not(None)
+    )
+    with ctx.db.engine.begin() as connection:
+        return link_media(connection, ctx.db.engine, media, by=ctx.actor.user, run_id=run_id)
 
 
 def _commit_entries() -> int:

@@ -28,6 +28,7 @@ from cairn.services.access import usable_by_agency
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.hashsets import materialize_known_files
+from cairn.services.links import link_media
 from cairn.services.provenance import library_versions
 from cairn.services.sharing.filters import (
     ASK,
@@ -60,6 +61,7 @@ class MatchSummary:
     hash_sets: int = 0
     new_matches: int = 0
     by_method: dict[str, int] = field(default_factory=dict)
+    links: int = 0  # PDQ links to the workspace's images, new or not
     seconds: float = 0.0
 
 
@@ -133,6 +135,7 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
             now = datetime.now(UTC)
             run_id = _record_run(connection, ctx, case_id, sets, now)
             compare_workspace_videos(connection, ctx, case_id, run_id, now)
+            summary.links = _link(connection, ctx, case_id, run_id)
             summary.seconds = time.monotonic() - started
             _finish_run(connection, ctx, run_id, case_ref, summary)
             return summary
@@ -198,6 +201,7 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
             )
             rows_out.extend({**row, "matched_at": now, "run_id": run_id} for row in filter_rows)
             request_details(ctx, connection, case_id, case_ref, through_filters, filter_rows)
+        summary.links = _link(connection, ctx, case_id, run_id)
         counts: Counter[str] = Counter()
         for chunk in _chunks(rows_out):
             connection.execute(
@@ -216,6 +220,14 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
         summary.seconds = time.monotonic() - started
         _finish_run(connection, ctx, run_id, case_ref, summary)
     return summary
+
+
+def _link(connection: Connection, ctx: Context, case_id: int, run_id: int) -> int:
+    """The case's images linked to the workspace's (links are kept at match time too, so that
+    cases ingested before a method existed get its links)."""
+    return link_media(
+        connection, ctx.db.engine, case_media(case_id), by=ctx.actor.user, run_id=run_id
+    )
 
 
 def _owners(connection: Connection, known_ids: list[int]) -> dict[int, int]:

@@ -1,13 +1,14 @@
 """Every table Cairn has: importing this module registers all model modules on Base.metadata.
 
 Model modules are split by concern (spine and known material, video, messaging, agencies and
-their users, series and their victim-identification records, jobs, federation); migrations and
-schema checks import this one module so that none is forgotten.
+their users, series and their victim-identification records, jobs, federation, media links);
+migrations and schema checks import this one module so that none is forgotten.
 """
 
 from cairn.store import (
     identity_models,
     job_models,
+    link_models,
     messaging_models,
     models,
     record_models,
@@ -21,6 +22,7 @@ metadata = models.Base.metadata
 __all__ = [
     "identity_models",
     "job_models",
+    "link_models",
     "messaging_models",
     "metadata",
     "models",

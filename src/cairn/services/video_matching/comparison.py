@@ -15,6 +15,7 @@ from cairn.core.hash_kinds import PDQ
 from cairn.core.thresholds import PDQ_POSSIBLE_MAX
 from cairn.hashing.vpdq import VideoComparison, VideoMatchSettings
 from cairn.services.context import Context
+from cairn.services.links import Link, record_links
 from cairn.services.video_matching.frames import (
     Frames,
     case_video_frames,
@@ -202,11 +203,37 @@ def _thresholds(settings: VideoMatchSettings) -> dict[str, Any]:
 
 
 def _insert_compared(connection: Connection, ctx: Context, rows: list[dict[str, Any]]) -> None:
+    """Store the comparisons; those with workspace videos are `vpdq` links too."""
     for start in range(0, len(rows), CHUNK):
         connection.execute(
             insert_ignoring_duplicates(ctx.db.engine, VideoMatch, "media_sha256", "compared"),
             rows[start : start + CHUNK],
         )
+    links = [_video_link(row) for row in rows if row["other_sha256"] is not None]
+    record_links(connection, ctx.db.engine, links, by=ctx.actor.user)
+
+
+def _video_link(row: dict[str, Any]) -> Link:
+    """The link a comparison with a workspace video makes: scored by its larger frame share."""
+    query_share = row["query_matched"] / row["query_frames"] if row["query_frames"] else 0.0
+    compared_share = (
+        row["compared_matched"] / row["compared_frames"] if row["compared_frames"] else 0.0
+    )
+    return Link(
+        row["media_sha256"],
+        row["other_sha256"],
+        "vpdq",
+        round(max(query_share, compared_share), 4),
+        details={
+            "verdict": row["verdict"],
+            "distance": row["distance"],
+            "offset_seconds": row["offset_seconds"],
+            # Shares as seen from the item first compared (details keep that orientation).
+            "from": row["media_sha256"],
+            "query_share": round(query_share, 4),
+            "compared_share": round(compared_share, 4),
+        },
+    )
 
 
 def _band(distance: int, threshold: int, possible_max: int) -> str | None:

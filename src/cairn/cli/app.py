@@ -11,6 +11,7 @@ import sys
 import typer
 
 from cairn.cli.admin import agency_app, audit_app, db_app, token_app, user_app
+from cairn.cli.alerts import alert_app
 from cairn.cli.cases import case_app
 from cairn.cli.demo import demo
 from cairn.cli.evidence import evidence_app
@@ -49,6 +50,7 @@ app.add_typer(person_app, name="person")
 app.add_typer(clue_app, name="clue")
 app.add_typer(lead_app, name="lead")
 app.add_typer(crop_app, name="crop")
+app.add_typer(alert_app, name="alert")
 for command in (ingest, status, match, triage, queue, videos, links, demo, inbox, report):
     app.command()(command)
 

@@ -76,7 +76,11 @@ def trust(
 @share_app.command("export")
 def share_export(
     output: Output,
-    hashset: Annotated[str, typer.Option("--hashset", help="The set to share.")],
+    hashset: Annotated[str | None, typer.Option("--hashset", help="The set to share.")] = None,
+    notices: Annotated[bool, typer.Option("--notices", help="This workspace's notices.")] = False,
+    notice_hits: Annotated[
+        str | None, typer.Option("--notice-hits", help="Hits on partner NAME's notices.")
+    ] = None,
     filter_: Annotated[
         bool, typer.Option("--filter", help="A non-invertible match filter, not the hashes.")
     ] = False,
@@ -86,15 +90,30 @@ def share_export(
     fpr: Annotated[float, typer.Option(help="A filter's false-positive rate per lookup.")] = 1e-6,
     json_: AsJson = False,
 ) -> None:
-    """Export a signed bundle (hashes and labels only) or match filter of a hash set."""
+    """Export a signed bundle (hashes and labels only) or match filter of a hash set, the
+    notices, or the hits on a partner's notices."""
     from cairn.cli.output import print_json
     from cairn.core.errors import UsageError
     from cairn.services.sharing.bundles import export_bundle
     from cairn.services.sharing.filters import export_filter
+    from cairn.services.sharing.notices import export_notice_hits, export_notices
 
+    if [hashset is not None, notices, notice_hits is not None].count(True) != 1:
+        raise UsageError("give one of --hashset NAME, --notices, --notice-hits NAME")
     if filter_ and since is not None:
         raise UsageError("a filter is exported whole: --since applies to bundles")
     ctx = context()
+    if hashset is None:
+        done = (
+            export_notices(ctx, output)
+            if notices
+            else export_notice_hits(ctx, notice_hits or "", output)
+        )
+        if json_:
+            print_json(done)
+        else:
+            typer.echo(f"{done.kind}: {done.entries} entries -> {done.file}")
+        return
     if filter_:
         summary = export_filter(ctx, hashset, output, fpr=fpr)
     else:
@@ -128,9 +147,10 @@ def share_import(
         print_json(summary)
         return
     delta = "" if summary.since is None else f" (delta since {summary.since})"
+    into = "" if summary.kind in ("notices", "notice-hits") else f" into hash set {summary.name}"
     typer.echo(
         f"imported {summary.kind} from {summary.owner}, version {summary.version}{delta}: "
-        f"{summary.entries} entries into hash set {summary.name}"
+        f"{summary.entries} entries{into}"
     )
 
 

@@ -27,7 +27,7 @@ from cairn.core.errors import CairnError
 
 MAGIC = b"CAIRN-SHARE/1\n"
 FORMAT = "cairn-share/1"
-KINDS = ("hashset", "filter", "series", "notices")
+KINDS = ("hashset", "filter", "series", "notices", "notice-hits")
 MAX_TAIL = 64 * 1024  # manifest and signature lines together
 # Refused before anything is read: the largest body a share file may declare (a filter of
 # 100M digests at 1e-6 is about 360 MB; a bundle of 10M entries about 3 GB).

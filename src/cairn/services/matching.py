@@ -25,6 +25,7 @@ from cairn.core.thresholds import PDQ_MIN_QUALITY, PDQ_POSSIBLE_MAX
 from cairn.core.types import Triage
 from cairn.matching.known import KnownIndexes
 from cairn.services.access import usable_by_agency
+from cairn.services.alerts import raise_media_hits
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.hashsets import materialize_known_files
@@ -136,6 +137,7 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
             run_id = _record_run(connection, ctx, case_id, sets, now)
             compare_workspace_videos(connection, ctx, case_id, run_id, now)
             summary.links = _link(connection, ctx, case_id, run_id)
+            _alert_hits(ctx, connection, case_id, case_ref, media)
             summary.seconds = time.monotonic() - started
             _finish_run(connection, ctx, run_id, case_ref, summary)
             return summary
@@ -202,6 +204,7 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
             rows_out.extend({**row, "matched_at": now, "run_id": run_id} for row in filter_rows)
             request_details(ctx, connection, case_id, case_ref, through_filters, filter_rows)
         summary.links = _link(connection, ctx, case_id, run_id)
+        _alert_hits(ctx, connection, case_id, case_ref, media)
         counts: Counter[str] = Counter()
         for chunk in _chunks(rows_out):
             connection.execute(
@@ -228,6 +231,12 @@ def _link(connection: Connection, ctx: Context, case_id: int, run_id: int) -> in
     return link_media(
         connection, ctx.db.engine, case_media(case_id), by=ctx.actor.user, run_id=run_id
     )
+
+
+def _alert_hits(
+    ctx: Context, connection: Connection, case_id: int, case_ref: str, media: list[_CaseMedia]
+) -> None:
+    raise_media_hits(ctx, connection, case_id, case_ref, [(m.sha256, m.pdq) for m in media])
 
 
 def _owners(connection: Connection, known_ids: list[int]) -> dict[int, int]:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from cairn.core.types import EntryKind, Flag
 from cairn.services.cases import get_case
 from cairn.services.context import Context
+from cairn.store.alert_models import Alert
 from cairn.store.models import Evidence, HashSet, IngestError, Occurrence, ProcessingRun
 from cairn.store.video_models import Video
 
@@ -94,14 +95,16 @@ def case_status(ctx: Context, case_ref: str) -> list[EvidenceStatus]:
 
 
 def matching_due(ctx: Context, case_ref: str) -> bool:
-    """Whether matching has anything to do for the case: a hash set to match against, or a
-    video (or animation) to compare with the workspace's other videos.
+    """Whether matching has anything to do for the case: a hash set to match against, an
+    alert to check, or a video (or animation) to compare with the workspace's other videos.
 
     Cheap on purpose, and in this light module: every ingest asks it, and importing the
     matching services (numba, the indexes) costs more than many a small ingest."""
     with ctx.db.session() as session:
         if session.scalar(select(HashSet.id).where(HashSet.removed_at.is_(None)).limit(1)):
             return True
+        if session.scalar(select(Alert.id).where(Alert.removed_at.is_(None)).limit(1)):
+            return True  # alerts are checked when a case is matched
         case_id = get_case(session, case_ref).id
         video = session.scalar(
             select(Occurrence.id)

@@ -6,6 +6,7 @@ migrations and schema checks import this one module so that none is forgotten.
 """
 
 from cairn.store import (
+    alert_models,
     identity_models,
     job_models,
     link_models,
@@ -20,6 +21,7 @@ from cairn.store import (
 metadata = models.Base.metadata
 
 __all__ = [
+    "alert_models",
     "identity_models",
     "job_models",
     "link_models",

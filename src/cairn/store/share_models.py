@@ -55,7 +55,8 @@ class ShareImport(Base):
     signer: Mapped[str] = mapped_column(String(64))  # public key, hex
     trust_name: Mapped[str] = mapped_column(String(200))
     set_uid: Mapped[str] = mapped_column(String(32))
-    version: Mapped[int] = mapped_column(Integer)
+    # Notice lists are versioned by their time in microseconds: 64 bits.
+    version: Mapped[int] = mapped_column(BigInteger)
     since: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
     hashset_id: Mapped[int | None] = mapped_column(ForeignKey("hash_sets.id"), index=True)

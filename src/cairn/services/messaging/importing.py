@@ -30,6 +30,7 @@ from cairn.messaging.base import Artefact, Issue, MediaRef, MessagingFormat, Sev
 from cairn.messaging.registry import HEAD_BYTES, backup_problem, by_name, detect
 from cairn.messaging.sqlitedb import MAGIC, acquire, digest, private_folder, table_names
 from cairn.messaging.telegram import html_problem
+from cairn.services.alerts import raise_account_hits
 from cairn.services.cases import add_evidence, find_evidence, get_case
 from cairn.services.context import Context
 from cairn.services.messaging.discovery import (
@@ -365,6 +366,7 @@ def _store(
                 )
             )
         writer.flush()
+        raise_account_hits(ctx, connection, evidence.case_id, case_ref)
         owner_id, owner_source = writer.owner_row()
         if writer.owner is not None:
             summary.owner = f"{writer.owner[0]} ({owner_source})"

@@ -336,8 +336,13 @@ def import_share(
     with ctx.db.session() as session:
         owner = trusted_signer(session, share.signer)
     share.verify_body()
+    if share.kind in ("notices", "notice-hits"):
+        from cairn.services.sharing.notices import import_notice_file
+
+        kind, version, entries = import_notice_file(ctx, share, owner, agency_id)
+        return ShareImportSummary(kind, kind, owner, "", version, None, entries)
     if share.kind not in ("hashset", "filter"):
-        raise ShareFileError(f"{path}: a {share.kind} file is imported by its own command")
+        raise ShareFileError(f"{path}: a {share.kind} file is not imported here")
     _set_fields(share)
     name = name or str(share.manifest["set"]["name"])
     written: list[Path] = []  # a filter's file, removed again if the transaction fails

@@ -25,7 +25,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
-def _postgres_database() -> Iterator[str]:
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database's URL, dropped afterwards (skips without a server)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
@@ -52,7 +53,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'cairn.db'}"
     else:
-        yield from _postgres_database()
+        yield from postgres_database()
 
 
 @pytest.fixture

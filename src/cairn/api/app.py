@@ -12,13 +12,15 @@ Use it in-process (tests, benches) as::
                             data={"username": "demo", "password": "…"}).json()["access_token"]
         client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
 
-Every route lives under `/api/v1/`, needs a bearer token except health and login, and is listed
-with its permission action in `cairn.api.permissions.ROUTE_PERMISSIONS`; the app refuses to be
-built when a route is missing there. The job runner (ingest, imports, matching) starts and
-stops with the application's lifespan; `run_jobs=False` leaves it stopped, for tests that
-drive `app.state.cairn.runner.run_pending()` themselves. The OpenAPI schema is at
-`/api/v1/openapi.json`. `tests/api/conftest.py` (`build_world`) builds a benign two-agency
-workspace with one user per role (password "benign test password") to run it against.
+Every route lives under `/api/v1/` (`cairn.web.app.create_server` adds the browser review
+workspace at `/` to this app, for `cairn serve`), needs a bearer token except health and
+login, and is listed with its permission action in `cairn.api.permissions.ROUTE_PERMISSIONS`;
+the app refuses to be built when a route is missing there. The job runner (ingest, imports,
+matching) starts and stops with the application's lifespan; `run_jobs=False` leaves it
+stopped, for tests that drive `app.state.cairn.runner.run_pending()` themselves. The OpenAPI
+schema is at `/api/v1/openapi.json`. `tests/api/conftest.py` (`build_world`) builds a benign
+two-agency workspace with one user per role (password "benign test password") to run it
+against.
 """
 
 from __future__ import annotations

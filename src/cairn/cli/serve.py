@@ -1,4 +1,5 @@
-"""`cairn serve`: the multi-agency API server (FastAPI under uvicorn)."""
+"""`cairn serve`: the multi-agency server, the REST API and the review workspace (FastAPI under
+uvicorn)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,17 @@ def serve(
     api_token_max_days: Annotated[
         int, typer.Option(min=1, help="Longest life of an API token made through the API.")
     ] = 30,
+    break_after_minutes: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Minutes of revealed material after which the review workspace asks a "
+            "reviewer to take a break.",
+        ),
+    ] = 20,
 ) -> None:
-    """Serve the REST API (OpenAPI schema at /api/v1/openapi.json) over the workspace's store.
+    """Serve the review workspace at / and the REST API (OpenAPI schema at
+    /api/v1/openapi.json) over the workspace's store.
 
     The store is the workspace's SQLite database, or PostgreSQL when CAIRN_DATABASE_URL is set
     (postgresql+psycopg://user@host/db). Token signing uses CAIRN_SECRET_KEY or
@@ -60,15 +70,16 @@ def serve(
     """
     import uvicorn
 
-    from cairn.api.app import create_app
     from cairn.api.deps import ServerSettings
     from cairn.services.jobs import RunnerSettings
+    from cairn.web.app import create_server
+    from cairn.web.guard import WebSettings
 
     if upload_max_mb < 1:
         raise UsageError("--upload-max-mb must be at least 1")
     # Uvicorn's format: the evidence roots bound at start are logged beside its own lines.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
-    app = create_app(
+    app = create_server(
         workspace or chosen(),  # `cairn --workspace DIR serve` names it before the command
         settings=ServerSettings(
             upload_max_bytes=upload_max_mb << 20,
@@ -77,6 +88,7 @@ def serve(
             api_docs=api_docs,
         ),
         runner_settings=RunnerSettings(ingest_workers=ingest_workers),
+        web_settings=WebSettings(break_after_seconds=break_after_minutes * 60),
     )
     # server_header off: the version of the HTTP stack is nobody's business. Forwarded headers
     # are believed only from the proxies named: uvicorn's own default trusts loopback, which

@@ -452,10 +452,21 @@ def principal_from_token(ctx: Context, token: str) -> Principal | None:
             return None
         if user_id is None:
             return None
-        row = session.execute(
-            _users_with_agency().where(User.id == user_id, User.active.is_(True))
-        ).one_or_none()
-        return _principal(*row) if row is not None else None
+        return _active_principal(session, user_id)
+
+
+def _active_principal(session: Session, user_id: int) -> Principal | None:
+    row = session.execute(
+        _users_with_agency().where(User.id == user_id, User.active.is_(True))
+    ).one_or_none()
+    return _principal(*row) if row is not None else None
+
+
+def principal_for_user(ctx: Context, user_id: int) -> Principal | None:
+    """The user of a browser session (web.sessions), if still active: a disabled user's
+    session dies at its next request."""
+    with ctx.db.session() as session:
+        return _active_principal(session, user_id)
 
 
 def _new_api_token(

@@ -114,8 +114,11 @@ def media_view(ctx: Context, principal: Principal, sha256: str) -> MediaView:
         )
 
 
-def thumbnail_jpeg(ctx: Context, principal: Principal, sha256: str) -> bytes:
-    """The decrypted review thumbnail, audited; NotFoundError when the caller may not see it,
+def thumbnail_jpeg(
+    ctx: Context, principal: Principal, sha256: str, action: str = "thumbnail.read"
+) -> bytes:
+    """The decrypted review thumbnail, audited as `action` (the review workspace names what it
+    shows: a protected or a revealed view); NotFoundError when the caller may not see it,
     ThumbnailError (audited too) when the stored blob is not this item's own (moved or altered
     in the database)."""
     from cairn.media.thumbnail import ThumbnailError, load_or_create_key, open_thumbnail
@@ -133,7 +136,7 @@ def thumbnail_jpeg(ctx: Context, principal: Principal, sha256: str) -> bytes:
         audit.record(
             session,
             ctx.actor,
-            "thumbnail.read" if jpeg is not None else "thumbnail.refused",
+            action if jpeg is not None else "thumbnail.refused",
             places[0].case_ref,
             sha256=sha256,
             cases=sorted({p.case_ref for p in places}),

@@ -1,7 +1,8 @@
 """Every table Cairn has: importing this module registers all model modules on Base.metadata.
 
 Model modules are split by concern (spine and known material, video, messaging, agencies and
-their users, series and their victim-identification records, jobs, federation, media links);
+their users, series and their victim-identification records, jobs, federation, media links, the
+review workspace);
 migrations and schema checks import this one module so that none is forgotten.
 """
 
@@ -13,6 +14,7 @@ from cairn.store import (
     messaging_models,
     models,
     record_models,
+    review_models,
     series_models,
     share_models,
     video_models,
@@ -29,6 +31,7 @@ __all__ = [
     "metadata",
     "models",
     "record_models",
+    "review_models",
     "series_models",
     "share_models",
     "video_models",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import func, select
 
+from cairn.api import login
 from cairn.api.routes import auth
 from cairn.core.types import Role
 from cairn.services import identity
@@ -89,7 +90,7 @@ def test_an_account_is_locked_only_past_many_addresses_and_with_notice(world: Wo
             data={"username": "examiner.aa-1", "password": "benign test password"},
         )
     assert answer.status_code == 429
-    assert answer.json() == {"detail": auth.LOCKED}
+    assert answer.json() == {"detail": login.LOCKED}
     with world.ctx.db.session() as session:
         (locked,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "user.locked"))
     assert (locked.user, locked.agency, locked.origin) == (

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from cairn.api.deps import Caller, RequestContext, RowId, Server, client_address
+from cairn.api.login import LoginRefused, password_login
 from cairn.api.permissions import V1
 from cairn.api.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenOut, Me, Token
 from cairn.services import identity
 
 router = APIRouter(prefix=f"{V1}/auth", tags=["auth"])
-LOCKED = "this account is locked for a while after many failed logins; its auditors are told"
 
 
 @router.post("/token")
@@ -25,37 +25,17 @@ def login(
 ) -> Token:
     """Exchange a username and password for a bearer access token (OAuth2 password flow).
 
-    Failed attempts are limited per (address, user name), per address and, past many from
-    any addresses, per account, which is then locked with notice (`user.locked` in the audit
-    trail, and the 429 says so); past a limit the answer is 429 with Retry-After, before the
-    password is even checked.
+    The login limits of `api.login.password_login` apply: past a limit the answer is 429 with
+    Retry-After, before the password is even checked.
     """
-    origin = client_address(request)
-    # A name no user can have is refused before it reaches the store or the audit trail, and
-    # counts against the address only (it names no account).
-    name = form.username if identity.is_login_name(form.username) else None
-    wait, locked = state.logins.wait(origin, name)
-    if wait > 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            LOCKED if locked else "too many failed logins; try again later",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
-    principal = None
-    try:  # counted even when the check itself fails (a store error), before anything else
-        if name is not None:
-            principal = identity.authenticate(state.ctx, name, form.password, origin)
-    finally:
-        if principal is None and state.logins.failed(origin, name) and name is not None:
-            failures = state.logins.account.max_failures
-            identity.record_lockout(state.ctx, name, origin, failures)
-    if principal is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "wrong user name or password",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    state.logins.succeeded(origin, principal.username)
+    try:
+        principal = password_login(state, client_address(request), form.username, form.password)
+    except LoginRefused as refused:
+        if refused.status == status.HTTP_429_TOO_MANY_REQUESTS:
+            headers = {"Retry-After": str(refused.retry_after)}
+        else:
+            headers = {"WWW-Authenticate": "Bearer"}
+        raise HTTPException(refused.status, refused.detail, headers=headers) from None
     ttl = state.settings.access_token_seconds
     return Token(
         access_token=identity.issue_access_token(state.ctx, principal, ttl_seconds=ttl),

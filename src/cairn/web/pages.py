@@ -1,0 +1,277 @@
+"""The workspace's pages: login and logout, the cases, a case's queue with its protected
+thumbnails, reveals, violent flags, and the reviewer's exposure log."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from cairn.api.deps import client_address
+from cairn.api.login import LoginRefused, password_login
+from cairn.core.errors import UsageError
+from cairn.services import review
+from cairn.services.access import case_for
+from cairn.services.cases import list_cases
+from cairn.services.review_queue import (
+    BUCKET_FILTERS,
+    Cursor,
+    QueueFilter,
+    queue_page,
+)
+from cairn.store.models import Evidence
+from cairn.store.review_models import QueueItem
+from cairn.web import hotkeys
+from cairn.web.guard import Csrf, Viewer, needs, server_state, web_state
+from cairn.web.render import page
+from cairn.web.sessions import COOKIE, CSRF_FIELD, LOGIN_COOKIE, same_token
+
+router = APIRouter(include_in_schema=False)
+
+# Images are case material: never cached, never sniffed as anything but JPEG.
+IMAGE_HEADERS = {
+    "Cache-Control": "no-store, private",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, path: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=path,
+    )
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this site: a login link must not send anyone elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") else "/cases"
+
+
+def _login_page(
+    request: Request, message: str = "", status: int = 200, username: str = "", next: str = ""
+) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = page(
+        request,
+        "login.html",
+        status=status,
+        message=message,
+        login_field=CSRF_FIELD,
+        login_token=token,
+        username=username,
+        next=_safe_next(next),
+    )
+    _cookie(response, request, LOGIN_COOKIE, token, "/login")
+    return response
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/cases", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/cases") -> Response:
+    return _login_page(request, next=next)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/cases",
+) -> Response:
+    # The login form's own token (double-submit cookie): no other site can log a browser in.
+    if not same_token(request.cookies.get(LOGIN_COOKIE), csrf_token):
+        return _login_page(request, "The form expired: please log in again.", 400, username, next)
+    state = server_state(request)
+    try:
+        principal = password_login(state, client_address(request), username, password)
+    except LoginRefused as refused:
+        response = _login_page(request, refused.detail, refused.status, username, next)
+        if refused.retry_after is not None:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    token, _session = web_state(request).sessions.start(principal.user_id)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    _cookie(response, request, COOKIE, token, "/")
+    response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, _viewer: Annotated[Viewer, Depends(needs(None))], _csrf: Csrf
+) -> Response:
+    web_state(request).sessions.end(request.cookies.get(COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/cases")
+def cases(request: Request, viewer: Annotated[Viewer, Depends(needs("case.read"))]) -> Response:
+    return page(request, "cases.html", viewer, cases=list_cases(viewer.ctx, viewer.principal))
+
+
+@router.get("/cases/{ref}")
+def case_home(ref: str, viewer: Annotated[Viewer, Depends(needs("case.read"))]) -> Response:
+    with viewer.ctx.db.session() as session:
+        case = case_for(session, viewer.principal, ref)
+    return RedirectResponse(f"/cases/{case.ref}/queue", status_code=303)
+
+
+def _flag(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+@router.get("/cases/{ref}/queue")
+def queue(
+    request: Request,
+    ref: str,
+    viewer: Annotated[Viewer, Depends(needs("triage.read"))],
+    bucket: str = "to-review",
+    evidence: str = "",
+    category: str | None = None,
+    gps: str = "",
+    series: str = "",
+    after: str = "",
+) -> Response:
+    chosen = QueueFilter(bucket, evidence or None, category or None, _flag(gps), _flag(series))
+    result = queue_page(
+        viewer.ctx, viewer.principal, ref, chosen, Cursor.parse(after) if after else None
+    )
+    with viewer.ctx.db.session() as session:
+        case = case_for(session, viewer.principal, ref)
+        labels = list(
+            session.scalars(
+                select(Evidence.label).where(Evidence.case_id == case.id).order_by(Evidence.label)
+            )
+        )
+        categories = list(
+            session.scalars(
+                select(QueueItem.category)
+                .where(QueueItem.case_id == case.id, QueueItem.category != "")
+                .distinct()
+                .order_by(QueueItem.category)
+            )
+        )
+        shas = [card.sha256 for card in result.cards]
+        violent = review.flagged_violent(session, case.id, shas, viewer.principal.user_id)
+    query = {
+        k: v
+        for k, v in (
+            ("bucket", bucket),
+            ("evidence", evidence),
+            ("category", category or ""),
+            ("gps", gps),
+            ("series", series),
+        )
+        if v
+    }
+    next_url = None
+    if result.next is not None:
+        next_url = f"/cases/{result.case_ref}/queue?" + urlencode(
+            {**query, "after": result.next.text()}
+        )
+    keys = hotkeys.for_scheme("vics")
+    return page(
+        request,
+        "queue.html",
+        viewer,
+        case_ref=result.case_ref,
+        here="queue",
+        page=result,
+        chosen=chosen,
+        gps=gps,
+        series=series,
+        buckets=BUCKET_FILTERS,
+        evidence_labels=labels,
+        categories=categories,
+        hotkeys=hotkeys.shown(keys),
+        hotkeys_json=hotkeys.as_json(keys),
+        can_see=viewer.may("thumbnail.read"),
+        violent=violent,
+        graded={},
+        next_url=next_url,
+        first_query=urlencode(query),
+    )
+
+
+@router.get("/cases/{ref}/items/{sha256}/protected.jpg")
+def protected_thumbnail(
+    ref: str, sha256: str, viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))]
+) -> Response:
+    jpeg = review.protected_image(viewer.ctx, viewer.principal, ref, _sha(sha256))
+    return Response(jpeg, media_type="image/jpeg", headers=IMAGE_HEADERS)
+
+
+def _sha(value: str) -> str:
+    if len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise UsageError("not a SHA-256")
+    return value.lower()
+
+
+@router.post("/cases/{ref}/items/{sha256}/reveal")
+def reveal(
+    ref: str,
+    sha256: str,
+    viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))],
+    _csrf: Csrf,
+    violent_ok: bool = False,
+) -> Response:
+    """The clear thumbnail, by POST only (no link, prefetch or history can reveal an item);
+    the exposure id comes back in a header for the page to end the reveal."""
+    try:
+        revealed = review.reveal(
+            viewer.ctx, viewer.principal, ref, _sha(sha256), violent_ok=violent_ok
+        )
+    except review.ViolentGate as gate:
+        return Response(str(gate), status_code=409, media_type="text/plain")
+    headers = {**IMAGE_HEADERS, "X-Exposure-Id": str(revealed.exposure_id)}
+    return Response(revealed.jpeg, media_type="image/jpeg", headers=headers)
+
+
+@router.post("/exposure/{exposure_id}/end")
+def conceal(
+    exposure_id: int, viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))], _csrf: Csrf
+) -> Response:
+    review.conceal(viewer.ctx, viewer.principal, exposure_id)
+    return Response(status_code=204)
+
+
+@router.post("/cases/{ref}/items/{sha256}/flag")
+def flag(
+    ref: str,
+    sha256: str,
+    viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))],
+    _csrf: Csrf,
+) -> Response:
+    review.flag_violent(viewer.ctx, viewer.principal, ref, _sha(sha256))
+    return Response(status_code=204)
+
+
+@router.get("/exposure")
+def exposure(
+    request: Request, viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))]
+) -> Response:
+    return page(request, "exposure.html", viewer)
+
+
+@router.post("/exposure/break")
+def take_break(
+    viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))], _csrf: Csrf
+) -> Response:
+    review.take_break(viewer.ctx, viewer.principal)
+    return RedirectResponse("/exposure", status_code=303)

@@ -1,0 +1,211 @@
+"""The workspace's pages over HTTP: login, sessions, CSRF, agency walls, roles, protection."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from fastapi.testclient import TestClient
+from PIL import Image, ImageFilter
+from sqlalchemy import select
+from tests.web.conftest import ReviewWorld, review_app
+from tests.web.helpers import csrf_of, log_in, login_token, queue_shas
+
+from cairn.media.thumbnail import PROTECTED_BLUR_RADIUS
+from cairn.store.models import AuditEvent
+from cairn.web.guard import WebSettings
+
+EXAMINER = "examiner.aa-1"
+
+
+def test_a_visitor_is_sent_to_the_login_page(client: TestClient) -> None:
+    answer = client.get("/cases/A-1/queue", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/cases/A-1/queue"
+    assert client.get("/", follow_redirects=True).url.path == "/login"
+
+
+def test_login_sets_a_strict_http_only_cookie_and_logout_ends_the_session(
+    client: TestClient,
+) -> None:
+    answer = client.post(
+        "/login",
+        data={
+            "username": EXAMINER,
+            "password": "benign test password",
+            "csrf_token": login_token(client),
+            "next": "/cases/A-1/queue",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/cases/A-1/queue"
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if "cairn_session=" in c)
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    session = client.cookies["cairn_session"]
+    csrf = csrf_of(client)
+    assert client.post("/logout", data={"csrf_token": "wrong"}).status_code == 403
+    assert (
+        client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    )
+    client.cookies.set("cairn_session", session)  # the old cookie is dead on the server
+    assert client.get("/cases", follow_redirects=False).status_code == 303
+
+
+def test_login_refusals(client: TestClient) -> None:
+    no_token = client.post("/login", data={"username": EXAMINER, "password": "x" * 12})
+    assert no_token.status_code == 400
+    wrong = client.post(
+        "/login",
+        data={
+            "username": EXAMINER,
+            "password": "not the password",
+            "csrf_token": login_token(client),
+        },
+    )
+    assert wrong.status_code == 401 and "wrong user name or password" in wrong.text
+    assert "cairn_session" not in client.cookies
+
+
+def test_the_login_rate_limit_applies(client: TestClient) -> None:
+    statuses = [
+        client.post(
+            "/login",
+            data={
+                "username": EXAMINER,
+                "password": "not the password",
+                "csrf_token": login_token(client),
+            },
+        ).status_code
+        for _ in range(12)
+    ]
+    assert statuses[0] == 401 and statuses[-1] == 429
+
+
+def test_another_agencys_case_is_the_same_404_page_as_a_missing_one(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    log_in(client, EXAMINER)
+    theirs = client.get("/cases/B-1/queue")
+    missing = client.get("/cases/NO-SUCH/queue")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text == missing.text
+    item = client.get(f"/cases/B-1/items/{review_world.other_sha}/protected.jpg")
+    assert item.status_code == 404
+    # An item of another case, asked for through one's own case, is as unknown.
+    assert client.get(f"/cases/A-1/items/{review_world.other_sha}/protected.jpg").status_code == 404
+    assert client.get("/api/v1/cases/B-1").status_code == 401  # the API keeps its JSON and tokens
+
+
+def test_the_queue_stacks_near_duplicates_new_first(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    log_in(client, EXAMINER)
+    page = client.get("/cases/A-1/queue")
+    assert page.status_code == 200
+    files = review_world.files
+    shown = queue_shas(page.text)
+    # Four stacks of six items, each item once; the copies stacked under their first-seen twin.
+    assert len(shown) == 4
+    for seed in (11, 12):
+        a, b = files[f"pair{seed}-a.jpg"], files[f"pair{seed}-b.jpg"]
+        assert (a in shown) != (b in shown)
+        lead = a if a in shown else b
+        assert f'data-sha256="{lead}" data-stack="2"' in page.text
+    assert page.text.count('aria-current="true"') == 1
+    gps = client.get("/cases/A-1/queue?gps=yes")
+    assert queue_shas(gps.text) == [files["gps14.jpg"]]
+
+
+def _decode(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data))
+
+
+def _distance(a: Image.Image, b: Image.Image) -> float:
+    return float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).mean())
+
+
+def test_thumbnails_leave_blurred_and_grey_until_one_item_is_revealed(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    csrf = log_in(client, EXAMINER)
+    sha = review_world.files["single13.jpg"]
+    protected = client.get(f"/cases/A-1/items/{sha}/protected.jpg")
+    assert protected.status_code == 200 and protected.headers["cache-control"].startswith(
+        "no-store"
+    )
+    hidden = _decode(protected.content)
+    assert hidden.mode == "L"  # greyscale: no colour channel at all
+    assert client.get(f"/cases/A-1/items/{sha}/reveal").status_code == 405  # never by GET
+    assert client.post(f"/cases/A-1/items/{sha}/reveal").status_code == 403  # no CSRF token
+    revealed = client.post(f"/cases/A-1/items/{sha}/reveal", headers={"X-CSRF-Token": csrf})
+    assert revealed.status_code == 200
+    clear = _decode(revealed.content)
+    assert clear.mode == "RGB" and clear.size == hidden.size
+    # The bytes served before the reveal are the clear picture in grey, blurred: close to
+    # what the blur makes of it, far from the sharp grey picture.
+    grey = clear.convert("L")
+    blurred = grey.filter(ImageFilter.GaussianBlur(PROTECTED_BLUR_RADIUS))
+    assert _distance(hidden, blurred) < 2
+    assert _distance(hidden, grey) > 5 * _distance(hidden, blurred)
+    exposure = int(revealed.headers["x-exposure-id"])
+    ended = client.post(f"/exposure/{exposure}/end", headers={"X-CSRF-Token": csrf})
+    assert ended.status_code == 204
+    assert "you revealed <strong>1</strong> items" in client.get("/exposure").text
+    with review_app(review_world).state.cairn.ctx.db.session() as session:
+        actions = session.scalars(select(AuditEvent.action)).all()
+    assert "thumbnail.protected" in actions and "thumbnail.reveal" in actions
+
+
+def test_auditors_get_no_image_at_all(client: TestClient, review_world: ReviewWorld) -> None:
+    log_in(client, "auditor.aa-1")
+    page = client.get("/cases/A-1/queue")
+    assert page.status_code == 200 and "protected.jpg" not in page.text
+    sha = review_world.files["single13.jpg"]
+    assert client.get(f"/cases/A-1/items/{sha}/protected.jpg").status_code == 403
+
+
+def test_a_violent_flag_gates_the_item_for_the_other_reviewers(
+    review_world: ReviewWorld,
+) -> None:
+    sha = review_world.files["single13.jpg"]
+    app = review_app(review_world)
+    with TestClient(app) as first, TestClient(app) as second:
+        csrf = log_in(first, "admin.aa-1")
+        assert (
+            first.post(f"/cases/A-1/items/{sha}/flag", headers={"X-CSRF-Token": csrf}).status_code
+            == 204
+        )
+        # The flagger is not gated by their own flag.
+        assert (
+            first.post(f"/cases/A-1/items/{sha}/reveal", headers={"X-CSRF-Token": csrf}).status_code
+            == 200
+        )
+        other = log_in(second, "victim-id.aa-1")
+        assert 'data-violent="true"' in second.get("/cases/A-1/queue").text
+        gated = second.post(f"/cases/A-1/items/{sha}/reveal", headers={"X-CSRF-Token": other})
+        assert gated.status_code == 409
+        opted = second.post(
+            f"/cases/A-1/items/{sha}/reveal?violent_ok=true", headers={"X-CSRF-Token": other}
+        )
+        assert opted.status_code == 200
+        assert "<strong>1</strong> of them were flagged violent" in second.get("/exposure").text
+
+
+def test_the_break_prompt_comes_after_the_configured_exposure(review_world: ReviewWorld) -> None:
+    # 0 seconds: any reveal calls for a break, so the test needs no clock.
+    app = review_app(review_world, WebSettings(break_after_seconds=0))
+    sha = review_world.files["single13.jpg"]
+    with TestClient(app) as client:
+        csrf = log_in(client, EXAMINER)
+        client.post(f"/cases/A-1/items/{sha}/reveal", headers={"X-CSRF-Token": csrf})
+        assert 'id="break-prompt"' in client.get("/cases").text
+        client.post("/exposure/break", data={"csrf_token": csrf})
+        assert 'id="break-prompt"' not in client.get("/cases").text
+
+
+def test_pages_forbid_framing_and_foreign_scripts(client: TestClient) -> None:
+    log_in(client, EXAMINER)
+    answer = client.get("/cases")
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "http" not in answer.text.split("<main")[0].replace("http-equiv", "")

@@ -67,6 +67,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/cases/{ref}/triage"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/cases/{ref}/matches"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/cases/{ref}/export/hashes"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/cases/{ref}/report"): lambda w, r, a, o: Call(params={"format": "html"}),
     ("GET", "/api/v1/cases/{ref}/messages"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/media/{sha256}"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/media/{sha256}/thumbnail"): lambda w, r, a, o: Call(),

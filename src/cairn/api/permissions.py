@@ -37,6 +37,7 @@ ROUTE_PERMISSIONS: Final[dict[tuple[str, str], str]] = {
     ("GET", f"{V1}/cases/{{ref}}/triage"): "triage.read",
     ("GET", f"{V1}/cases/{{ref}}/matches"): "triage.read",
     ("GET", f"{V1}/cases/{{ref}}/export/hashes"): "case.export",
+    ("GET", f"{V1}/cases/{{ref}}/report"): "case.export",
     ("GET", f"{V1}/cases/{{ref}}/messages"): "messages.read",
     ("GET", f"{V1}/media/{{sha256}}"): "media.read",
     ("GET", f"{V1}/media/{{sha256}}/thumbnail"): "thumbnail.read",

@@ -264,6 +264,10 @@ def run_demo(
     findings.extend(summary_lines(analyse_case(ctx, DEMO_CASE)))
     findings.extend(conversation_lines(ctx, DEMO_CASE, DEMO_WALKERS.subject))
     findings.append(
+        f"report it: cairn report --case {DEMO_CASE} --format pdf -o {DEMO_CASE}.pdf "
+        "(evidence, counts and charts, series, messaging findings, processing, audit)"
+    )
+    findings.append(
         f"serve it: cairn serve --workspace {ctx.workspace.root} ; "
         f"login {DEMO_USER} / {DEMO_PASSWORD}"
     )

@@ -109,3 +109,27 @@ def test_fuzzed_user_and_login_names_never_fail_the_server(world: World, name: s
     assert created.status_code in (201, 422), (name, created.text)
     login = world.client.post("/api/v1/auth/token", data={"username": name, "password": "x" * 12})
     assert login.status_code in (401, 422, 429), (name, login.text)
+
+
+def test_case_report_is_a_download_of_the_callers_case_only(world: World) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    headers = world.headers(agency="BB-2")
+    answer = world.client.get("/api/v1/cases/B-1/report", headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.headers["content-disposition"] == 'attachment; filename="cairn-report-B-1.pdf"'
+    assert answer.headers["cache-control"] == "no-store, private"
+    text = " ".join(PdfReader(io.BytesIO(answer.content)).pages[0].extract_text().split())
+    assert "Case report B-1" in text and "title case of BB-2" in text
+    page = world.client.get("/api/v1/cases/B-1/report?format=html", headers=headers)
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "Case report B-1" in page.text and "<img" not in page.text
+    assert world.own_photo["AA-1"].sha256 not in page.text
+    missing = world.client.get("/api/v1/cases/ZZ-9/report", headers=headers)
+    other = world.client.get("/api/v1/cases/A-1/report", headers=headers)
+    assert (other.status_code, other.content) == (404, missing.content.replace(b"ZZ-9", b"A-1"))
+    bad = world.client.get("/api/v1/cases/B-1/report?format=docx", headers=headers)
+    assert bad.status_code == 422

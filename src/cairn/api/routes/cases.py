@@ -1,11 +1,11 @@
-"""Cases of the caller's agency: list, create, read (audited), export."""
+"""Cases of the caller's agency: list, create, read (audited), export, report."""
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Literal, TextIO
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from cairn.api.deps import Caller, RequestContext, check_case
 from cairn.api.permissions import V1
@@ -65,6 +65,37 @@ def export_hashes(ref: str, ctx: RequestContext, principal: Caller) -> Streaming
         headers={
             # A ref made before refs were checked may hold anything: then a plain name.
             "Content-Disposition": f'attachment; filename="{name}-hashes.csv"',
+            "Cache-Control": "no-store, private",
+        },
+    )
+
+
+@router.get("/{ref}/report", response_class=Response)
+def case_report(
+    ref: str,
+    ctx: RequestContext,
+    principal: Caller,
+    format: Literal["pdf", "html"] = "pdf",
+    internal_review: bool = False,
+) -> Response:
+    """The case's report (docs/architecture.md, "Case reports"), made now and audited; with
+    `internal_review`, the review queue with protected thumbnails (needs thumbnail.read)."""
+    from cairn.services.reports.render import create_report
+
+    rendered = create_report(
+        ctx,
+        principal,
+        ref,
+        format,
+        internal_review=internal_review,
+        destination=f"api:{ctx.actor.origin}",
+    )
+    name = rendered.filename if cases.is_case_ref(ref) else f"case-report.{format}"
+    return Response(
+        rendered.data,
+        media_type=rendered.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store, private",
         },
     )

@@ -48,7 +48,9 @@ from cairn.services.records.leads import add_lead
 from cairn.services.records.persons import add_person
 from cairn.services.records.victims import add_victim
 from cairn.services.reports.render import create_report
+from cairn.services.review import flag_violent
 from cairn.services.series import create_series, update_series
+from cairn.services.triage import review_queue
 from cairn.services.verify import verify_evidence
 from cairn.store.models import AuditEvent, Thumbnail
 
@@ -217,6 +219,9 @@ def test_internal_review_report_embeds_only_protected_thumbnails(
         }
     examiner = people["examiner"]
     as_examiner = Context(ctx.workspace, ctx.db, actor_for(examiner, "test"))
+    # One item a reviewer flagged violent: its thumbnail stays out of the report, blurred or not.
+    leads = [g.lead.sha256 for g in review_queue(ctx, CASE) if g.lead.sha256 in clear]
+    flag_violent(as_examiner, examiner, CASE, leads[0])
     html_report = create_report(as_examiner, examiner, CASE, "html", internal_review=True)
     html = html_report.data.decode("utf-8")
     assert "INTERNAL REVIEW" in html
@@ -230,8 +235,9 @@ def test_internal_review_report_embeds_only_protected_thumbnails(
     embedded = [
         base64.b64decode(data) for data in re.findall(r'src="data:image/jpeg;base64,([^"]+)"', html)
     ]
-    assert len(embedded) == html.count("<img") == html_report.thumbnails == 3
-    protected_views = {protected(jpeg) for jpeg in clear.values()}
+    assert len(embedded) == html.count("<img") == html_report.thumbnails == 2
+    assert "flagged violent: thumbnail withheld" in text
+    protected_views = {protected(jpeg) for sha, jpeg in clear.items() if sha != leads[0]}
     assert set(embedded) <= protected_views
     for jpeg in clear.values():  # no clear thumbnail, in any encoding
         assert base64.b64encode(jpeg).decode() not in html
@@ -240,7 +246,7 @@ def test_internal_review_report_embeds_only_protected_thumbnails(
     pdf_report = create_report(as_examiner, examiner, CASE, "pdf", internal_review=True)
     assert "INTERNAL REVIEW" in _pdf_text(pdf_report.data)
     images = _pdf_images(pdf_report.data)
-    assert len(images) == 3
+    assert len(images) == 2
     # WeasyPrint may re-encode a JPEG: each image must show what a protected view shows
     # (within one level of 255 on average), in greyscale.
     views = [np.asarray(Image.open(io.BytesIO(p)), np.float64) for p in embedded]
@@ -255,7 +261,7 @@ def test_internal_review_report_embeds_only_protected_thumbnails(
             .order_by(AuditEvent.id.desc())
         ).first()
     assert event is not None and event.details["internal_review"] is True
-    assert len(event.details["thumbnails"]) == 3 and event.user == "examiner"
+    assert len(event.details["thumbnails"]) == 2 and event.user == "examiner"
     # A report is an export of the case: staff only (an auditor reads the trail instead).
     for internal_review in (False, True):
         with pytest.raises(PermissionDeniedError):

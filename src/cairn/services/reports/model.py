@@ -185,7 +185,8 @@ class ReviewItem:
     triage: str
     stacked: int  # near-duplicates stacked under it
     paths: tuple[str, ...]
-    thumbnail: bytes | None  # protected JPEG; None when the item has none
+    thumbnail: bytes | None  # protected JPEG; None when the item has none or is flagged violent
+    violent: bool = False  # a reviewer flagged it violent: its thumbnail is withheld
 
 
 @dataclass(frozen=True)
@@ -539,26 +540,44 @@ def _messaging(analysis: CaseAnalysis) -> Messaging:
 
 def _review(ctx: Context, case_ref: str) -> tuple[ReviewItem, ...]:
     """The review queue's leads, each with its protected thumbnail (opened and audited as any
-    thumbnail read is)."""
+    thumbnail read is); none for an item a reviewer flagged violent, which the UI gates too."""
     import contextlib
 
     from cairn.core.errors import CairnError
     from cairn.media.thumbnail import load_or_create_key, open_thumbnail, protected
+    from cairn.services.cases import get_case
+    from cairn.services.review import VIOLENT
     from cairn.services.triage import review_queue
     from cairn.store.models import Thumbnail
+    from cairn.store.review_models import ReviewFlag
 
     groups = review_queue(ctx, case_ref, limit=REVIEW_THUMBNAILS)
     key = load_or_create_key(ctx.workspace.key_file)
     items = []
     with ctx.db.session() as session:
+        violent = set(
+            session.scalars(
+                select(ReviewFlag.sha256).where(
+                    ReviewFlag.case_id == get_case(session, case_ref).id,
+                    ReviewFlag.flag == VIOLENT,
+                )
+            )
+        )
         for group in groups:
             lead = group.lead
             stored = session.get(Thumbnail, lead.sha256)
             jpeg = None
-            if stored is not None:
+            if stored is not None and lead.sha256 not in violent:
                 with contextlib.suppress(CairnError):
                     jpeg = protected(open_thumbnail(stored.blob, key, lead.sha256))
             items.append(
-                ReviewItem(lead.sha256, lead.triage, len(group.duplicates), lead.paths, jpeg)
+                ReviewItem(
+                    lead.sha256,
+                    lead.triage,
+                    len(group.duplicates),
+                    lead.paths,
+                    jpeg,
+                    lead.sha256 in violent,
+                )
             )
     return tuple(items)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cairn.core.types import Triage
@@ -423,31 +423,37 @@ def _processing(session: Session, case_id: int, labels: dict[int, str]) -> Proce
 
 
 def _audit(session: Session, case_ref: str) -> AuditExcerpt:
-    by_action: Counter[str] = Counter()
-    custody: list[AuditLine] = []
-    for event in session.scalars(
-        select(AuditEvent).where(AuditEvent.case_ref == case_ref).order_by(AuditEvent.id)
-    ):
-        by_action[event.action] += 1
-        if event.action not in READ_ACTIONS:
-            custody.append(
-                AuditLine(
-                    event.id,
-                    utc(event.at),
-                    event.user,
-                    event.agency or "",
-                    event.origin or "",
-                    event.action,
-                    json.dumps(event.details, sort_keys=True, ensure_ascii=False),
-                    event.hash,
-                )
-            )
-    shown = custody[-AUDIT_EXCERPT_EVENTS:]
+    """Counted and cut in SQL: a long-worked case has an event per page viewed."""
+    of_case = AuditEvent.case_ref == case_ref
+    by_action = {
+        action: int(n)
+        for action, n in session.execute(
+            select(AuditEvent.action, func.count()).where(of_case).group_by(AuditEvent.action)
+        )
+    }
+    custody = of_case & AuditEvent.action.not_in(sorted(READ_ACTIONS))
+    latest = session.scalars(
+        select(AuditEvent).where(custody).order_by(AuditEvent.id.desc()).limit(AUDIT_EXCERPT_EVENTS)
+    ).all()
+    shown = tuple(
+        AuditLine(
+            event.id,
+            utc(event.at),
+            event.user,
+            event.agency or "",
+            event.origin or "",
+            event.action,
+            json.dumps(event.details, sort_keys=True, ensure_ascii=False),
+            event.hash,
+        )
+        for event in reversed(latest)
+    )
+    custody_count = sum(n for action, n in by_action.items() if action not in READ_ACTIONS)
     return AuditExcerpt(
         sum(by_action.values()),
         tuple(sorted(by_action.items())),
-        tuple(shown),
-        len(custody) - len(shown),
+        shown,
+        custody_count - len(shown),
     )
 
 

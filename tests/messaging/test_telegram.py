@@ -124,7 +124,13 @@ def test_example_is_detected_and_read(tmp_path: Path) -> None:
     ]
     (owner,) = [r for r in records if isinstance(r, Owner)]
     assert owner == Owner(
-        Account(ALICE.phone, ALICE.phone, display_name="Alice Example", push_name="@alice_example"),
+        Account(
+            ALICE.phone,
+            ALICE.phone,
+            f"tg:user{telegram_id(ALICE.phone)}",
+            display_name="Alice Example",
+            push_name="@alice_example",
+        ),
         "the export's own profile (personal_information)",
     )
     photo = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

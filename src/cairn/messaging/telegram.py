@@ -9,9 +9,10 @@ who (user ids, their names and, where the export has them, numbers; the account'
 second yields records, so that a member named in a notice before ever writing is still known.
 
 People are keyed by their number when the export gives one (the account's own profile, its
-contacts list), else by Telegram's id (`tg:user123`); forwards carry only the original sender's
-name, so they count as forwards without linking to an account. HTML exports are not read:
-`html_problem` says what to export instead.
+contacts list), else by Telegram's id (`tg:user123`), which a number-keyed account keeps as
+its address (`jid`) so that a later export without the number finds it. Forwards carry only
+the original sender's name, so they count as forwards without linking to an account. HTML
+exports are not read: `html_problem` says what to export instead.
 """
 
 from __future__ import annotations
@@ -245,6 +246,7 @@ class _Export:
                 account = Account(
                     phone or f"tg:{user}",
                     phone,
+                    f"tg:{user}" if phone else None,
                     display_name=_full_name(personal),
                     push_name=username if isinstance(username, str) and username else None,
                 )
@@ -333,7 +335,9 @@ class _Export:
     def _account(self, from_id: str, name: Any) -> Iterator[Account]:
         key = self._key(from_id)
         shown = name if isinstance(name, str) and name else None
-        account = Account(key, key if key.startswith("+") else None, display_name=shown)
+        phone = key if key.startswith("+") else None
+        # The app's address: what links a number-keyed person to an export that lacks it.
+        account = Account(key, phone, f"tg:{from_id}" if phone else None, display_name=shown)
         if self.seen.new(account):
             yield account
 
@@ -356,7 +360,9 @@ class _Export:
     def _contact(self, contact: dict[str, Any]) -> Iterator[Record]:
         phone = _phone(contact.get("phone_number"))
         if phone is not None:
-            account = Account(phone, phone, display_name=_full_name(contact))
+            user = _user_id(contact.get("user_id"))
+            address = f"tg:{user}" if user else None
+            account = Account(phone, phone, address, display_name=_full_name(contact))
             if self.seen.new(account):
                 yield account
 

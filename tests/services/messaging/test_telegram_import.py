@@ -4,6 +4,7 @@ its media linked by SHA-256 to the files ingested beside it; HTML exports are re
 from __future__ import annotations
 
 import hashlib
+import json
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +12,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cairn.media.synthetic import jpeg_bytes, synthetic_image
-from cairn.messaging.samples import ALICE, BOB, CAROL, example_device, write_telegram_export
+from cairn.messaging.samples import (
+    ALICE,
+    BOB,
+    CAROL,
+    example_device,
+    telegram_id,
+    write_telegram_export,
+)
 from cairn.services.context import Context
 from cairn.services.ingest import ingest
 from cairn.services.messaging.conversation import conversation
@@ -127,3 +135,52 @@ def test_html_exports_are_reported_and_other_json_is_ignored(case: Context, tmp_
     # Given by hand, an HTML page says the same.
     (direct,) = import_path(case, seized / "ChatExport_2024-05-02" / "messages.html", "C", "html")
     assert direct.issues[0].endswith("import the folder holding its result.json")
+
+
+def test_unknown_and_truncated_exports_are_counted_and_flagged(
+    case: Context, tmp_path: Path
+) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    path = write_telegram_export(folder, example_device())
+    document = json.loads(path.read_text())
+    document["chats"]["list"][0]["messages"].append({"id": 99, "type": "unsupported"})
+    path.write_text(json.dumps(document, indent=1))
+    (summary,) = import_path(case, folder, "C", "odd")
+    assert (summary.counts["unknown_messages"], summary.counts["messages"]) == (1, 4)
+    assert (
+        "warning unknown-kind (result.json): 1 record of message type 'unsupported', which "
+        "Cairn does not know: kept, named 'unknown'"
+    ) in summary.issues
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    text = write_telegram_export(cut, example_device()).read_text()
+    (cut / "result.json").write_text(text[: text.index('"hello"')])
+    (damaged,) = import_path(case, cut, "C", "cut")
+    assert (damaged.status, damaged.exit_code, damaged.counts["messages"]) == ("completed", 1, 2)
+    assert damaged.issues[0].startswith("error truncated (result.json): the file ends inside")
+
+
+def test_a_chat_exported_alone_finds_people_by_their_telegram_id(
+    case: Context, tmp_path: Path
+) -> None:
+    """The account export names Carol's number; a later export of one chat only her id."""
+    full = tmp_path / "full"
+    full.mkdir()
+    write_telegram_export(full, example_device())
+    import_path(case, full, "C", "laptop")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    carol = telegram_id(CAROL.phone)
+    (alone / "result.json").write_text(
+        json.dumps(
+            {"name": "Carol Example", "type": "personal_chat", "id": carol, "messages": [
+                {"id": 7, "type": "message", "date_unixtime": "1714560000",
+                 "from": "Carol Example", "from_id": f"user{carol}", "text": "again"}]},
+            indent=1,
+        )
+    )  # fmt: skip
+    (summary,) = import_path(case, alone, "C", "desktop")
+    assert summary.counts["accounts"] == 1  # the stand-in for the unknown owner, not Carol
+    views = conversation(case, "C", person=CAROL.phone)
+    assert [v.text for v in views if v.device == "desktop"] == ["again"]

@@ -93,10 +93,14 @@ class RecordWriter:
         self.accounts: dict[str, tuple[int, dict[str, Any]]] = {}
         self.groups: dict[str, tuple[int, dict[str, Any]]] = {}
         fields = [getattr(MsgAccount, c) for c in _ACCOUNT_FIELDS]
+        # Telegram ids of people keyed by their number (`tg:user123` -> `+44…`): an export
+        # that lacks the number names them by id.
+        self.aliases: dict[str, str] = {}
         for key, row_id, *values in connection.execute(
             select(MsgAccount.key, MsgAccount.id, *fields).where(MsgAccount.case_id == case_id)
         ):
             self.accounts[key] = (row_id, dict(zip(_ACCOUNT_FIELDS, values, strict=True)))
+            self._alias(key, values[_ACCOUNT_FIELDS.index("jid")])
         for key, row_id, name, creator, created in connection.execute(
             select(
                 MsgGroup.key,
@@ -126,6 +130,10 @@ class RecordWriter:
         if key is None:
             return None
         key = self.remap.get(key, key)
+        if key not in self.accounts:
+            key = self.aliases.get(key, key)
+        if record is not None and record.jid:
+            self._alias(key, record.jid)
         known = self.accounts.get(key)
         if record is None and known is not None:  # the common case: a message's sender
             return known[0]
@@ -133,6 +141,10 @@ class RecordWriter:
         if key.startswith("+") and not values["phone"]:
             values["phone"] = key
         return self._upsert(MsgAccount, self.accounts, key, values, "accounts")
+
+    def _alias(self, key: str, address: str | None) -> None:
+        if address and address.startswith("tg:") and address != key:
+            self.aliases.setdefault(address, key)
 
     def group_id(self, key: str, record: Group | None = None) -> int:
         known = self.groups.get(key)
@@ -263,6 +275,8 @@ class RecordWriter:
             counts["recovered_messages"] += 1
         if m.place is not None:
             counts["locations"] += 1
+        if m.kind == "unknown":  # kept, and counted so that a reader's gap shows
+            counts["unknown_messages"] += 1
 
     def _issue(self, issue: Issue) -> None:
         if issue.code == "recovery" and issue.severity is Severity.INFO:

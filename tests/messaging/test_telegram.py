@@ -340,3 +340,56 @@ def test_only_telegram_json_is_claimed() -> None:
     assert TelegramExport.probe(
         "result.json", b'\xef\xbb\xbf{\n "name": "X",\n "type": "private_group",', frozenset()
     )
+
+
+def test_channels_saved_messages_and_left_chats(tmp_path: Path) -> None:
+    """An account export without its profile: Saved Messages show whose it is; a channel
+    posts as itself; a left chat is read like the others."""
+    me, bob = "user500", f"user{telegram_id(BOB.phone)}"
+
+    def message(number: int, sender: str, name: str, **fields: Any) -> dict[str, Any]:
+        return {"id": number, "type": "message", "date_unixtime": str(1714550000 + number),
+                "from": name, "from_id": sender, "text": "", **fields}  # fmt: skip
+
+    document = {
+        "about": "Here is the data you requested.",
+        "chats": {"about": "", "list": [
+            {"type": "saved_messages", "id": 500, "messages": [
+                message(1, me, "Me", text="note to self"),
+                message(2, me, "Me", game_title="Lumberjack"),
+            ]},
+            {"name": "News", "type": "public_channel", "id": 900, "messages": [
+                message(5, "channel900", "News", location_information={
+                    "latitude": 51.5, "longitude": -0.12}, place_name="Pier",
+                    address="1 Quay"),
+                message(6, "channel900", "News", invoice_information={"title": "T"}),
+            ]},
+        ]},
+        "left_chats": {"about": "", "list": [
+            {"name": "Old Club", "type": "private_supergroup", "id": 901, "messages": [
+                {"id": 9, "type": "service", "date_unixtime": "1714551000", "actor": "Bob",
+                 "actor_id": bob, "action": "join_group_by_request", "text": ""},
+            ]},
+        ]},
+    }  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(document, indent=1))
+    records = read(path)
+    owners = [r for r in records if isinstance(r, Owner)]
+    assert owners == [
+        Owner(Account("tg:user500"), "user500 wrote the other side of one-to-one chats "
+              "(2 in 'Saved Messages')")
+    ]  # fmt: skip
+    assert [(m.chat, m.sender, m.from_me, m.kind, m.text) for m in messages(records)] == [
+        ("tg:user500", None, True, "text", "note to self"),
+        ("tg:user500", None, True, "game", "Lumberjack"),
+        ("tg-group:900", "tg:channel900", False, "location", "1 Quay"),
+        ("tg-group:900", "tg:channel900", False, "invoice", None),
+        ("tg-group:901", f"tg:{bob}", False, "system", "join group by request"),
+    ]
+    assert messages(records)[2].place == Place(51.5, -0.12, "Pier")
+    assert [r for r in records if isinstance(r, GroupEvent)] == [
+        GroupEvent("tg-group:901", GroupAction.JOINED_BY_REQUEST, f"tg:{bob}", at(1714551000),
+                   f"tg:{bob}")
+    ]  # fmt: skip
+    assert issues(records) == []

@@ -98,6 +98,8 @@ def test_messaging_import_takes_the_folder_and_its_zip(case: Context, tmp_path: 
     folder, _sha = telegram_folder(tmp_path)
     (summary,) = import_path(case, folder, "C", "export")
     assert (summary.format, summary.counts["media"]) == ("telegram-export", 2)
+    (direct,) = import_path(case, folder / "result.json", "C", "file")  # its media beside it
+    assert (direct.format, direct.counts["media"]) == ("telegram-export", 2)
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as out:
         for path in sorted(folder.rglob("*")):

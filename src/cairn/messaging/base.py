@@ -17,9 +17,10 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Severity(enum.StrEnum):
@@ -232,6 +233,23 @@ def from_cocoa(seconds: int | float | None) -> datetime | None:
     if seconds is None:
         return None
     return datetime.fromtimestamp(seconds + COCOA_EPOCH, UTC)
+
+
+def evidence_zone(artefact: Artefact) -> tuple[tzinfo, Issue | None]:
+    """The zone an export's local times are read in: the evidence's, else UTC; an error
+    when the evidence names a zone that does not exist."""
+    name = artefact.timezone
+    if not name:
+        return UTC, None
+    try:
+        return ZoneInfo(name), None
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC, Issue(
+            Severity.ERROR,
+            "timezone",
+            artefact.path,
+            f"unknown time zone {name!r}: times read as UTC",
+        )
 
 
 def sha256_from_base64(text: str | bytes | None) -> str | None:

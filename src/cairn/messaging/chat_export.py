@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from itertools import pairwise
 from pathlib import Path, PurePosixPath
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cairn.messaging import jids
 from cairn.messaging.base import (
@@ -39,6 +38,7 @@ from cairn.messaging.base import (
     MessagingFormat,
     Record,
     Severity,
+    evidence_zone,
     plural,
 )
 
@@ -415,21 +415,12 @@ class _Export:
         return max(self.locales, key=lambda k: self.locales[k]) if self.locales else "en"
 
     def _zone(self) -> None:
-        name = self.artefact.timezone
-        if name:
-            try:
-                self.zone = ZoneInfo(name)
-                return
-            except (ZoneInfoNotFoundError, ValueError):
-                self.issues.append(
-                    Issue(
-                        Severity.ERROR,
-                        "timezone",
-                        self.artefact.path,
-                        f"unknown time zone {name!r}: times read as UTC",
-                    )
-                )
-                return
+        self.zone, problem = evidence_zone(self.artefact)
+        if problem is not None:
+            self.issues.append(problem)
+            return
+        if self.artefact.timezone:
+            return
         self.issues.append(
             Issue(
                 Severity.WARNING,

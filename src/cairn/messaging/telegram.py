@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cairn.core.json_stream import Damaged, JsonStream
 from cairn.messaging import jids
@@ -43,6 +42,7 @@ from cairn.messaging.base import (
     Record,
     Seen,
     Severity,
+    evidence_zone,
     place,
     plural,
 )
@@ -564,19 +564,9 @@ class _Export:
 
     def _zone(self) -> tzinfo:
         if self.zone is None:
-            self.zone = UTC
-            if self.artefact.timezone:
-                try:
-                    self.zone = ZoneInfo(self.artefact.timezone)
-                except (ZoneInfoNotFoundError, ValueError):
-                    self.malformed.append(
-                        Issue(
-                            Severity.ERROR,
-                            "timezone",
-                            self.artefact.path,
-                            f"unknown time zone {self.artefact.timezone!r}: times read as UTC",
-                        )
-                    )
+            self.zone, problem = evidence_zone(self.artefact)
+            if problem is not None:
+                self.malformed.append(problem)
         return self.zone
 
     def _notes(self) -> Iterator[Issue]:

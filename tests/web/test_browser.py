@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, Response, sync_playwright
-
-from cairn.services import identity
-from cairn.web.app import create_server
 from tests.web.browser import CHROMIUM, served
 from tests.web.conftest import FAST_HASHER, ReviewWorld, build_review_world
 from tests.web.helpers import PASSWORD
+
+from cairn.services import identity
+from cairn.web.app import create_server
 
 
 @pytest.fixture(scope="module")

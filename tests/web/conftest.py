@@ -1,8 +1,9 @@
 """A small benign review world for the workspace's tests: two agencies, a case each, users.
 
 Agency AA-1's case A-1 holds a phone with six photos: two near-duplicate pairs (a photo and
-its resized copy, so the queue stacks them) and two singles, one with GPS. Agency BB-2's case
-B-1 holds a photo of its own. All images are synthetic gradients and shapes.
+its resized copy, so the queue stacks them) and two singles, one with GPS; and the sample
+WhatsApp database of cairn.messaging.samples (people, groups, a location message). Agency
+BB-2's case B-1 holds a photo of its own. All images are synthetic gradients and shapes.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from cairn.core.types import Role
 from cairn.hashing.digests import digest_bytes
 from cairn.media.synthetic import CameraExif, jpeg_bytes, synthetic_image
 from cairn.media.thumbnail import load_or_create_key
+from cairn.messaging.samples import located_device, write_msgstore
 from cairn.services import identity
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.ingest import ingest
+from cairn.services.messaging.discovery import import_from_evidence
 from cairn.web.app import create_server
 from cairn.web.guard import WebSettings
 
@@ -73,11 +76,16 @@ def build_review_world(root: Path, database_url: str) -> ReviewWorld:
             for name, data in _photos().items():
                 (source / name).write_bytes(data)
                 files[name] = digest_bytes(data).sha256
+            # A WhatsApp database with groups and a location message: the graph and the map.
+            databases = source / "data" / "data" / "com.whatsapp" / "databases"
+            databases.mkdir(parents=True)
+            write_msgstore(databases / "msgstore.db", located_device())
         else:
             data = jpeg_bytes(synthetic_image(21, 320, 240))
             (source / "theirs.jpg").write_bytes(data)
             other = digest_bytes(data).sha256
-        ingest(operator, case_ref, source, workers=0, settings=settings)
+        summary = ingest(operator, case_ref, source, workers=0, settings=settings)
+        import_from_evidence(operator, case_ref, summary.evidence)
     ctx.close()
     return ReviewWorld(root, workspace, database_url, files, other)
 

@@ -142,3 +142,30 @@ def test_another_agencys_case_is_the_404_page(
     missing = page.goto(f"{base_url}/cases/NO-SUCH/queue")
     assert missing is not None and missing.status == 404
     assert page.content() == text
+
+
+def test_map_graph_item_and_series_pages_by_keyboard(
+    browser: Browser, base_url: str, world: ReviewWorld, screenshots: Path
+) -> None:
+    page = log_in(browser, base_url, "examiner.aa-1")
+    page.goto(f"{base_url}/cases/A-1/map")
+    assert page.locator("#map path.land").count() >= 10
+    page.screenshot(path=screenshots / "map.png", full_page=True)
+    # The photo's point is a link in the tab order: Enter opens the item.
+    point = page.locator("#map a").first
+    point.focus()
+    page.keyboard.press("Enter")
+    sha = world.files["gps14.jpg"]
+    page.wait_for_url(f"{base_url}/cases/A-1/items/{sha}")
+    page.keyboard.press("r")
+    thumb = page.locator("#item-thumb")
+    page.wait_for_function("el => el.src.startsWith('blob:')", arg=thumb.element_handle())
+    page.screenshot(path=screenshots / "item.png", full_page=True)
+    page.keyboard.press("r")
+    page.wait_for_function("el => !el.src.startsWith('blob:')", arg=thumb.element_handle())
+    page.goto(f"{base_url}/cases/A-1/graph")
+    assert page.locator("#graph .group").count() >= 1
+    assert page.locator("#graph .person").count() >= 2
+    page.screenshot(path=screenshots / "graph.png", full_page=True)
+    page.goto(f"{base_url}/cases/A-1/series")
+    page.screenshot(path=screenshots / "series.png", full_page=True)

@@ -209,3 +209,46 @@ def test_pages_forbid_framing_and_foreign_scripts(client: TestClient) -> None:
     assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert answer.headers["x-frame-options"] == "DENY"
     assert "http" not in answer.text.split("<main")[0].replace("http-equiv", "")
+
+
+def test_the_item_page_shows_metadata_places_and_a_protected_picture(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    log_in(client, EXAMINER)
+    sha = review_world.files["gps14.jpg"]
+    page = client.get(f"/cases/A-1/items/{sha}")
+    assert page.status_code == 200
+    assert sha in page.text and "gps14.jpg" in page.text and "52.37" in page.text
+    assert f"/cases/A-1/items/{sha}/protected.jpg" in page.text
+    assert client.get(f"/cases/B-1/items/{sha}").status_code == 404
+    assert client.get(f"/cases/A-1/items/{review_world.other_sha}").status_code == 404
+    assert client.get("/cases/A-1/items/not-a-hash").status_code == 400
+
+
+def test_the_map_places_gps_and_location_messages_offline(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    log_in(client, EXAMINER)
+    page = client.get("/cases/A-1/map")
+    assert page.status_code == 200
+    sha = review_world.files["gps14.jpg"]
+    assert f'<a href="/cases/A-1/items/{sha}"' in page.text  # the photo's point links to it
+    assert 'class="point message"' in page.text  # the location message
+    assert page.text.count('class="land"') >= 10  # the shipped outline
+    assert client.get("/static/world.geojson").status_code == 200
+    assert client.get("/cases/B-1/map").status_code == 404
+
+
+def test_the_messaging_graph_draws_people_and_groups(client: TestClient) -> None:
+    log_in(client, EXAMINER)
+    page = client.get("/cases/A-1/graph")
+    assert page.status_code == 200
+    assert 'class="group"' in page.text and 'class="person"' in page.text
+    assert client.get("/cases/B-1/graph").status_code == 404
+
+
+def test_the_series_board_lists_the_agencys_series(client: TestClient) -> None:
+    log_in(client, EXAMINER)
+    page = client.get("/cases/A-1/series")
+    assert page.status_code == 200 and "Series board" in page.text
+    assert client.get("/cases/B-1/series").status_code == 404

@@ -24,11 +24,11 @@ from cairn.api.deps import ServerSettings
 from cairn.api.permissions import V1
 from cairn.core.errors import NotFoundError, PermissionDeniedError, UsageError
 from cairn.services.jobs import RunnerSettings
-from cairn.web import pages
+from cairn.web import case_pages, pages
 from cairn.web.guard import CsrfRefused, LoginRequired, WebSettings, WebState, dependency_actions
 from cairn.web.render import page
 
-ROUTERS = (pages.router,)
+ROUTERS = (pages.router, case_pages.router)
 PUBLIC_PAGES = {("GET", "/"), ("GET", "/login"), ("POST", "/login")}
 
 Handler = Callable[[Request, Exception], Response | Awaitable[Response]]

@@ -213,11 +213,12 @@ def queue(
 def protected_thumbnail(
     ref: str, sha256: str, viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))]
 ) -> Response:
-    jpeg = review.protected_image(viewer.ctx, viewer.principal, ref, _sha(sha256))
+    jpeg = review.protected_image(viewer.ctx, viewer.principal, ref, sha256_of(sha256))
     return Response(jpeg, media_type="image/jpeg", headers=IMAGE_HEADERS)
 
 
-def _sha(value: str) -> str:
+def sha256_of(value: str) -> str:
+    """A SHA-256 from a URL, lower case; a usage error (400 page) for anything else."""
     if len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value):
         raise UsageError("not a SHA-256")
     return value.lower()
@@ -235,7 +236,7 @@ def reveal(
     the exposure id comes back in a header for the page to end the reveal."""
     try:
         revealed = review.reveal(
-            viewer.ctx, viewer.principal, ref, _sha(sha256), violent_ok=violent_ok
+            viewer.ctx, viewer.principal, ref, sha256_of(sha256), violent_ok=violent_ok
         )
     except review.ViolentGate as gate:
         return Response(str(gate), status_code=409, media_type="text/plain")
@@ -258,7 +259,7 @@ def flag(
     viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))],
     _csrf: Csrf,
 ) -> Response:
-    review.flag_violent(viewer.ctx, viewer.principal, ref, _sha(sha256))
+    review.flag_violent(viewer.ctx, viewer.principal, ref, sha256_of(sha256))
     return Response(status_code=204)
 
 

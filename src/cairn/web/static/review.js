@@ -4,6 +4,62 @@
 (function () {
   "use strict";
   const csrf = document.body.dataset.csrf || "";
+
+  function post(url, body) {
+    const options = { method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options);
+  }
+
+  // The item page: one picture, revealed with R or its button, hidden again the same way.
+  function itemPage(item) {
+    const base = "/cases/" + encodeURIComponent(item.dataset.case) + "/items/" + item.dataset.sha256;
+    const img = document.getElementById("item-thumb");
+    const button = document.getElementById("reveal");
+    const status = document.getElementById("status");
+    const gate = document.getElementById("gate");
+    let shown = null;
+    if (!img || !button) { return; }
+    function hide() {
+      if (!shown) { return; }
+      img.src = base + "/protected.jpg";
+      URL.revokeObjectURL(shown.url);
+      post("/exposure/" + shown.exposure + "/end");
+      shown = null;
+      button.textContent = "Reveal (R)";
+    }
+    async function reveal(violentOk) {
+      if (shown) { hide(); status.textContent = "Hidden again."; return; }
+      const response = await post(base + "/reveal" + (violentOk ? "?violent_ok=true" : ""));
+      if (response.status === 409) { gate.hidden = false; document.getElementById("gate-no").focus(); return; }
+      if (!response.ok) { status.textContent = "Cannot reveal this item."; return; }
+      const url = URL.createObjectURL(await response.blob());
+      shown = { url: url, exposure: response.headers.get("X-Exposure-Id") };
+      img.src = url;
+      button.textContent = "Hide (R)";
+      status.textContent = "Revealed.";
+    }
+    function closeGate(yes) { gate.hidden = true; button.focus(); if (yes) { reveal(true); } }
+    button.addEventListener("click", function () { reveal(false); });
+    document.getElementById("gate-yes").addEventListener("click", function () { closeGate(true); });
+    document.getElementById("gate-no").addEventListener("click", function () { closeGate(false); });
+    document.addEventListener("keydown", function (event) {
+      if (!gate.hidden) {
+        if (event.key === "y" || event.key === "Y") { event.preventDefault(); closeGate(true); }
+        else if (event.key === "Escape") { event.preventDefault(); closeGate(false); }
+        return;
+      }
+      if (event.target.closest && event.target.closest("input, select, textarea")) { return; }
+      if (event.key === "r" && !event.ctrlKey && !event.metaKey && !event.altKey) { event.preventDefault(); reveal(false); }
+    });
+    window.addEventListener("pagehide", hide);
+  }
+
+  const item = document.getElementById("item");
+  if (item) { itemPage(item); }
   const queue = document.getElementById("queue");
   const keysNode = document.getElementById("hotkeys");
   if (!queue || !keysNode) { return; }
@@ -20,15 +76,6 @@
   function cards() { return Array.from(queue.querySelectorAll("li.card")); }
   function current() { return queue.querySelector('li.card[aria-current="true"]'); }
   function say(text) { status.textContent = text; }
-
-  function post(url, body) {
-    const options = { method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(url, options);
-  }
 
   function conceal(card) {
     const shown = reveals.get(card.dataset.sha256);

@@ -1,0 +1,236 @@
+"""A case's other pages: an item's view, the offline map, the messaging graph and the series
+board. Each checks the case like the queue does (another agency's case is the 404 page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
+
+from cairn.services import media, review
+from cairn.services.access import case_for, usable_by_agency, visible_series
+from cairn.services.links import linked_cases, stored_links
+from cairn.services.messaging.graph import case_graph
+from cairn.services.messaging.places import case_places
+from cairn.services.messaging.reports import analyse_case
+from cairn.services.records.clues import CLUES
+from cairn.services.records.common import list_records
+from cairn.services.records.leads import LEADS
+from cairn.services.records.persons import PERSONS
+from cairn.services.records.victims import VICTIMS
+from cairn.services.series import list_series
+from cairn.store import audit
+from cairn.store.case_media import case_media
+from cairn.store.models import Case, HashSet, KnownHash, Match
+from cairn.store.record_models import LocationClue
+from cairn.store.series_models import Series
+from cairn.store.video_models import Video
+from cairn.web import graphdraw, worldmap
+from cairn.web.guard import Viewer, needs
+from cairn.web.pages import sha256_of
+from cairn.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    hashset: str
+    hashset_file_sha256: str
+    method: str
+    distance: int
+    variant: str
+    band: str
+    category: str
+    series: str
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    case: str
+    sha256: str
+    method: str
+    score: float
+    region: tuple[int, int, int, int] | None  # on this item, in its pixels
+
+
+def _case(viewer: Viewer, ref: str) -> Case:
+    with viewer.ctx.db.session() as session:
+        case = case_for(session, viewer.principal, ref)
+        session.expunge(case)
+        return case
+
+
+@router.get("/cases/{ref}/items/{sha256}")
+def item(
+    request: Request,
+    ref: str,
+    sha256: str,
+    viewer: Annotated[Viewer, Depends(needs("media.read"))],
+) -> Response:
+    sha = sha256_of(sha256)
+    with viewer.ctx.db.session() as session:
+        case = review.case_item(session, viewer.principal, ref, sha)
+        case_ref, agency_id = case.ref, case.agency_id
+        connection = session.connection()
+        matches = [
+            MatchRow(*row[:6], f"{row[6]}:{row[7] or ''}" if row[6] else "", row[8] or "")
+            for row in session.execute(
+                select(
+                    HashSet.name,
+                    Match.hashset_file_sha256,
+                    Match.method,
+                    Match.distance,
+                    Match.variant,
+                    Match.band,
+                    KnownHash.category_scheme,
+                    KnownHash.category_code,
+                    KnownHash.series,
+                )
+                .join(HashSet, HashSet.id == Match.hashset_id)
+                .join(KnownHash, KnownHash.id == Match.known_hash_id)
+                .where(Match.media_sha256 == sha, usable_by_agency(agency_id))
+                .order_by(Match.distance, HashSet.name)
+            )
+        ]
+        stored = stored_links(connection, [sha])
+        holders = linked_cases(connection, {s.other for s in stored}, agency_id)
+        links = [
+            LinkRow(other_case, s.other, s.method, s.score, s.region)
+            for s in stored
+            for other_case in holders.get(s.other, ())
+        ]
+        video = session.get(Video, sha)
+        if video is not None:
+            session.expunge(video)
+        clues = list(
+            session.execute(
+                select(LocationClue.description, Series.name)
+                .join(Series, Series.id == LocationClue.series_id)
+                .where(
+                    LocationClue.media_sha256 == sha,
+                    Series.id.in_(
+                        visible_series(session, viewer.principal).with_only_columns(Series.id)
+                    ),
+                )
+                .order_by(Series.name, LocationClue.id)
+            )
+        )
+        violent = bool(review.flagged_violent(session, case.id, [sha], viewer.principal.user_id))
+    view = media.media_view(viewer.ctx, viewer.principal, sha)  # audited as media.read
+    context = [m for m in analyse_case(viewer.ctx, case_ref).media if m.sha256 == sha]
+    return page(
+        request,
+        "item.html",
+        viewer,
+        case_ref=case_ref,
+        here="item",
+        item=view,
+        video=video,
+        matches=matches,
+        links=links,
+        messaging=context,
+        series_names=sorted({m.series for m in matches if m.series} | {name for _, name in clues}),
+        clues=clues,
+        can_see=viewer.may("thumbnail.read"),
+        violent=violent,
+    )
+
+
+@router.get("/cases/{ref}/map")
+def case_map(
+    request: Request, ref: str, viewer: Annotated[Viewer, Depends(needs("media.read"))]
+) -> Response:
+    case = _case(viewer, ref)
+    base = f"/cases/{case.ref}/items/"
+    points = []
+    for place in case_places(viewer.ctx, case.ref):
+        if place.source == "media-gps" and place.sha256:
+            label = f"{place.device}: item {place.sha256[:12]} ({place.at or 'no time'})"
+            points.append(
+                worldmap.point(place.latitude, place.longitude, "media", label, base + place.sha256)
+            )
+        else:
+            label = f"{place.device}: {place.who or 'someone'} in {place.chat or 'a chat'}"
+            label += f" ({place.name})" if place.name else ""
+            points.append(worldmap.point(place.latitude, place.longitude, "message", label))
+    with viewer.ctx.db.session() as session:
+        for description, series_name, lat, lon in session.execute(
+            select(
+                LocationClue.description, Series.name, LocationClue.latitude, LocationClue.longitude
+            )
+            .join(Series, Series.id == LocationClue.series_id)
+            .where(
+                Series.id.in_(
+                    visible_series(session, viewer.principal).with_only_columns(Series.id)
+                ),
+                LocationClue.media_sha256.in_(case_media(case.id)),
+                LocationClue.latitude.is_not(None),
+                LocationClue.longitude.is_not(None),
+            )
+            .order_by(Series.name, LocationClue.id)
+        ):
+            assert lat is not None and lon is not None  # selected by them
+            points.append(worldmap.point(lat, lon, "clue", f"clue of {series_name}: {description}"))
+        audit.record(
+            session, viewer.ctx.actor, "case.read", case.ref, view="map", points=len(points)
+        )
+        session.commit()
+    return page(
+        request,
+        "map.html",
+        viewer,
+        case_ref=case.ref,
+        here="map",
+        points=points,
+        outline=worldmap.outline_paths(),
+        width=worldmap.WIDTH,
+        height=worldmap.HEIGHT,
+    )
+
+
+@router.get("/cases/{ref}/graph")
+def graph(
+    request: Request, ref: str, viewer: Annotated[Viewer, Depends(needs("messages.read"))]
+) -> Response:
+    case = _case(viewer, ref)
+    analysis = analyse_case(viewer.ctx, case.ref)
+    drawing = graphdraw.draw(case_graph(analysis), f"/cases/{case.ref}/items/")
+    with viewer.ctx.db.session() as session:
+        audit.record(session, viewer.ctx.actor, "case.read", case.ref, view="graph")
+        session.commit()
+    return page(
+        request,
+        "graph.html",
+        viewer,
+        case_ref=case.ref,
+        here="graph",
+        drawing=drawing,
+        width=graphdraw.WIDTH,
+        height=graphdraw.HEIGHT,
+    )
+
+
+@router.get("/cases/{ref}/series")
+def series_board(
+    request: Request, ref: str, viewer: Annotated[Viewer, Depends(needs("series.read"))]
+) -> Response:
+    case = _case(viewer, ref)
+    board: list[dict[str, Any]] = []
+    for series in list_series(viewer.ctx, viewer.principal):
+        key = str(series.id)
+        board.append(
+            {
+                "series": series,
+                "victims": list_records(viewer.ctx, viewer.principal, VICTIMS, key),
+                "persons": list_records(viewer.ctx, viewer.principal, PERSONS, key),
+                "clues": list_records(viewer.ctx, viewer.principal, CLUES, key),
+                "leads": list_records(viewer.ctx, viewer.principal, LEADS, key),
+            }
+        )
+    with viewer.ctx.db.session() as session:
+        audit.record(session, viewer.ctx.actor, "series.read", case.ref, view="board")
+        session.commit()
+    return page(request, "series.html", viewer, case_ref=case.ref, here="series", board=board)

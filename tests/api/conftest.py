@@ -36,6 +36,11 @@ from cairn.services.hashsets import import_hashset, list_hashsets
 from cairn.services.identity import Principal
 from cairn.services.ingest import ingest
 from cairn.services.jobs import JobKind, RunnerSettings
+from cairn.services.records.clues import add_clue
+from cairn.services.records.leads import add_lead
+from cairn.services.records.persons import add_person
+from cairn.services.records.trace import confirm_crop, crop_object, publication_package
+from cairn.services.records.victims import add_victim
 
 PASSWORD = "benign test password"
 AGENCIES = {"AA-1": "A-1", "BB-2": "B-1"}  # agency code -> its case
@@ -80,6 +85,8 @@ class World:
     shared_photo: Photo  # the photo AA-1's shared set lists (held by no case)
     private_series: dict[str, int]  # agency -> id of its unshared series
     shared_series: int  # AA-1's shared series
+    records: dict[str, dict[str, int]]  # agency -> kind -> id of a record in its private series
+    shared_records: dict[str, int]  # kind -> id of a record in AA-1's shared series
     principals: dict[tuple[Role, str], Principal] = field(default_factory=dict)
     _tokens: dict[tuple[Role, str], str] = field(default_factory=dict)
     _counter: Iterator[int] = field(default_factory=itertools.count)
@@ -167,6 +174,15 @@ def build_world(root: Path, database_url: str) -> World:
         operator, principals[(Role.VICTIM_ID, "AA-1")], "AA-1 shared", shared=True
     ).id
     private_set = {code: ids[f"private {code}"] for code in AGENCIES}
+    records = {
+        code: _records(
+            operator, principals[(Role.VICTIM_ID, code)], private_series[code], own[code]
+        )
+        for code in AGENCIES
+    }
+    shared_records = _records(
+        operator, principals[(Role.VICTIM_ID, "AA-1")], shared_series, own["AA-1"]
+    )
     ctx.close()
     app = create_app(
         root / "workspace",
@@ -188,8 +204,34 @@ def build_world(root: Path, database_url: str) -> World:
         shared_photo=shared_photo,
         private_series=private_series,
         shared_series=shared_series,
+        records=records,
+        shared_records=shared_records,
         principals=principals,
     )
+
+
+def _records(ctx: Context, principal: Principal, series_id: int, seen: Photo) -> dict[str, int]:
+    """One record of each kind in the series; its crop (of `seen`) confirmed and published."""
+    ref = str(series_id)
+    clue = add_clue(
+        ctx,
+        principal,
+        ref,
+        kind="object",
+        description="a mug",
+        sha256=seen.sha256,
+        region_xywh="0,0,32,32",
+    )
+    crop = crop_object(ctx, principal, clue.id, seen.data)
+    confirm_crop(ctx, principal, crop.id)
+    publication_package(ctx, principal, crop.id, io.BytesIO())
+    return {
+        "victim": add_victim(ctx, principal, ref).id,
+        "person": add_person(ctx, principal, ref, role="other").id,
+        "clue": clue.id,
+        "lead": add_lead(ctx, principal, ref, "DE").id,
+        "crop": crop.id,
+    }
 
 
 # Argon2id at its cheapest: the default costs (0.4 s a hash here) would make the world's

@@ -63,6 +63,7 @@ def test_a_nul_byte_in_any_text_field_is_a_clean_422(world: World) -> None:
 def test_every_route_but_health_and_login_refuses_anonymous_callers(world: World) -> None:
     for (method, path), action in ROUTE_PERMISSIONS.items():
         ids = {"job_id": 1, "hashset_id": 1, "token_id": 1, "series_id": 1}
+        ids |= {f"{kind}_id": 1 for kind in ("victim", "person", "clue", "lead", "crop")}
         url = path.format(ref="A-1", sha256="0" * 64, username="nobody", **ids)
         answer = world.client.request(method, url)
         if action == PUBLIC:

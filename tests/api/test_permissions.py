@@ -91,6 +91,45 @@ SPECS: dict[tuple[str, str], Spec] = {
         json={"name": w.unique("series")}, success=201
     ),
     ("PATCH", "/api/v1/series/{series_id}"): lambda w, r, a, o: Call(json={"notes": "seen"}),
+    ("GET", "/api/v1/series/{series_id}/victims"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/series/{series_id}/victims"): lambda w, r, a, o: Call(json={}, success=201),
+    ("GET", "/api/v1/victims/{victim_id}"): lambda w, r, a, o: Call(),
+    ("PATCH", "/api/v1/victims/{victim_id}"): lambda w, r, a, o: Call(json={"notes": "seen"}),
+    ("GET", "/api/v1/series/{series_id}/persons"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/series/{series_id}/persons"): lambda w, r, a, o: Call(
+        json={"role": "other"}, success=201
+    ),
+    ("GET", "/api/v1/persons/{person_id}"): lambda w, r, a, o: Call(),
+    ("PATCH", "/api/v1/persons/{person_id}"): lambda w, r, a, o: Call(json={"notes": "seen"}),
+    ("GET", "/api/v1/series/{series_id}/clues"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/series/{series_id}/clues"): lambda w, r, a, o: Call(
+        json={"kind": "object", "description": "a lamp", "sha256": w.own_photo[a].sha256},
+        success=201,
+    ),
+    ("GET", "/api/v1/clues/{clue_id}"): lambda w, r, a, o: Call(),
+    ("PATCH", "/api/v1/clues/{clue_id}"): lambda w, r, a, o: Call(json={"description": "seen"}),
+    ("GET", "/api/v1/series/{series_id}/countries"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/series/{series_id}/leads"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/series/{series_id}/leads"): lambda w, r, a, o: Call(
+        json={"country": "DE"}, success=201
+    ),
+    ("GET", "/api/v1/leads/{lead_id}"): lambda w, r, a, o: Call(),
+    ("PATCH", "/api/v1/leads/{lead_id}"): lambda w, r, a, o: Call(json={"notes": "seen"}),
+    # A clue's crop is cut from its media item's bytes: the caller's own photo where it succeeds.
+    ("POST", "/api/v1/clues/{clue_id}/crops"): lambda w, r, a, o: Call(
+        content=w.own_photo[a].data, success=201
+    ),
+    ("GET", "/api/v1/crops/{crop_id}"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/crops/{crop_id}/confirm"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/crops/{crop_id}/publish"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/crops/{crop_id}/tips"): lambda w, r, a, o: Call(
+        json={"text": "seen in a shop"}, success=201
+    ),
+    ("GET", "/api/v1/series/{series_id}/export/geojson"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/series/{series_id}/export/lead"): lambda w, r, a, o: Call(
+        json={"country": "DE"}
+    ),
+    ("GET", "/api/v1/inbox"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/users"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/users"): lambda w, r, a, o: Call(
         json={"username": w.unique("user"), "role": "auditor", "password": "x" * 12},
@@ -133,6 +172,14 @@ def _targets(world: World, param: str, role: Role, agency: str) -> dict[str, Any
             "other": world.private_series[other],
             "missing": MISSING_ID,
             "shared": world.shared_series,
+        }
+    if param in ("victim_id", "person_id", "clue_id", "lead_id", "crop_id"):
+        kind = param.removesuffix("_id")
+        return {
+            "own": world.records[agency][kind],
+            "other": world.records[other][kind],
+            "missing": MISSING_ID,
+            "shared": world.shared_records[kind],
         }
     if param == "username":
         return {

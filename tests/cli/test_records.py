@@ -104,6 +104,14 @@ def test_records_from_the_command_line(workspace: Path, tmp_path: Path, run_cli:
     assert run_cli("crop", "tip", "1", "--text", "a shop in Ghent", "--supports", "BE")[0] == 0
     code, out, _ = run_cli("crop", "show", "1", "--json")
     assert [t["text"] for t in json.loads(out)["tips"]] == ["a shop in Ghent"]
+    code, _, err = run_cli(
+        "export", "lead", "--series", "tulip", "--country", "BE", "-o", tmp_path / "lead.zip"
+    )
+    assert (code, "1 object crops" in err) == (0, True)
+    with zipfile.ZipFile(tmp_path / "lead.zip") as package:
+        assert "objects/object-1.jpg" in package.namelist()
+    code, _, err = run_cli("export", "geojson", "--series", "tulip", "-o", tmp_path / "s.json")
+    assert (code, "wrote 1 features" in err) == (0, True)  # the clue; the photo has no GPS
 
     ctx = Context.open(workspace)
     try:  # the specialist records the outcome: the operator, who worked on it, is told

@@ -56,6 +56,7 @@ def test_the_permission_table_gives_each_role_its_actions() -> None:
     assert actions(Role.VICTIM_ID) == (READS - {"audit.read", "audit.verify"}) | {
         "thumbnail.read",
         "series.write",
+        "series.export",
     }
     assert actions(Role.EXAMINER) == set(PERMISSIONS) - {
         "user.manage",

@@ -50,6 +50,7 @@ from cairn.api.routes import (
     jobs,
     media,
     messaging,
+    records,
     search,
     series,
     triage,
@@ -79,6 +80,7 @@ ROUTERS = (
     messaging,
     search,
     series,
+    records,
     audit,
 )
 

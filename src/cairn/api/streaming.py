@@ -11,7 +11,7 @@ import io
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import Any, BinaryIO, TextIO
 
 CHUNK_CHARS = 64 * 1024
 QUEUED_CHUNKS = 8
@@ -88,3 +88,25 @@ def stream_text(write: Callable[[TextIO], object]) -> Iterator[bytes]:
     finally:
         closed.set()
         thread.join(timeout=5)
+
+
+class _BytesAsText(io.RawIOBase):
+    """A binary stream over `stream_text`'s writer. Bytes pass as surrogate-escaped text, which
+    the writer encodes back to exactly the same bytes (every byte sequence round-trips through
+    surrogateescape, a multi-byte character cut between two writes included)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._out.write(chunk.decode("utf-8", "surrogateescape"))
+        return len(chunk)
+
+
+def stream_bytes(write: Callable[[BinaryIO], object]) -> Iterator[bytes]:
+    """The bytes `write(out)` writes to a binary stream (a zip, say), as `stream_text` does."""
+    return stream_text(lambda out: write(_BytesAsText(out)))  # type: ignore[arg-type]

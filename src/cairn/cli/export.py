@@ -1,4 +1,4 @@
-"""`cairn export hashes|vics|hashset|vpdq|geojson`: case data and hash sets written to files."""
+"""`cairn export hashes|vics|hashset|vpdq|geojson|lead`: case and series data written to files."""
 
 from __future__ import annotations
 
@@ -80,10 +80,38 @@ def export_vpdq(
 
 
 @export_app.command("geojson")
-def export_geojson(case: CaseRef, output: Output) -> None:
-    """The case's places (location messages, media GPS) as GeoJSON, for a map or a GIS."""
-    from cairn.services.messaging.places import export_geojson as run_export
+def export_geojson(
+    output: Output,
+    case: Annotated[str | None, typer.Option("--case", help="Case reference.")] = None,
+    series: Annotated[str | None, typer.Option("--series", help="Series name or id.")] = None,
+) -> None:
+    """A case's places (location messages, media GPS) and location clues, or a series' clues
+    and media GPS, as GeoJSON for a map or a GIS."""
+    if (case is None) == (series is None):
+        raise typer.BadParameter("name one of --case and --series")
+    if case is not None:
+        from cairn.services.messaging.places import export_geojson as run_export
 
-    with open(output, "w", encoding="utf-8") as out:
-        count = run_export(context(), case, out)
-    typer.echo(f"wrote {count} places to {output}", err=True)
+        with open(output, "w", encoding="utf-8") as out:
+            count = run_export(context(), case, out)
+    else:
+        from cairn.services.records.geo import export_series_geojson
+
+        with open(output, "w", encoding="utf-8") as out:
+            count = export_series_geojson(context(), None, series or "", out)
+    typer.echo(f"wrote {count} features to {output}", err=True)
+
+
+@export_app.command("lead")
+def export_lead(
+    series: Annotated[str, typer.Option("--series", help="Series name or id.")],
+    country: Annotated[str, typer.Option("--country", help="The receiving country (CC).")],
+    output: Output,
+) -> None:
+    """A lead package for another country (zip): the series' summary, clues, country evidence
+    and hashes, and its published object crops; no other imagery."""
+    from cairn.services.records.lead_package import export_lead_package
+
+    with open(output, "wb") as out:
+        count = export_lead_package(context(), None, series, country, out)
+    typer.echo(f"wrote the lead package ({count} object crops) to {output}", err=True)

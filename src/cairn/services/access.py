@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "search.hash": _ALL,
     "series.read": _ALL,
     "series.write": _REVIEW,
+    "series.export": _REVIEW,  # GeoJSON of a series, lead packages for another country
     "user.manage": frozenset({Role.ADMIN}),
     "audit.read": _OVERSIGHT,
     "audit.verify": _OVERSIGHT,

@@ -294,7 +294,7 @@ def test_cli_ingest_owner_json_zip_and_reimport(tmp_path: Path, run_cli: RunCli)
             assert "already imported (the same file, by SHA-256): nothing added" in out
     places = tmp_path / "places.geojson"
     code, _out, err = run_cli("export", "geojson", "--case", "C", "-o", places)
-    assert code == 0 and "wrote 2 places" in err  # the location, on each phone
+    assert code == 0 and "wrote 2 features" in err  # the location, on each phone
     assert len(json.loads(places.read_text())["features"]) == 2
 
 

@@ -1,16 +1,16 @@
 """A case's places: location messages (where, when, who sent it) and the GPS of its media.
 
-`cairn messaging places` lists them; `cairn export geojson` writes them as a GeoJSON
-FeatureCollection (RFC 7946: coordinates are longitude, latitude), streamed feature by feature,
-for a map or a GIS. The export is audited like every export of case data.
+`cairn messaging places` lists them; `cairn export geojson` writes them, and the location clues
+seen in the case, as a GeoJSON FeatureCollection (RFC 7946: coordinates are longitude,
+latitude), streamed feature by feature, for a map or a GIS. The export is audited like every
+export of case data.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from cairn.messaging.analysis import iso
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.messaging.case_rows import CaseRows, utc
+from cairn.services.records.geo import case_clue_features, point, write_features
 from cairn.store import audit
 from cairn.store.case_media import case_media
 from cairn.store.messaging_models import MsgImport, MsgMessage
@@ -93,20 +94,22 @@ def case_places(ctx: Context, case_ref: str) -> Iterator[PlaceView]:
 
 
 def export_geojson(ctx: Context, case_ref: str, out: TextIO) -> int:
-    """Write the case's places as a GeoJSON FeatureCollection; returns how many."""
-    out.write('{"type": "FeatureCollection", "features": [\n')
-    count = 0
-    for place in case_places(ctx, case_ref):
-        feature = {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [place.longitude, place.latitude]},
-            "properties": {
-                k: v for k, v in asdict(place).items() if k not in ("latitude", "longitude")
-            },
-        }
-        out.write(("" if count == 0 else ",\n") + json.dumps(feature, sort_keys=True))
-        count += 1
-    out.write("\n]}\n")
+    """Write the case's places, then the location clues seen in its media or messages
+    (services.records.geo), as a GeoJSON FeatureCollection; returns how many features."""
+
+    def features() -> Iterator[dict[str, Any]]:
+        for place in case_places(ctx, case_ref):
+            yield {
+                "type": "Feature",
+                "geometry": point(place.longitude, place.latitude),
+                "properties": {
+                    k: v for k, v in asdict(place).items() if k not in ("latitude", "longitude")
+                },
+            }
+        with ctx.db.session() as session:
+            yield from case_clue_features(session, get_case(session, case_ref))
+
+    count = write_features(out, features())
     with ctx.db.session() as session:
-        audit.record(session, ctx.actor, "export.geojson", case_ref, places=count)
+        audit.record(session, ctx.actor, "export.geojson", case_ref, features=count)
     return count

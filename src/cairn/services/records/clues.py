@@ -40,6 +40,7 @@ KINDS = ("object", "text", "socket", "landmark", "vegetation", "scene", "place")
 # IEC plug and socket types A to N (the IEC's World Plugs list).
 SOCKET_TYPES = tuple("ABCDEFGHIJKLMN")
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")  # a BCP 47 tag: "nl", "pt-BR"
+MAX_LANGUAGE = 35  # the longest tag RFC 5646 asks implementations to accept
 CHANGEABLE = ("description", "text", "language", "socket_type", "countries")
 
 
@@ -83,7 +84,7 @@ def _view(session: Session, row: LocationClue, series: Series, owner: bool) -> C
 
 
 def _language(value: str | None) -> str | None:
-    if value is not None and not LANGUAGE.fullmatch(value):
+    if value is not None and not (len(value) <= MAX_LANGUAGE and LANGUAGE.fullmatch(value)):
         raise UsageError(f"language {value!r} is not a BCP 47 tag such as nl or pt-BR")
     return value
 

@@ -31,6 +31,7 @@ Row = TypeVar("Row", bound=Base)
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 STANCES = ("supports", "eliminates")
 DEFAULT_CONFIDENCE = 0.5  # "points there" without a stated strength
+MAX_SIDE = 1 << 20  # pixels: beyond any picture, and keeps a region's text short
 
 
 def now() -> datetime:
@@ -77,8 +78,17 @@ def series_for(
     return found[0]
 
 
+def check_series(
+    ctx: Context, principal: Principal | None, ref: str, *, write: bool = False
+) -> None:
+    """NotFoundError now, before a streamed export starts, if the series is not the caller's
+    to read (or, with `write`, its agency's own)."""
+    with ctx.db.session() as session:
+        series_for(session, principal, ref, write=write)
+
+
 def agency_code(session: Session, series: Series) -> str:
-    agency = session.get(Agency, series.agency_id)
+    agency = session.get(Agency, series.agency_id) if series.agency_id is not None else None
     return agency.code if agency is not None else ""
 
 
@@ -155,6 +165,8 @@ def region(value: str, media: Media | None) -> str:
         raise UsageError(f"region {value!r} is not X,Y,W,H in whole pixels") from None
     if x < 0 or y < 0 or w <= 0 or h <= 0:
         raise UsageError(f"region {value!r} needs X, Y >= 0 and W, H > 0")
+    if max(x + w, y + h) > MAX_SIDE:
+        raise UsageError(f"region {value!r} goes beyond {MAX_SIDE} pixels")
     width, height = (media.width, media.height) if media is not None else (None, None)
     if width is not None and height is not None and (x + w > width or y + h > height):
         raise UsageError(f"region {value!r} goes beyond the media item ({width}x{height})")
@@ -331,14 +343,12 @@ def update_record(
     require(principal, "series.write")
     with ctx.db.session() as session:
         row, series = record_for(session, principal, kind.model, kind.name, record_id, write=True)
-        apply_update(
-            session,
-            ctx,
-            kind.name,
-            row,
-            kind.check(session, principal, row, changes, reason),
-            reason,
-        )
+        checked = kind.check(session, principal, row, changes, reason)
+        columns = row.__table__.columns
+        for field in (f for f, value in checked.items() if value is None):
+            if not columns[field].nullable:
+                raise UsageError(f"{field} cannot be emptied")
+        apply_update(session, ctx, kind.name, row, checked, reason)
         return kind.view(session, row, series, True)
 
 

@@ -101,6 +101,8 @@ def add_lead(
     notes: str = "",
 ) -> LeadView:
     code = country(country_code)
+    if sent_by is not None and not 0 < len(sent_by) <= 200:
+        raise UsageError("sent by: a name of 1 to 200 characters")
     choice("outcome", outcome, OUTCOMES)
     when = sent_time(sent_at)
 

@@ -84,7 +84,9 @@ def _linked(session: Session, row: Person, series: Series) -> list[LinkedAccount
         select(Case.ref, MsgAccount)
         .join(Case, Case.id == MsgAccount.case_id)
         .where(
-            Case.agency_id == series.agency_id,
+            Case.agency_id.is_(None)
+            if series.agency_id is None
+            else Case.agency_id == series.agency_id,
             or_(
                 MsgAccount.phone.in_(row.phones),
                 MsgAccount.key.in_(keys),

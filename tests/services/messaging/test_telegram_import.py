@@ -122,11 +122,13 @@ def test_html_exports_are_reported_and_other_json_is_ignored(case: Context, tmp_
     (seized / "both").mkdir()
     write_telegram_export(seized / "both", example_device())
     (seized / "both" / "messages.html").write_bytes(HTML)
+    (seized / "messages.html").write_bytes(HTML)  # beside no JSON: the root holds none
     assert ingest(case, "C", seized, workers=0).exit_code == 0
     summaries = import_from_evidence(case, "C", "laptop")
     assert [(s.path, s.status, s.format) for s in summaries] == [
         ("ChatExport_2024-05-02/messages.html", "failed", None),
         ("both/result.json", "completed", "telegram-export"),
+        ("messages.html", "failed", None),
     ]
     assert summaries[0].issues == [
         "error unreadable (ChatExport_2024-05-02/messages.html): messages.html is a Telegram "

@@ -164,7 +164,7 @@ def settle(candidates: list[Candidate]) -> list[Candidate]:
     """The candidates that are artefacts: a file under a name any program may use is kept
     when its first bytes say it is one; a Telegram HTML export becomes a problem to report,
     unless a JSON export lies beside it (Telegram Desktop can write both)."""
-    folders = {c.path.rsplit("/", 1)[0] for c in candidates if c.name == _TELEGRAM}
+    folders = {_folder(c.path) for c in candidates if c.name == _TELEGRAM}
     settled = []
     for candidate in candidates:
         if not candidate.tentative:
@@ -172,7 +172,7 @@ def settle(candidates: list[Candidate]) -> list[Candidate]:
             continue
         if candidate.problem is not None:
             continue  # in a disk image or nested container: whose file it is cannot be told
-        if candidate.name in _TELEGRAM_HTML and candidate.path.rsplit("/", 1)[0] in folders:
+        if candidate.name in _TELEGRAM_HTML and _folder(candidate.path) in folders:
             continue
         from cairn.messaging.registry import HEAD_BYTES, detect
         from cairn.messaging.telegram import html_problem
@@ -201,6 +201,11 @@ def _wanted(name: str, parent: str = "") -> bool:
         or _SETTINGS.match(name)
         or name == _TELEGRAM
     )
+
+
+def _folder(path: str) -> str:
+    """The folder of a shown path (`a/b`, `x.zip!a/b`): up to its last `/` or `!`."""
+    return path[: max(path.rfind("/"), path.rfind("!"), 0)]
 
 
 def _tentative(name: str) -> bool:

@@ -74,6 +74,18 @@ def test_demo_login_works_on_the_served_demo(served_demo: tuple[str, str, str]) 
     assert "server" not in thumbnail.headers  # the HTTP stack's version is not announced
     sets = httpx.get(f"{base}/hashsets", headers=headers).json()
     assert {s["agency_code"] for s in sets} == {"DEMO"}
+    # The same login opens the review workspace in a browser, at the root of the server.
+    with httpx.Client(base_url=base.removesuffix("/api/v1")) as browser:
+        form = browser.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        answer = browser.post(
+            "/login",
+            data={"username": user, "password": password, "csrf_token": token[1]},
+        )
+        assert answer.status_code == 303
+        queue = browser.get("/cases/DEMO-1/queue")
+        assert queue.status_code == 200 and "data-sha256" in queue.text
 
 
 def _client_seen(forwarded_allow_ips: str | None) -> list[str]:

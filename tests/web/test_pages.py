@@ -252,3 +252,19 @@ def test_the_series_board_lists_the_agencys_series(client: TestClient) -> None:
     page = client.get("/cases/A-1/series")
     assert page.status_code == 200 and "Series board" in page.text
     assert client.get("/cases/B-1/series").status_code == 404
+
+
+def test_the_report_is_made_from_the_workspace(client: TestClient) -> None:
+    log_in(client, EXAMINER)
+    assert "Make the report" in client.get("/cases/A-1/report").text
+    answer = client.get("/cases/A-1/report/download?format=html")
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    assert "A-1" in answer.text
+    assert client.get("/cases/B-1/report/download?format=html").status_code == 404
+
+
+def test_roles_without_export_see_no_report(client: TestClient) -> None:
+    log_in(client, "victim-id.aa-1")
+    assert client.get("/cases/A-1/report").status_code == 403
+    assert ">Report<" not in client.get("/cases/A-1/queue").text

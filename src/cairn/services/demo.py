@@ -42,6 +42,7 @@ DEMO_CASE = "DEMO-1"
 DEMO_AGENCY = "DEMO"
 DEMO_USER = "demo"
 DEMO_PASSWORD = "cairn-demo-password"
+DEMO_URL = "http://127.0.0.1:8000"  # where `cairn serve` listens by default
 PLACES = [(48.8584, 2.2945), (40.6892, -74.0445), (-33.8568, 151.2153), (51.5007, -0.1246)]
 
 
@@ -270,6 +271,10 @@ def run_demo(
     findings.append(
         f"serve it: cairn serve --workspace {ctx.workspace.root} ; "
         f"login {DEMO_USER} / {DEMO_PASSWORD}"
+    )
+    findings.append(
+        f"review it in a browser: {DEMO_URL}/cases/{DEMO_CASE}/queue (after cairn serve; log in "
+        f"as {DEMO_USER} / {DEMO_PASSWORD}; thumbnails stay blurred until you press R)"
     )
     return DemoResult(
         device=device,

@@ -1,10 +1,11 @@
-"""A case's other pages: an item's view, the offline map, the messaging graph and the series
-board. Each checks the case like the queue does (another agency's case is the 404 page)."""
+"""A case's other pages: an item's view, the offline map, the messaging graph, the series
+board and the case report. Each checks the case like the queue does (another agency's case is
+the 404 page)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
@@ -234,3 +235,47 @@ def series_board(
         audit.record(session, viewer.ctx.actor, "series.read", case.ref, view="board")
         session.commit()
     return page(request, "series.html", viewer, case_ref=case.ref, here="series", board=board)
+
+
+@router.get("/cases/{ref}/report")
+def report_form(
+    request: Request, ref: str, viewer: Annotated[Viewer, Depends(needs("case.export"))]
+) -> Response:
+    case = _case(viewer, ref)
+    return page(
+        request,
+        "report.html",
+        viewer,
+        case_ref=case.ref,
+        here="report",
+        internal_allowed=viewer.may("thumbnail.read"),
+    )
+
+
+@router.get("/cases/{ref}/report/download")
+def report_download(
+    ref: str,
+    viewer: Annotated[Viewer, Depends(needs("case.export"))],
+    format: Literal["pdf", "html"] = "pdf",
+    internal_review: bool = False,
+) -> Response:
+    """The case's report (services.reports), made now and audited as report.create."""
+    from cairn.services.reports.render import create_report
+
+    case = _case(viewer, ref)
+    rendered = create_report(
+        viewer.ctx,
+        viewer.principal,
+        case.ref,
+        format,
+        internal_review=internal_review,
+        destination=f"web:{viewer.ctx.actor.origin}",
+    )
+    return Response(
+        rendered.data,
+        media_type=rendered.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{rendered.filename}"',
+            "Cache-Control": "no-store, private",
+        },
+    )

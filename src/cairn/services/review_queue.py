@@ -122,9 +122,31 @@ def _pdq_rows(hexes: Iterable[str]) -> np.ndarray[Any, Any]:
     return np.frombuffer(data, np.uint8).reshape(-1, PDQ.key_bytes)
 
 
+def _settled(ctx: Context, case_id: int) -> bool:
+    """Whether nothing was added to the store since the case's queue last read it: two
+    lookups of the newest ids, so that a page view of a settled case costs next to nothing."""
+    with ctx.db.engine.connect() as connection:
+        marks = connection.execute(
+            select(QueueState.occurrence_mark, QueueState.match_mark).where(
+                QueueState.case_id == case_id
+            )
+        ).one_or_none()
+        if marks is None:
+            return False
+        newest_occurrence = connection.scalar(select(func.max(Occurrence.id))) or 0
+        newest_match = connection.scalar(select(func.max(Match.id))) or 0
+    return newest_occurrence <= marks[0] and newest_match <= marks[1]
+
+
 def refresh(ctx: Context, case_id: int, batch: int = REFRESH_BATCH) -> bool:
     """Bring the case's queue up to date by at most `batch` new occurrences; whether more
-    remain. Safe to call from many requests: one refresh per case runs at a time."""
+    remain. Safe to call from many requests: one refresh per case runs at a time.
+
+    Occurrence ids are read in order from the last mark; this relies on ids being committed
+    in increasing order, as one writer per ingest does (a transaction still open with lower
+    ids than a committed one would be read only if its rows arrive before the next page)."""
+    if _settled(ctx, case_id):
+        return False
     with _locks[case_id], ctx.db.engine.begin() as connection:
         state = connection.execute(
             select(QueueState.occurrence_mark, QueueState.match_mark).where(
@@ -156,6 +178,8 @@ def refresh(ctx: Context, case_id: int, batch: int = REFRESH_BATCH) -> bool:
             values["match_mark"] = latest_match
         if rows:
             values["occurrence_mark"] = rows[-1][0]
+        elif (newest := connection.scalar(select(func.max(Occurrence.id))) or 0) > occurrence_mark:
+            values["occurrence_mark"] = newest  # other cases' rows: nothing of this case's
         if values:  # a page view of a settled case writes nothing
             connection.execute(
                 update(QueueState).where(QueueState.case_id == case_id).values(**values)
@@ -419,7 +443,7 @@ def queue_page(
         ).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        paths = _first_paths(session, case_id, [row.sha256 for row in rows])
+        paths = _paths(session, [row.seq for row in rows])
         cards = [
             QueueCard(
                 row.sha256,
@@ -428,7 +452,7 @@ def queue_page(
                 row.video,
                 row.has_gps,
                 row.category,
-                paths.get(row.sha256, ""),
+                paths.get(row.seq, ""),
                 Cursor(row.rank, row.seq),
             )
             for row in rows
@@ -445,22 +469,17 @@ def queue_page(
     return QueuePage(ref, cards, cards[-1].cursor if more and cards else None, pending)
 
 
-def _first_paths(session: Session, case_id: int, shas: list[str]) -> dict[str, str]:
-    if not shas:
-        return {}
-    first = (
-        select(Occurrence.media_sha256, func.min(Occurrence.id).label("id"))
-        .join(Evidence, Evidence.id == Occurrence.evidence_id)
-        .where(Evidence.case_id == case_id, Occurrence.media_sha256.in_(shas))
-        .group_by(Occurrence.media_sha256)
-        .subquery()
-    )
+def _paths(session: Session, seqs: list[int]) -> dict[int, str]:
+    """"evidence:path" of each occurrence id (an item's seq is its first occurrence's id)."""
     rows = session.execute(
-        select(first.c.media_sha256, Evidence.label, Occurrence.path)
-        .join(Occurrence, Occurrence.id == first.c.id)
+        select(Occurrence.id, Evidence.label, Occurrence.path)
         .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .where(Occurrence.id.in_(seqs))
     )
-    return {sha: f"{label}:{path.decode('utf-8', 'backslashreplace')}" for sha, label, path in rows}
+    return {
+        occurrence_id: f"{label}:{path.decode('utf-8', 'backslashreplace')}"
+        for occurrence_id, label, path in rows
+    }
 
 
 def stack_members(ctx: Context, case_id: int, lead: str) -> list[str]:

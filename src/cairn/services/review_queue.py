@@ -470,7 +470,7 @@ def queue_page(
 
 
 def _paths(session: Session, seqs: list[int]) -> dict[int, str]:
-    """"evidence:path" of each occurrence id (an item's seq is its first occurrence's id)."""
+    """ "evidence:path" of each occurrence id (an item's seq is its first occurrence's id)."""
     rows = session.execute(
         select(Occurrence.id, Evidence.label, Occurrence.path)
         .join(Evidence, Evidence.id == Occurrence.evidence_id)

@@ -393,3 +393,19 @@ def test_channels_saved_messages_and_left_chats(tmp_path: Path) -> None:
                    f"tg:{bob}")
     ]  # fmt: skip
     assert issues(records) == []
+
+
+def test_a_deleted_account_s_chat_has_no_name(tmp_path: Path) -> None:
+    """Telegram writes `"name": null` for a deleted account: the chat is named by its id."""
+    chats = [
+        {"name": name, "type": "personal_chat", "id": peer, "messages": [
+            {"id": 1, "type": "message", "date_unixtime": "1714550000", "from": "Me",
+             "from_id": "user1", "text": "hi"}]}
+        for name, peer in ((None, 2), ("Dan", 3))
+    ]  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"about": "x", "chats": {"about": "", "list": chats}}, indent=1))
+    (owner,) = [r for r in read(path) if isinstance(r, Owner)]
+    assert owner.source == (
+        "user1 wrote the other side of one-to-one chats (1 in 'Dan', 1 in 'chat 2')"
+    )

@@ -197,7 +197,7 @@ class _Export:
         scan = self.scan
         personal: dict[str, Any] | None = None
         peer: str | None = None
-        name: Any = None
+        chat_name = ""
         clues: dict[str, Counter[str]] = defaultdict(Counter)
         try:
             for what, value in self._walk():
@@ -209,16 +209,16 @@ class _Export:
                     phone = _phone(value.get("phone_number"))
                     if user and phone:
                         scan.phones[user] = phone
-                    name = _full_name(value)
-                    if user and name:
-                        scan.names[name].add(user)
+                    full = _full_name(value)
+                    if user and full:
+                        scan.names[full].add(user)
                 elif what == "chat":
                     scan.chats += 1
                     kind = value.get("type")
                     peer = f"user{value.get('id')}" if kind == "personal_chat" else None
                     if kind == "saved_messages":
                         peer = ""  # every message in it is the account's own
-                    name = value.get("name")
+                    chat_name = str(value.get("name") or f"chat {value.get('id')}")
                 elif what == "message":
                     scan.messages += 1
                     for label in ("from", "actor"):
@@ -228,7 +228,7 @@ class _Export:
                             if isinstance(shown, str) and shown:
                                 scan.names[shown].add(sender)
                             if peer is not None and sender != peer:
-                                clues[sender][name if peer else "Saved Messages"] += 1
+                                clues[sender][chat_name if peer else "Saved Messages"] += 1
         except Damaged as exc:
             scan.damage = str(exc)
         except json.JSONDecodeError as exc:

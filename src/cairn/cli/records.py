@@ -402,6 +402,23 @@ def crop_confirm(crop: RecordId) -> None:
     typer.echo(f"crop {view.id} confirmed by {view.confirmed_by}")
 
 
+@crop_app.command("list")
+def crop_list(series: SeriesRef, json_: AsJson = False) -> None:
+    """The series' crops and their status."""
+    from cairn.cli.output import print_json, print_table
+    from cairn.services.records.trace import list_crops
+
+    crops = list_crops(context(), None, series)
+    if json_:
+        print_json(crops)
+        return
+    print_table(
+        f"crops of {series}",
+        ["id", "clue", "status", "detector", "faces", "tips"],
+        [(c.id, c.clue, c.status, c.detector or "none ran", c.faces, len(c.tips)) for c in crops],
+    )
+
+
 @crop_app.command("show")
 def crop_show(crop: RecordId, json_: AsJson = False) -> None:
     """A crop, its tips and its history."""

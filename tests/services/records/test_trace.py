@@ -20,6 +20,7 @@ from cairn.services.records.trace import (
     add_tip,
     confirm_crop,
     crop_object,
+    list_crops,
     publication_package,
     show_crop,
 )
@@ -81,6 +82,7 @@ def test_a_confirmed_crop_is_published_alone_and_tips_rank_countries(
     assert manifest["note"] == ("face detector ran" if installed else "no face detector ran")
     assert agencies.photo not in json.dumps(manifest)  # nothing of the series' media
     add_tip(ctx, nl, crop.id, source="public", text="sold in Antwerp", supports=["BE:0.7"])
+    assert [c.id for c in list_crops(ctx, nl, "iris")] == [crop.id]
     shown = show_crop(ctx, nl, crop.id)
     assert shown.status == "published"
     assert [(t.text, t.source) for t in shown.tips] == [("sold in Antwerp", "public")]

@@ -37,6 +37,7 @@ from cairn.services.records.common import (
     now,
     owns,
     record_for,
+    series_for,
     visible_media,
 )
 from cairn.store import audit
@@ -203,6 +204,17 @@ def show_crop(ctx: Context, principal: Principal | None, crop_id: int) -> CropVi
     with ctx.db.session() as session:
         crop, series = record_for(session, principal, ObjectCrop, "crop", crop_id)
         return _view(session, crop, series, owns(principal, series))
+
+
+def list_crops(ctx: Context, principal: Principal | None, series_ref: str) -> list[CropView]:
+    """The series' crops, oldest first, with their tips."""
+    require(principal, "series.read")
+    with ctx.db.session() as session:
+        series = series_for(session, principal, series_ref)
+        crops = session.scalars(
+            select(ObjectCrop).where(ObjectCrop.series_id == series.id).order_by(ObjectCrop.id)
+        )
+        return [_view(session, crop, series, owns(principal, series)) for crop in crops]
 
 
 def publication_package(

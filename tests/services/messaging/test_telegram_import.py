@@ -24,6 +24,7 @@ from cairn.services.context import Context
 from cairn.services.ingest import ingest
 from cairn.services.messaging.conversation import conversation
 from cairn.services.messaging.discovery import import_from_evidence
+from cairn.services.messaging.graph import case_graph
 from cairn.services.messaging.importing import import_path
 from cairn.services.messaging.reports import analyse_case
 from cairn.store.models import Media
@@ -89,6 +90,10 @@ def test_ingest_of_an_export_folder_imports_it(case: Context, tmp_path: Path) ->
                           f"{folder.name}:photos/photo_2@01-05-2024_08-03-00.jpg")  # fmt: skip
     assert [s.person for s in analysis.distributors] == [ALICE.phone]
     assert analysis.chats == {(CAROL.phone, ALICE.phone): 1}  # a person-to-person edge
+    graph = case_graph(analysis)
+    group = f"tg-group:{telegram_id('120363000000000001')}"
+    assert graph.nodes[group]["kind"] == "group"
+    assert {ALICE.phone, BOB.phone, CAROL.phone, f"media:{sha}"} <= set(graph.neighbors(group))
     # Importing it again is not a second import.
     (again,) = import_from_evidence(case, "C", folder.name)
     assert again.status == "already-imported"

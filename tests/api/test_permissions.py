@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cairn.api.permissions import AUTHENTICATED, PUBLIC, ROUTE_PERMISSIONS
+from cairn.core.config import Actor, Workspace
 from cairn.core.types import Role
 from cairn.services.access import PERMISSIONS
+from cairn.services.alerts import add_alert
+from cairn.services.context import Context
+from cairn.services.sharing.notices import export_notices
+from cairn.services.sharing.trust import export_public_key, trust
+from cairn.store.database import open_database
 
 if TYPE_CHECKING:
     from conftest import World
@@ -138,7 +144,37 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("PUT", "/api/v1/users/{username}/active"): lambda w, r, a, o: Call(json={"active": True}),
     ("GET", "/api/v1/audit"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/audit/verify"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/alerts"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/alerts"): lambda w, r, a, o: Call(
+        json={"kind": "sha256", "value": w.own_photo[a].sha256}, success=201
+    ),
+    ("GET", "/api/v1/alerts/hits"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/share/key"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/share/hashsets/{hashset_id}/bundle"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/share/hashsets/{hashset_id}/filter"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/share/notices"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/share/notice-hits"): lambda w, r, a, o: Call(params={"partner": "NL"}),
+    ("POST", "/api/v1/share/import"): lambda w, r, a, o: Call(content=_partner_notices(w)),
 }
+
+_PARTNERS: dict[int, Context] = {}
+
+
+def _partner_notices(world: World) -> bytes:
+    """A fresh signed notice list from a partner instance the world's server trusts."""
+    partner = _PARTNERS.get(id(world))
+    if partner is None:
+        root = world.root / "partner"
+        workspace = Workspace(root, f"sqlite:///{root / 'cairn.db'}")
+        workspace.create()
+        partner = Context(workspace, open_database(workspace.database_url), Actor.current())
+        add_alert(partner, "phone", "+447700900001", notice=True)
+        export_public_key(partner, root / "key.json")
+        trust(world.ctx, "NL", root / "key.json")
+        _PARTNERS[id(world)] = partner
+    out = world.root / "partner" / "notices.share"
+    export_notices(partner, out)
+    return out.read_bytes()
 
 
 def _targets(world: World, param: str, role: Role, agency: str) -> dict[str, Any]:
@@ -203,7 +239,9 @@ def _expected(action: str, role: Role, ownership: str, method: str, agency: str)
     if ownership == "own":
         return "ok"
     if ownership == "shared":  # AA-1's shared set or series: anyone reads, only AA-1 changes
-        return "ok" if method == "GET" or agency == "AA-1" else "not found"
+        # or shares onwards to partner instances
+        reads = method == "GET" and not action.startswith("share.")
+        return "ok" if reads or agency == "AA-1" else "not found"
     return "not found"
 
 

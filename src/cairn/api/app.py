@@ -40,6 +40,7 @@ from cairn.api import errors
 from cairn.api.deps import ServerSettings, ServerState, authorize
 from cairn.api.permissions import PUBLIC, ROUTE_PERMISSIONS, V1
 from cairn.api.routes import (
+    alerts,
     audit,
     auth,
     cases,
@@ -53,6 +54,7 @@ from cairn.api.routes import (
     records,
     search,
     series,
+    share,
     triage,
     users,
 )
@@ -81,6 +83,8 @@ ROUTERS = (
     search,
     series,
     records,
+    alerts,
+    share,
     audit,
 )
 

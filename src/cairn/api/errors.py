@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from cairn.core.errors import NotFoundError, PermissionDeniedError, UsageError
+from cairn.hashsets.share_file import ShareFileError
 from cairn.media.thumbnail import ThumbnailError
 
 NOT_FOUND_BODY = {"detail": "not found"}
@@ -41,4 +42,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(PermissionDeniedError, _forbidden)
     app.add_exception_handler(UsageError, _usage)
+    app.add_exception_handler(ShareFileError, _usage)  # a refused share file: nothing imported
     app.add_exception_handler(ThumbnailError, _integrity)  # a stored blob not its item's own

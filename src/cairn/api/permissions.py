@@ -83,4 +83,13 @@ ROUTE_PERMISSIONS: Final[dict[tuple[str, str], str]] = {
     ("PUT", f"{V1}/users/{{username}}/active"): "user.manage",
     ("GET", f"{V1}/audit"): "audit.read",
     ("GET", f"{V1}/audit/verify"): "audit.verify",
+    ("GET", f"{V1}/alerts"): "alert.read",
+    ("POST", f"{V1}/alerts"): "alert.write",
+    ("GET", f"{V1}/alerts/hits"): "alert.read",
+    ("GET", f"{V1}/share/key"): "share.read",
+    ("GET", f"{V1}/share/hashsets/{{hashset_id}}/bundle"): "share.read",
+    ("GET", f"{V1}/share/hashsets/{{hashset_id}}/filter"): "share.read",
+    ("GET", f"{V1}/share/notices"): "share.read",
+    ("GET", f"{V1}/share/notice-hits"): "share.read",
+    ("POST", f"{V1}/share/import"): "share.import",
 }

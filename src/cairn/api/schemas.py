@@ -168,6 +168,36 @@ class HashSetOut(BaseModel):
     agency_code: str | None
     shared: bool
     imported_at: str
+    owner: str | None = Field(None, description="The partner instance it came from.")
+
+
+class AlertCreate(BaseModel):
+    kind: Literal["sha256", "pdq", "phone", "account"]
+    value: str = Field(min_length=1, max_length=300, pattern=NO_NUL)
+    note: str = Field("", max_length=2000, pattern=NO_NUL)
+    notice: bool = Field(False, description="Watched in every agency's cases; exportable.")
+
+
+class AlertOut(BaseModel):
+    id: int
+    kind: str
+    value: str
+    note: str
+    notice: bool
+    origin: str | None
+    created_at: str
+
+
+class AlertHitOut(BaseModel):
+    alert: int
+    kind: str
+    value: str
+    case: str | None = Field(description="Null when the case is another agency's.")
+    item: str | None
+    agency: str | None = Field(description="Where it appeared, when not in your case.")
+    remote: str | None = Field(description="The partner instance that reported it.")
+    source: str
+    at: str
 
 
 class ShareRequest(BaseModel):

@@ -37,6 +37,16 @@ async def receive_hashset(
     request: Request, folder: Path, filename: str, fmt: str, limit: int
 ) -> tuple[Path, str]:
     """Store the request body as an upload; returns its path and the hash-set format it is."""
+    path = await receive_upload(request, folder, filename, limit)
+    try:
+        return path, _sniff(path, fmt)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+async def receive_upload(request: Request, folder: Path, filename: str, limit: int) -> Path:
+    """Store the request body as an upload (mode 0600); 413 over `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)  # refused before a byte is stored
@@ -51,7 +61,7 @@ async def receive_hashset(
                 if size > limit:  # a missing or false Content-Length
                     raise _too_large(limit)
                 out.write(chunk)
-        return path, _sniff(path, fmt)
+        return path
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -85,7 +85,7 @@ def _new_password(password_file: Path | None) -> str:
 def user_add(
     username: str,
     agency: Annotated[str, typer.Option(help="The user's agency code.")],
-    role: Annotated[str, typer.Option(help="admin, examiner, victim-id or auditor.")],
+    role: Annotated[str, typer.Option(help="admin, examiner, victim-id, auditor or partner.")],
     password_file: PasswordFile = None,
 ) -> None:
     """Add a user (the password is never echoed nor taken from the command line)."""

@@ -60,6 +60,8 @@ class Role(enum.StrEnum):
     EXAMINER = "examiner"
     VICTIM_ID = "victim-id"  # victim-identification specialist
     AUDITOR = "auditor"  # read-only, including the audit trail
+    # Another Cairn instance's account: fetches what this one shares with it (docs/federation.md)
+    PARTNER = "partner"
 
 
 class CategoryScheme(enum.StrEnum):

@@ -31,8 +31,10 @@ DEFAULT_FPR = 1e-6  # per lookup: one false hit in a million digests looked up
 # filter is held to a per-probe rate this much lower, so a false candidate stays as rare.
 PDQ_PROBES = PDQ_SEGMENTS * (1 + 8 * SEGMENT_BYTES)
 KEY_BYTES = 32
+MAX_BITS = 1 << 32  # positions are 32-bit (about 150M digests at 1e-6 per filter)
 _DIGEST_DOMAIN = b"cairn-flt-dig"
 _PDQ_DOMAIN = b"cairn-flt-pdq"
+_BATCH = 1 << 16  # items keyed per call: bounded memory for the keyed digests
 
 
 def bloom_parameters(entries: int, fpr: float) -> tuple[int, int]:
@@ -40,6 +42,8 @@ def bloom_parameters(entries: int, fpr: float) -> tuple[int, int]:
     entries = max(entries, 1)
     bits = max(64, math.ceil(-entries * math.log(fpr) / (math.log(2) ** 2)))
     bits = (bits + 63) // 64 * 64  # whole 64-bit words
+    if bits > MAX_BITS:
+        raise ValueError(f"a filter of {entries:,} entries at {fpr:g} exceeds {MAX_BITS:,} bits")
     hashes = max(1, round(bits / entries * math.log(2)))
     return bits, hashes
 
@@ -61,19 +65,23 @@ class Bloom:
         self.words = np.zeros(bits // 64, np.uint64) if words is None else words
 
     def _positions(self, keyed: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        halves = keyed.view(np.uint64).reshape(-1, 2)
-        steps = np.arange(self.hashes, dtype=np.uint64)
-        with np.errstate(over="ignore"):  # double hashing wraps modulo 2**64 on purpose
-            combined = halves[:, :1] + steps[None, :] * (halves[:, 1:] | np.uint64(1))
-        positions: np.ndarray[Any, Any] = combined % np.uint64(self.bits)
+        # Double hashing in 32 bits, then a multiply-shift onto [0, bits): no division, which
+        # measured half the lookup time as a 64-bit modulo.
+        halves = keyed[:, :8].copy().view(np.uint32)
+        steps = np.arange(self.hashes, dtype=np.uint32)
+        combined = halves[:, :1] + steps[None, :] * (halves[:, 1:] | np.uint32(1))
+        positions: np.ndarray[Any, Any] = (combined.astype(np.uint64) * np.uint64(self.bits)) >> (
+            np.uint64(32)
+        )
         return positions
 
     def add(self, keyed: np.ndarray[Any, Any]) -> None:
         for start in range(0, len(keyed), 1 << 16):
-            positions = self._positions(keyed[start : start + (1 << 16)]).ravel()
-            np.bitwise_or.at(
-                self.words, positions >> np.uint64(6), np.uint64(1) << (positions & np.uint64(63))
-            )
+            positions = np.sort(self._positions(keyed[start : start + (1 << 16)]).ravel())
+            # One OR per word touched (ufunc.at, one per bit, measured 10x slower here).
+            words, first = np.unique(positions >> np.uint64(6), return_index=True)
+            masks = np.uint64(1) << (positions & np.uint64(63))
+            self.words[words] |= np.bitwise_or.reduceat(masks, first)
 
     def contains(self, keyed: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         if len(keyed) == 0:
@@ -119,6 +127,15 @@ class MatchFilter:
     pdq_entries: int
 
     @classmethod
+    def sized(
+        cls, key: bytes, digest_entries: int, pdq_entries: int, fpr: float = DEFAULT_FPR
+    ) -> MatchFilter:
+        """An empty filter sized for this many digests and PDQs at the stated rate."""
+        digest_bloom = Bloom(*bloom_parameters(digest_entries, fpr))
+        pdq_bloom = Bloom(*bloom_parameters(pdq_entries * PDQ_SEGMENTS, fpr / PDQ_PROBES))
+        return cls(key, digest_bloom, 0, pdq_bloom, 0)
+
+    @classmethod
     def build(
         cls,
         key: bytes,
@@ -127,18 +144,24 @@ class MatchFilter:
         fpr: float = DEFAULT_FPR,
     ) -> MatchFilter:
         """`digests`: (kind, binary digest) pairs; `pdqs`: 32-byte PDQs."""
-        bits, hashes = bloom_parameters(len(digests), fpr)
-        digest_bloom = Bloom(bits, hashes)
-        batch = 1 << 16
-        for start in range(0, len(digests), batch):
-            chunk = digests[start : start + batch]
-            digest_bloom.add(_keyed(key, _DIGEST_DOMAIN, [k.encode() + d for k, d in chunk]))
-        bits, hashes = bloom_parameters(len(pdqs) * PDQ_SEGMENTS, fpr / PDQ_PROBES)
-        pdq_bloom = Bloom(bits, hashes)
-        for start in range(0, len(pdqs), batch):
-            items = [item for pdq in pdqs[start : start + batch] for item in _segment_items(pdq)]
-            pdq_bloom.add(_keyed(key, _PDQ_DOMAIN, items))
-        return cls(key, digest_bloom, len(digests), pdq_bloom, len(pdqs))
+        built = cls.sized(key, len(digests), len(pdqs), fpr)
+        for start in range(0, len(digests), _BATCH):
+            chunk = digests[start : start + _BATCH]
+            for kind in {k for k, _ in chunk}:
+                built.add_digests(kind, [d for k, d in chunk if k == kind])
+        for start in range(0, len(pdqs), _BATCH):
+            built.add_pdqs(pdqs[start : start + _BATCH])
+        return built
+
+    def add_digests(self, kind: str, digests: list[bytes]) -> None:
+        prefix = kind.encode()
+        self.digests.add(_keyed(self.key, _DIGEST_DOMAIN, [prefix + d for d in digests]))
+        self.digest_entries += len(digests)
+
+    def add_pdqs(self, pdqs: list[bytes]) -> None:
+        items = [item for pdq in pdqs for item in _segment_items(pdq)]
+        self.pdq.add(_keyed(self.key, _PDQ_DOMAIN, items))
+        self.pdq_entries += len(pdqs)
 
     def contains_digests(self, kind: str, digests: list[bytes]) -> np.ndarray[Any, Any]:
         """One boolean per digest of this kind (md5, sha1, sha256)."""
@@ -195,6 +218,8 @@ class MatchFilter:
         digest_bits, pdq_bits = int(parameters["digest_bits"]), int(parameters["pdq_bits"])
         if digest_bits % 64 or pdq_bits % 64 or digest_bits <= 0 or pdq_bits <= 0:
             raise ValueError("filter sizes must be whole 64-bit words")
+        if max(digest_bits, pdq_bits) > MAX_BITS:
+            raise ValueError("filter declared larger than a filter can be")
         if len(body) != cls.body_bytes(parameters):
             raise ValueError("filter body does not have the declared size")
         for name in ("digest_hashes", "pdq_hashes"):

@@ -29,7 +29,7 @@ from cairn.store.series_models import Series
 if TYPE_CHECKING:
     from cairn.services.identity import Principal
 
-_ALL = frozenset(Role)
+_ALL = frozenset(Role) - {Role.PARTNER}  # a partner instance's account reads cases never
 _STAFF = frozenset({Role.ADMIN, Role.EXAMINER})  # work cases: ingest, match, import
 _REVIEW = frozenset({Role.ADMIN, Role.EXAMINER, Role.VICTIM_ID})  # look at the material
 _OVERSIGHT = frozenset({Role.ADMIN, Role.AUDITOR})
@@ -61,6 +61,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "user.manage": frozenset({Role.ADMIN}),
     "audit.read": _OVERSIGHT,
     "audit.verify": _OVERSIGHT,
+    "alert.read": _ALL,
+    "alert.write": _REVIEW,
+    # Federation: what a partner instance fetches (signed bundles, filters, notices, hits on
+    # its notices), and importing what a partner sent.
+    "share.read": _STAFF | {Role.PARTNER},
+    "share.import": _STAFF,
 }
 
 

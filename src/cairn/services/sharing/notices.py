@@ -25,7 +25,7 @@ from cairn.services.context import Context
 from cairn.services.sharing.trust import instance_key
 from cairn.store import audit
 from cairn.store.alert_models import Alert, AlertHit
-from cairn.store.share_models import ShareImport, TrustedInstance
+from cairn.store.share_models import ShareImport
 
 MAX_NOTE = 2000
 
@@ -79,18 +79,17 @@ def export_notices(ctx: Context, out: Path, agency_id: int | None = None) -> Not
     return _write(ctx, out, "notices", entries)
 
 
-def export_notice_hits(ctx: Context, partner: str, out: Path) -> NoticeExport:
-    """Which of `partner`'s notices were seen here, and when (nothing else)."""
+def export_notice_hits(
+    ctx: Context, partner: str, out: Path, agency_id: int | None = None
+) -> NoticeExport:
+    """Which of `partner`'s notices (imported by `agency_id`, or by any agency for None) were
+    seen here, and when: nothing else. An unknown partner has no hits."""
     with ctx.db.session() as session:
-        if (
-            session.scalar(select(TrustedInstance.id).where(TrustedInstance.name == partner))
-            is None
-        ):
-            raise UsageError(f"no trusted instance {partner!r}")
+        imported_by = () if agency_id is None else (Alert.agency_id == agency_id,)
         rows = session.execute(
             select(Alert.origin_id, AlertHit.source, func.min(AlertHit.at))
             .join(Alert, Alert.id == AlertHit.alert_id)
-            .where(Alert.origin == partner, AlertHit.case_id.is_not(None))
+            .where(Alert.origin == partner, AlertHit.case_id.is_not(None), *imported_by)
             .group_by(Alert.origin_id, AlertHit.source)
             .order_by(Alert.origin_id, AlertHit.source)
         )

@@ -51,6 +51,15 @@ class Revealed:
 
 
 @dataclass(frozen=True)
+class Reveal:
+    at: str  # ISO 8601, UTC
+    case_ref: str
+    sha256: str
+    seconds: float | None  # None while the item is still shown
+    violent: bool
+
+
+@dataclass(frozen=True)
 class ExposureSummary:
     items: int  # reveals in the last 24 hours
     seconds: float
@@ -59,6 +68,7 @@ class ExposureSummary:
     since_break_items: int
     take_break: bool
     break_after_seconds: float
+    recent: tuple[Reveal, ...] = ()  # the last reveals, newest first (the log page)
 
 
 def _now() -> datetime:
@@ -203,11 +213,24 @@ def take_break(ctx: Context, principal: Principal) -> None:
 
 
 def exposure_summary(
-    ctx: Context, principal: Principal, break_after_seconds: float
+    ctx: Context, principal: Principal, break_after_seconds: float, recent: int = 0
 ) -> ExposureSummary:
-    """The reviewer's exposure in the last 24 hours and since their last break."""
+    """The reviewer's exposure in the last 24 hours and since their last break, with the
+    `recent` last reveals."""
     since = _now() - EXPOSURE_WINDOW
     with ctx.db.session() as session:
+        last = (
+            []
+            if not recent
+            else session.execute(
+                select(Exposure.at, Case.ref, Exposure.sha256, Exposure.seconds, Exposure.ended)
+                .add_columns(Exposure.violent)
+                .join(Case, Case.id == Exposure.case_id)
+                .where(Exposure.user_id == principal.user_id, Exposure.kind == REVEAL)
+                .order_by(Exposure.at.desc(), Exposure.id.desc())
+                .limit(recent)
+            ).all()
+        )
         rows = session.execute(
             select(Exposure.kind, Exposure.at, Exposure.seconds, Exposure.ended, Exposure.violent)
             .where(Exposure.user_id == principal.user_id, Exposure.at >= since)
@@ -235,4 +258,8 @@ def exposure_summary(
         int(since_items),
         since_items > 0 and since_seconds >= break_after_seconds,
         break_after_seconds,
+        tuple(
+            Reveal(_aware(at).isoformat(), ref, sha or "", spent if ended else None, violent)
+            for at, ref, sha, spent, ended, violent in last
+        ),
     )

@@ -259,7 +259,11 @@ def flag(
 def exposure(
     request: Request, viewer: Annotated[Viewer, Depends(needs("thumbnail.read"))]
 ) -> Response:
-    return page(request, "exposure.html", viewer)
+    settings = web_state(request).settings
+    log = review.exposure_summary(
+        viewer.ctx, viewer.principal, settings.break_after_seconds, recent=100
+    )
+    return page(request, "exposure.html", viewer, log=log)
 
 
 @router.post("/exposure/break")

@@ -75,6 +75,16 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/cases/{ref}/export/hashes"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/cases/{ref}/report"): lambda w, r, a, o: Call(params={"format": "html"}),
     ("GET", "/api/v1/cases/{ref}/messages"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/cases/{ref}/series-suggestions"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/cases/{ref}/grades"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/cases/{ref}/grades"): lambda w, r, a, o: Call(
+        json={"category": "vics:2", "items": [w.own_photo[a].sha256]}, success=201
+    ),
+    ("POST", "/api/v1/cases/{ref}/grades/retract"): lambda w, r, a, o: Call(
+        json={"items": [w.own_photo[a].sha256]}
+    ),
+    ("GET", "/api/v1/cases/{ref}/grades/agreement"): lambda w, r, a, o: Call(),
+    ("PUT", "/api/v1/grading/policy"): lambda w, r, a, o: Call(json={"votes_required": 1}),
     ("GET", "/api/v1/media/{sha256}"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/media/{sha256}/thumbnail"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/jobs"): lambda w, r, a, o: Call(),
@@ -96,6 +106,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/series"): lambda w, r, a, o: Call(
         json={"name": w.unique("series")}, success=201
     ),
+    ("GET", "/api/v1/series/{series_id}"): lambda w, r, a, o: Call(),
     ("PATCH", "/api/v1/series/{series_id}"): lambda w, r, a, o: Call(json={"notes": "seen"}),
     ("GET", "/api/v1/series/{series_id}/victims"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/series/{series_id}/victims"): lambda w, r, a, o: Call(json={}, success=201),
@@ -136,6 +147,21 @@ SPECS: dict[tuple[str, str], Spec] = {
         json={"country": "DE"}
     ),
     ("GET", "/api/v1/inbox"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/series/{series_id}/media"): lambda w, r, a, o: Call(
+        json={"case": AGENCY_CASE[a], "items": [w.own_photo[a].sha256]}
+    ),
+    ("POST", "/api/v1/series/{series_id}/media/remove"): lambda w, r, a, o: Call(
+        json={"items": [w.own_photo[a].sha256]}
+    ),
+    ("PUT", "/api/v1/series/{series_id}/status"): lambda w, r, a, o: Call(
+        json={"status": "unidentified", "reason": "as it is"}
+    ),
+    ("POST", "/api/v1/series/{series_id}/merge"): lambda w, r, a, o: Call(
+        json={"other": _fresh_series(w, a)}
+    ),
+    ("POST", "/api/v1/series/{series_id}/split"): lambda w, r, a, o: Call(
+        json={"name": w.unique("split"), "items": [_member(w, o)]}, success=201
+    ),
     ("GET", "/api/v1/users"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/users"): lambda w, r, a, o: Call(
         json={"username": w.unique("user"), "role": "auditor", "password": "x" * 12},
@@ -175,6 +201,37 @@ def _partner_notices(world: World) -> bytes:
     out = world.root / "partner" / "notices.share"
     export_notices(partner, out)
     return out.read_bytes()
+
+
+AGENCY_CASE = {"AA-1": "A-1", "BB-2": "B-1"}
+
+
+def _fresh_series(world: World, agency: str) -> int:
+    """A new series of `agency`, to be merged into the path's series."""
+    from cairn.services.series import create_series
+
+    principal = world.principals[(Role.VICTIM_ID, agency)]
+    return create_series(world.ctx, principal, world.unique("merged")).id
+
+
+def _member(world: World, series_id: int) -> str:
+    """A member of the series (filed now, by its owner), to be split off it."""
+    from cairn.core.errors import NotFoundError
+    from cairn.services.series import add_media
+
+    for agency, case in AGENCY_CASE.items():
+        try:
+            add_media(
+                world.ctx,
+                world.principals[(Role.VICTIM_ID, agency)],
+                series_id,
+                case,
+                [world.own_photo[agency].sha256],
+            )
+        except NotFoundError:
+            continue
+        return world.own_photo[agency].sha256
+    return world.own_photo["AA-1"].sha256  # a missing series: any item
 
 
 def _targets(world: World, param: str, role: Role, agency: str) -> dict[str, Any]:

@@ -31,6 +31,11 @@ def test_demo_finds_what_it_planted(ctx: Context, tmp_path: Path) -> None:
     assert "top distributor: +447700900102" in findings
     assert "report it: cairn report --case DEMO-1 --format pdf -o DEMO-1.pdf" in findings
     assert "review it in a browser: http://127.0.0.1:8000/cases/DEMO-1/queue" in findings
+    assert (
+        "identified elsewhere: series 'Demo series Z' of DEMO-2 (identified; contact "
+        "victim-id@demo-2.example) holds device:DCIM/Camera/IMG_20240515_1030.jpg (sha256)"
+    ) in findings
+    assert "proposed series of 4 new photos: device:DCIM/Camera/IMG_20240513_1030.jpg" in findings
     statuses = {s.label: s for s in case_status(ctx, "DEMO-1")}
     assert statuses["device"].enumerated == statuses["device"].hashed == 23
     # Running it again adds nothing: the device, the sets and the case are reused.

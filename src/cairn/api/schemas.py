@@ -284,12 +284,16 @@ class SeriesOut(BaseModel):
     notes: str
     created_at: str
     created_by: str
+    status: str
+    contact: str = Field(description="Whom other agencies ask about the series.")
+    media: int = Field(description="Members.")
 
 
 class SeriesCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     shared: bool = False
-    notes: str = ""
+    notes: Text = ""
+    contact: Text = ""
 
 
 class SeriesUpdate(BaseModel):
@@ -298,7 +302,8 @@ class SeriesUpdate(BaseModel):
     shared: bool | None = None
     victim_identified: bool | None = None
     offender_identified: bool | None = None
-    notes: str | None = None
+    notes: Text | None = None
+    contact: Text | None = None
 
 
 class AuditEventOut(BaseModel):
@@ -339,3 +344,126 @@ class UserCreate(BaseModel):
 
 class UserActive(BaseModel):
     active: bool
+
+
+Item = Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=4096)]
+
+
+class GradeIn(BaseModel):
+    category: Text = Field(description="scheme:code (vics:1, caid:A, …) or 'ignorable'.")
+    items: list[Item] = Field(
+        min_length=1, max_length=10_000, description="SHA-256s or evidence:path items."
+    )
+    stack: bool = Field(False, description="Grade each item's near-duplicates in the case too.")
+
+
+class GradeRetract(BaseModel):
+    items: list[Item] = Field(min_length=1, max_length=10_000)
+    stack: bool = False
+
+
+class VoteOut(BaseModel):
+    sha256: str
+    category: str
+    by: str
+    at: str
+    via: str | None = Field(description="The stack's lead item when a stack was graded.")
+
+
+class RetractOut(BaseModel):
+    retracted: int
+
+
+class DisagreementOut(BaseModel):
+    sha256: str
+    votes: dict[str, int]
+
+
+class AgreementOut(BaseModel):
+    case_ref: str
+    votes_required: int
+    graded: int
+    standing: int
+    voted_twice: int
+    agreement_rate: float | None
+    disagreements: list[DisagreementOut]
+
+
+class GradePolicy(BaseModel):
+    votes_required: int = Field(ge=1, le=9, description="Agreeing votes that make a grade stand.")
+
+
+class SeriesMemberOut(BaseModel):
+    sha256: str
+    case: str | None = Field(description="The case it was filed from (own series only).")
+    added_at: str | None
+    added_by: str | None
+
+
+class SeriesChangeOut(BaseModel):
+    at: str
+    by: str
+    action: str
+    details: dict[str, Any]
+    reason: str
+
+
+class SeriesDetailOut(BaseModel):
+    series: SeriesOut
+    media: list[SeriesMemberOut]
+    history: list[SeriesChangeOut] = Field(description="Empty for another agency's series.")
+
+
+class SeriesAdd(BaseModel):
+    case: Text = Field(description="The case the items are named in.")
+    items: list[Item] = Field(min_length=1, max_length=10_000)
+
+
+class SeriesRemove(BaseModel):
+    items: list[Annotated[str, StringConstraints(pattern=SHA256)]] = Field(
+        min_length=1, max_length=10_000
+    )
+    reason: Text = ""
+
+
+class SeriesStatusIn(BaseModel):
+    status: str
+    reason: Text = ""
+
+
+class SeriesMerge(BaseModel):
+    other: int = Field(ge=1, le=MAX_ID, description="The series merged into this one.")
+    reason: Text = ""
+
+
+class SeriesSplit(BaseModel):
+    name: Text = Field(min_length=1, max_length=200)
+    items: list[Annotated[str, StringConstraints(pattern=SHA256)]] = Field(
+        min_length=1, max_length=10_000
+    )
+    reason: Text = ""
+
+
+class SuggestedMediaOut(BaseModel):
+    sha256: str
+    method: str
+    score: float
+    linked_to: str = Field(description="The item or series member at the link's other end.")
+
+
+class LinkEvidenceOut(BaseModel):
+    a: str
+    b: str
+    method: str
+    score: float
+
+
+class SuggestionOut(BaseModel):
+    series: str | None = Field(description="null: a new cluster of the case's media.")
+    series_id: int | None
+    agency: str
+    status: str | None
+    contact: str | None
+    identified_elsewhere: bool
+    media: list[SuggestedMediaOut]
+    links: list[LinkEvidenceOut]

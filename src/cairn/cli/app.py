@@ -16,6 +16,7 @@ from cairn.cli.cases import case_app
 from cairn.cli.demo import demo
 from cairn.cli.evidence import evidence_app
 from cairn.cli.export import export_app
+from cairn.cli.grading import grade, grades, grading_app
 from cairn.cli.hashsets import hashset_app
 from cairn.cli.ingest import ingest
 from cairn.cli.links import links
@@ -23,6 +24,7 @@ from cairn.cli.messaging import messaging_app
 from cairn.cli.options import Workspace
 from cairn.cli.records import clue_app, crop_app, inbox, lead_app, person_app, victim_app
 from cairn.cli.report import report
+from cairn.cli.series import series_app
 from cairn.cli.serve import serve
 from cairn.cli.share import share_app
 from cairn.cli.status import status
@@ -38,6 +40,8 @@ app.add_typer(hashset_app, name="hashset")
 app.add_typer(messaging_app, name="messaging")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(export_app, name="export")
+app.add_typer(grading_app, name="grading")
+app.add_typer(series_app, name="series")
 app.command("serve")(serve)
 app.add_typer(agency_app, name="agency")
 app.add_typer(user_app, name="user")
@@ -51,7 +55,7 @@ app.add_typer(clue_app, name="clue")
 app.add_typer(lead_app, name="lead")
 app.add_typer(crop_app, name="crop")
 app.add_typer(alert_app, name="alert")
-for command in (ingest, status, match, triage, queue, videos, links, demo, inbox, report):
+for command in (ingest, status, match, triage, queue, grade, grades, videos, links, demo, inbox, report):
     app.command()(command)
 
 

@@ -55,14 +55,26 @@ def export_vics(
 
 @export_app.command("hashset")
 def export_hashset(
-    name: Annotated[str, typer.Option("--name", help="Hash set to export.")],
     output: Output,
+    name: Annotated[str | None, typer.Option("--name", help="Hash set to export.")] = None,
+    grades: Annotated[
+        str | None, typer.Option("--grades", help="Export this case's grades instead.")
+    ] = None,
 ) -> None:
-    """A hash set as a VICS 2.0 #Media set: hashes and labels only, no paths (for sharing)."""
+    """A hash set, or a case's standing grades, as a VICS 2.0 #Media set: hashes and
+    categories only, no paths (for sharing)."""
+    from cairn.core.errors import UsageError
+    from cairn.services.grading import export_grades
     from cairn.services.hashsets import export_hashset as run_export
 
+    if (name is None) == (grades is None):
+        raise UsageError("give --name SET or --grades CASE")
     with open(output, "w", encoding="utf-8") as out:
-        count = run_export(context(), name, out)
+        if grades is not None:
+            count = export_grades(context(), None, grades, out)
+        else:
+            assert name is not None
+            count = run_export(context(), name, out)
     typer.echo(f"wrote {count} records to {output}", err=True)
 
 

@@ -64,6 +64,23 @@ class Role(enum.StrEnum):
     PARTNER = "partner"
 
 
+class SeriesStatus(enum.StrEnum):
+    """Where a series stands, in the words victim-identification taskforces report in. The
+    first five are a progression; `eliminated` is a dead end (not a victim, not a lead)."""
+
+    UNIDENTIFIED = "unidentified"
+    COUNTRY_DETERMINED = "country-determined"
+    DISSEMINATED = "disseminated"
+    IDENTIFIED = "identified"
+    SAFEGUARDED = "safeguarded"
+    ELIMINATED = "eliminated"
+
+    @property
+    def rank(self) -> int:
+        """Position in the progression; `eliminated` comes after all of it."""
+        return list(SeriesStatus).index(self)
+
+
 class CategoryScheme(enum.StrEnum):
     """Category numbering schemes. The same digit means different things in vics and dhs."""
 

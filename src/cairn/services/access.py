@@ -55,6 +55,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "triage.read": _ALL,
     "messages.read": _ALL,  # the conversations' text and hashes, never their media
     "search.hash": _ALL,
+    "grade.read": _ALL,
+    "grade.write": _REVIEW,
+    "grade.policy": frozenset({Role.ADMIN}),
     "series.read": _ALL,
     "series.write": _REVIEW,
     "series.export": _REVIEW,  # GeoJSON of a series, lead packages for another country

@@ -43,6 +43,10 @@ DEMO_AGENCY = "DEMO"
 DEMO_USER = "demo"
 DEMO_PASSWORD = "cairn-demo-password"
 DEMO_URL = "http://127.0.0.1:8000"  # where `cairn serve` listens by default
+# The second agency, whose shared series the demo case's photos are found in.
+SECOND_AGENCY = "DEMO-2"
+SECOND_CASE = "DEMO-2:EARLIER-1"
+SECOND_CONTACT = "victim-id@demo-2.example"
 PLACES = [(48.8584, 2.2945), (40.6892, -74.0445), (-33.8568, 151.2153), (51.5007, -0.1246)]
 
 
@@ -264,6 +268,7 @@ def run_demo(
     findings.extend(video_findings(ctx, DEMO_CASE))
     findings.extend(summary_lines(analyse_case(ctx, DEMO_CASE)))
     findings.extend(conversation_lines(ctx, DEMO_CASE, DEMO_WALKERS.subject))
+    findings.extend(_series_findings(ctx, device, settings))
     findings.append(
         f"report it: cairn report --case {DEMO_CASE} --format pdf -o {DEMO_CASE}.pdf "
         "(evidence, counts and charts, series, messaging findings, processing, audit)"
@@ -301,6 +306,57 @@ def _demo_login(ctx: Context) -> None:
             create_agency(ctx, DEMO_AGENCY, "Demo agency (benign synthetic data)", "NL")
         create_user(ctx, DEMO_USER, DEMO_AGENCY, Role.EXAMINER, DEMO_PASSWORD)
     adopt_unowned(ctx, DEMO_AGENCY)
+
+
+def _second_agency(ctx: Context, device: Path, settings: AnalysisSettings) -> None:
+    """A second demo agency that has already worked one of the demo photos: its case holds
+    a copy, filed in a shared series it identified. Made once."""
+    from cairn.core.types import SeriesStatus
+    from cairn.services.identity import create_agency, list_agencies
+    from cairn.services.series import add_media, create_series, set_status
+
+    if SECOND_AGENCY in {agency.code for agency in list_agencies(ctx)}:
+        return
+    agency_id = create_agency(ctx, SECOND_AGENCY, "Second demo agency (benign)", "BE").id
+    create_case(ctx, SECOND_CASE, "Earlier case of the second demo agency", agency_id=agency_id)
+    elsewhere = device.parent / "second-agency-device"
+    elsewhere.mkdir(exist_ok=True)
+    photo = device / "DCIM" / "Camera" / "IMG_20240515_1030.jpg"
+    (elsewhere / "scene.jpg").write_bytes(photo.read_bytes())
+    ingest(ctx, SECOND_CASE, elsewhere, workers=0, settings=settings)
+    series = create_series(
+        ctx, None, "Demo series Z", shared=True, contact=SECOND_CONTACT, case_ref=SECOND_CASE
+    )
+    add_media(ctx, None, series.id, SECOND_CASE, [f"{elsewhere.name}:scene.jpg"])
+    set_status(ctx, None, series.id, SeriesStatus.IDENTIFIED.value)
+
+
+def _series_findings(ctx: Context, device: Path, settings: AnalysisSettings) -> list[str]:
+    """What `cairn series suggest` proposes for the demo case's new photos."""
+    from cairn.services.series_suggest import suggest
+
+    _second_agency(ctx, device, settings)
+    with ctx.db.session() as session:
+        case = get_case(session, DEMO_CASE)
+        names: dict[str, str] = {}
+        for label, path, sha in session.execute(
+            select(Evidence.label, Occurrence.path, Occurrence.media_sha256)
+            .join(Evidence, Evidence.id == Occurrence.evidence_id)
+            .where(Evidence.case_id == case.id, Occurrence.media_sha256.is_not(None))
+            .order_by(Evidence.label, Occurrence.path)
+        ):
+            names.setdefault(str(sha), f"{label}:{path.decode(errors='replace')}")
+    lines = []
+    for proposal in suggest(ctx, None, DEMO_CASE):
+        items = ", ".join(f"{names[m.sha256]} ({m.method})" for m in proposal.media)
+        if proposal.series is None:
+            lines.append(f"proposed series of {len(proposal.media)} new photos: {items}")
+        elif proposal.identified_elsewhere:
+            lines.append(
+                f"identified elsewhere: series {proposal.series!r} of {proposal.agency} "
+                f"({proposal.status}; contact {proposal.contact}) holds {items}"
+            )
+    return lines
 
 
 def _stick_finding(ctx: Context, stick: IngestSummary | None) -> str:

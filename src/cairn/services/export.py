@@ -20,7 +20,8 @@ from cairn.core.hash_kinds import DIGEST_NAMES
 from cairn.core.types import Triage
 from cairn.services.cases import get_case
 from cairn.services.context import Context
-from cairn.services.matching import best_matches
+from cairn.services.graded import as_category, case_standing
+from cairn.services.matching import GRADES, best_matches
 from cairn.store import audit
 from cairn.store.models import Evidence, IngestError, Media, Occurrence
 
@@ -248,6 +249,7 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
     from cairn.hashsets.vics.document import CaseMedia, MediaFile
 
     best = best_matches(session.connection(), case_id)
+    graded = case_standing(session.connection(), case_id)
     rows = session.execute(
         select(Media, Evidence.label, Occurrence)
         .join(Occurrence, Occurrence.media_sha256 == Media.sha256)
@@ -262,6 +264,9 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
     def item(media: Media) -> CaseMedia:
         found = best.get(media.sha256)
         category = Category.parse(found.category) if found and found.category else None
+        source = found.hashset if found and category else None
+        if category is None and media.sha256 in graded:  # the case's own reviewers' grade
+            category, source = as_category(graded[media.sha256]), GRADES
         record = KnownHashRecord(
             md5=media.md5,
             sha1=media.sha1,
@@ -273,7 +278,7 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
             series=tuple(s for s in (found.series if found else "").split(",") if s),
             mime_type=media.mime,
         )
-        return CaseMedia(record, tuple(files), found.hashset if found and category else None)
+        return CaseMedia(record, tuple(files), source)
 
     for media, label, occ in rows:
         if current is not None and media.sha256 != current.sha256:
@@ -300,7 +305,8 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
 
 
 def export_vics(ctx: Context, case_ref: str, out: TextIO, destination: str) -> int:
-    """The case as a VICS 2.0 `#Cases` document: Media with MediaFiles, categories, series."""
+    """The case as a VICS 2.0 `#Cases` document: Media with MediaFiles, categories (from the
+    hash sets, else from the grades that stand), series."""
     import uuid
 
     from cairn.hashsets.vics.writer import CaseInfo, write_case

@@ -28,6 +28,7 @@ from cairn.services.access import usable_by_agency
 from cairn.services.alerts import raise_media_hits
 from cairn.services.cases import get_case
 from cairn.services.context import Context
+from cairn.services.graded import as_category, is_ignorable, known_from_grades
 from cairn.services.hashsets import materialize_known_files
 from cairn.services.links import link_media
 from cairn.services.provenance import library_versions
@@ -52,6 +53,7 @@ from cairn.store.models import (
 from cairn.store.writer import insert_ignoring_duplicates
 
 HOSTILE = ("illegal", "alert")
+GRADES = "(grades)"  # the hash-set column of an item that grades made known
 ID_CHUNK = 5000
 
 
@@ -349,6 +351,7 @@ def _set_label(name: str, owner: str | None, fmt: str) -> str:
 
 def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
     """Per matched media item of the case: its triage bucket and best match (active sets)."""
+    agency_id = connection.scalar(select(Case.agency_id).where(Case.id == case_id))
     rows = connection.execute(
         select(
             Match.media_sha256,
@@ -372,7 +375,7 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
             Match.media_sha256.in_(case_media(case_id)),
             HashSet.removed_at.is_(None),
             # Media is shared between cases; the matches another agency's sets made are not.
-            usable_by_agency(connection.scalar(select(Case.agency_id).where(Case.id == case_id))),
+            usable_by_agency(agency_id),
         )
     )
     grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
@@ -398,4 +401,15 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
             variant,
             series or "",
         )
+    for sha, hit in known_from_grades(connection, case_id).items():
+        graded = Triage.KNOWN_IGNORABLE if is_ignorable(hit.category) else Triage.KNOWN
+        held = result.get(sha)
+        # A grade is a person's exact verdict on this very item: it settles all but an exact
+        # hostile hit, and an "ignorable" grade never clears a hostile near match.
+        if (
+            held is None
+            or held.triage is Triage.NEW
+            or (graded is Triage.KNOWN and held.triage is not Triage.KNOWN)
+        ):
+            result[sha] = BestMatch(graded, GRADES, str(as_category(hit.category)), None, "grade")
     return result

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from cairn.core.hash_kinds import PDQ
@@ -150,11 +150,59 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def pdq_variants(connection: Connection, shas: list[str]) -> dict[str, list[str]]:
+    """The extra PDQs (rotations, flips, trimmed forms) of each item, for stacking."""
+    variants: dict[str, list[str]] = defaultdict(list)
+    for start in range(0, len(shas), 5000):
+        for sha, pdq in connection.execute(
+            select(MediaPdqVariant.media_sha256, MediaPdqVariant.pdq).where(
+                MediaPdqVariant.media_sha256.in_(shas[start : start + 5000])
+            )
+        ):
+            variants[sha].append(pdq)
+    return variants
+
+
+def stack_groups(
+    pdqs: dict[str, tuple[str | None, int | None]], variants: dict[str, list[str]]
+) -> list[list[str]]:
+    """Items stacked with their near-duplicates: any form of one within PDQ's match distance
+    of another joins them (transitively). `pdqs`: SHA-256 -> (PDQ, quality); items without
+    a usable PDQ stand alone. Groups and their members in SHA-256 order."""
+    from cairn.matching.pdq_index import PdqIndex
+
+    shas = sorted(pdqs)
+    position = {sha: i for i, sha in enumerate(shas)}
+    groups = _UnionFind(len(shas))
+    hashed = [s for s in shas if pdqs[s][0] and (pdqs[s][1] or 0) >= PDQ_MIN_QUALITY]
+    if hashed:
+        index = PdqIndex()
+        index.build(
+            np.frombuffer(
+                b"".join(bytes.fromhex(pdqs[s][0] or "") for s in hashed), np.uint8
+            ).reshape(-1, PDQ.key_bytes),
+            np.array([position[s] for s in hashed], np.int64),
+        )
+        query_owner = []
+        query_hex = []
+        for sha in hashed:
+            for pdq in [pdqs[sha][0] or "", *variants.get(sha, ())]:
+                query_owner.append(position[sha])
+                query_hex.append(pdq)
+        queries = np.frombuffer(b"".join(bytes.fromhex(h) for h in query_hex), np.uint8)
+        found = index.search_arrays(queries.reshape(-1, PDQ.key_bytes), PDQ_MATCH_DISTANCE)
+        for query, other in zip(found.query.tolist(), found.id.tolist(), strict=True):
+            groups.union(query_owner[query], other)
+    members: dict[int, list[str]] = defaultdict(list)
+    for sha in shas:
+        members[groups.find(position[sha])].append(sha)
+    return list(members.values())
+
+
 def review_queue(ctx: Context, case_ref: str, limit: int | None = None) -> list[QueueGroup]:
     """New items first, then possible ones; within each, the largest near-duplicate groups
     first. Each unique item appears once; its near-duplicates are stacked under it."""
     from cairn.hashing.pdq import hamming
-    from cairn.matching.pdq_index import PdqIndex
 
     with ctx.db.engine.connect() as connection, Session(bind=connection) as session:
         case_id = get_case(session, case_ref).id
@@ -183,42 +231,14 @@ def review_queue(ctx: Context, case_ref: str, limit: int | None = None) -> list[
             items[sha] = (mime, pdq, quality)
             paths[sha].append(f"{label}:{path.decode('utf-8', 'backslashreplace')}")
         shas = sorted(items)
-        variants: dict[str, list[str]] = defaultdict(list)
-        for start in range(0, len(shas), 5000):
-            for sha, pdq in connection.execute(
-                select(MediaPdqVariant.media_sha256, MediaPdqVariant.pdq).where(
-                    MediaPdqVariant.media_sha256.in_(shas[start : start + 5000])
-                )
-            ):
-                variants[sha].append(pdq)
+        variants = pdq_variants(connection, shas)
         audit.record(session, ctx.actor, "queue.view", case_ref, items=len(shas))
         session.commit()
-    position = {sha: i for i, sha in enumerate(shas)}
-    groups = _UnionFind(len(shas))
-    hashed = [s for s in shas if items[s][1] and (items[s][2] or 0) >= PDQ_MIN_QUALITY]
-    if hashed:
-        index = PdqIndex()
-        index.build(
-            np.frombuffer(
-                b"".join(bytes.fromhex(items[s][1] or "") for s in hashed), np.uint8
-            ).reshape(-1, PDQ.key_bytes),
-            np.array([position[s] for s in hashed], np.int64),
-        )
-        query_owner = []
-        query_hex = []
-        for sha in hashed:
-            for pdq in [items[sha][1] or "", *variants.get(sha, ())]:
-                query_owner.append(position[sha])
-                query_hex.append(pdq)
-        queries = np.frombuffer(b"".join(bytes.fromhex(h) for h in query_hex), np.uint8)
-        found = index.search_arrays(queries.reshape(-1, PDQ.key_bytes), PDQ_MATCH_DISTANCE)
-        for query, other in zip(found.query.tolist(), found.id.tolist(), strict=True):
-            groups.union(query_owner[query], other)
-    members: dict[int, list[str]] = defaultdict(list)
-    for sha in shas:
-        members[groups.find(position[sha])].append(sha)
+    stacks = stack_groups(
+        {sha: (pdq, quality) for sha, (_mime, pdq, quality) in items.items()}, variants
+    )
     result = []
-    for group in members.values():
+    for group in stacks:
         # The lead is the item of the group whose bucket comes first, then the earliest sha.
         group.sort(key=lambda s: (REVIEW_ORDER.index(_triage_of(best, s)), s))
         lead = group[0]

@@ -55,7 +55,20 @@ app.add_typer(clue_app, name="clue")
 app.add_typer(lead_app, name="lead")
 app.add_typer(crop_app, name="crop")
 app.add_typer(alert_app, name="alert")
-for command in (ingest, status, match, triage, queue, grade, grades, videos, links, demo, inbox, report):
+for command in (
+    ingest,
+    status,
+    match,
+    triage,
+    queue,
+    grade,
+    grades,
+    videos,
+    links,
+    demo,
+    inbox,
+    report,
+):
     app.command()(command)
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from cairn.core.types import Role
+from cairn.hashing.digests import digest_bytes
 from cairn.media.synthetic import CameraExif, jpeg_bytes, synthetic_image
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.identity import Principal, authenticate, create_agency, create_user
 from cairn.services.ingest import ingest
+from cairn.services.links import Link, record_links
 from cairn.services.series import add_media, create_series, set_status
 from cairn.services.series_suggest import suggest
 
@@ -71,15 +73,17 @@ def test_suggestions(db_ctx: Context, tmp_path: Path) -> None:
         "lone/z.jpg": _photo(12),
         "known/w.jpg": _photo(20),
         "theirs/v.jpg": _photo(21),
+        "sim1/s.jpg": _photo(30),
+        "sim2/t.jpg": _photo(31),
     }
     create_case(db_ctx, "NL-1", agency_id=nl.agency_id)
     ingest(db_ctx, "NL-1", _write(tmp_path / "nl", files), workers=0)
+    shas = {digest_bytes(data).sha256: name for name, data in files.items()}
+    by_name = {name: sha for sha, name in shas.items()}
+    with db_ctx.db.engine.begin() as connection:  # as a local-features matcher would store it
+        link = Link(by_name["sim1/s.jpg"], by_name["sim2/t.jpg"], "local-features", 0.9)
+        record_links(connection, db_ctx.db.engine, [link], by="matcher")
     found = suggest(db_ctx, nl, "NL-1")
-    shas = {}
-    from cairn.hashing.digests import digest_bytes
-
-    for name, data in files.items():
-        shas[digest_bytes(data).sha256] = name
     existing = [
         (
             s.series,
@@ -111,6 +115,7 @@ def test_suggestions(db_ctx: Context, tmp_path: Path) -> None:
         frozenset({("cam1/x.jpg", "camera-serial"), ("cam2/y.jpg", "camera-serial")}),
         frozenset({("geo1/p.jpg", "gps-time"), ("geo2/q.jpg", "gps-time")}),
         frozenset({("trip/m.jpg", "folder"), ("trip/n.jpg", "folder")}),
+        frozenset({("sim1/s.jpg", "local-features"), ("sim2/t.jpg", "local-features")}),
     }
     assert all(s.agency == "NL-NP" and s.status is None and s.links for s in found[2:])
     # BE sees its own private series from its own case, and no NL series at all.

@@ -5,13 +5,14 @@ series its media belong to. A specialist confirms; Cairn never files a series by
 yet in a series filed from this case) joined by links: near-duplicates (PDQ of any form within
 31 bits), the same camera body (EXIF make and serial), capture times and GPS positions close
 together, the same small folder, the same messaging posting (one sender, one chat, within a few
-minutes). Every cluster carries the links behind it.
+minutes), and the links stored between media (services.links: PDQ, vPDQ, local features,
+camera fingerprints). Every cluster carries the links behind it.
 
 (b) **Existing series**: series the case's agency may see (its own and every shared one) with a
-member that is an exact copy of a case item (the plainest hit), a near-duplicate of one, or
-from the same camera body. A hit on another agency's shared series names that agency, the
-series' status and its contact point ("identified elsewhere"): never the owner's cases, paths
-or history. Another agency's private series never appears.
+member that is an exact copy of a case item (the plainest hit), a near-duplicate of one, from
+the same camera body, or joined to one by a stored link. A hit on another agency's shared
+series names that agency, the series' status and its contact point ("identified elsewhere"):
+never the owner's cases, paths or history. Another agency's private series never appears.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from cairn.core.thresholds import PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY
 from cairn.core.types import SeriesStatus, Triage
 from cairn.services.access import case_for, require, visible_series
 from cairn.services.context import Context
+from cairn.services.links import pdq_score, stored_links
 from cairn.services.matching import best_matches
 from cairn.services.series import LOCAL
 from cairn.services.triage import pdq_variants
@@ -58,7 +60,19 @@ POSTING_SECONDS = 300  # one posting: a sender's media in one chat within five m
 # A folder links its new items only when it holds few of them: a camera roll of thousands is
 # not an event.
 FOLDER_MAX_ITEMS = 20
-METHOD_RANK = ("sha256", "pdq", "vpdq", "camera-serial", "gps-time", "messaging", "folder")
+# The surest kind of link first; the stored links (services.links) add their methods.
+METHOD_RANK = (
+    "sha256",
+    "pdq",
+    "vpdq",
+    "local-features",
+    "camera-serial",
+    "prnu",
+    "camera-signature",
+    "gps-time",
+    "messaging",
+    "folder",
+)
 NEW = (Triage.NEW, Triage.POSSIBLE)
 IDENTIFIED = (SeriesStatus.IDENTIFIED.value, SeriesStatus.SAFEGUARDED.value)
 
@@ -120,10 +134,6 @@ def _metres(a: _Item, b: _Item) -> float:
         + math.cos(math.radians(a.lat)) * math.cos(math.radians(b.lat)) * math.sin(dlon / 2) ** 2
     )
     return 2 * 6_371_000 * math.asin(math.sqrt(h))
-
-
-def _pdq_score(distance: int) -> float:
-    return round(1 - distance / 64, 3)
 
 
 def pdq_pairs(
@@ -331,7 +341,12 @@ def new_clusters(
     for (q, hit), distance in pdq_pairs(stored, queries).items():
         pair = (min(q, hit), max(q, hit))
         closest[pair] = min(distance, closest.get(pair, distance))
-    links = [LinkEvidence(a, b, "pdq", _pdq_score(d)) for (a, b), d in sorted(closest.items())]
+    links = [LinkEvidence(a, b, "pdq", pdq_score(d)) for (a, b), d in sorted(closest.items())]
+    links += [
+        LinkEvidence(link.sha256, link.other, link.method, round(link.score, 3))
+        for link in stored_links(connection, new)
+        if link.other in new and link.sha256 < link.other  # each link once, in sha order
+    ]
     links += _camera_links(fresh)
     links += _gps_time_links(fresh)
     links += _posting_links(connection, case_id, new)
@@ -383,7 +398,10 @@ def _series_hits(
     queries = {sha: [pdq, *variants.get(sha, ())] for sha, pdq in hashed.items() if pdq}
     for (sha, member), distance in sorted(pdq_pairs(stored, queries).items()):
         for series_id in sorted(series_of[member]):
-            hit(series_id, sha, member, "pdq", _pdq_score(distance))
+            hit(series_id, sha, member, "pdq", pdq_score(distance))
+    for link in stored_links(session.connection(), items):
+        for series_id in sorted(series_of.get(link.other, ())):
+            hit(series_id, link.sha256, link.other, link.method, round(link.score, 3))
     bodies: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
     for m in members:
         if (m.exif_serial or "").strip():

@@ -269,3 +269,22 @@ def test_roles_without_export_see_no_report(client: TestClient) -> None:
     log_in(client, "victim-id.aa-1")
     assert client.get("/cases/A-1/report").status_code == 403
     assert ">Report<" not in client.get("/cases/A-1/queue").text
+
+
+def test_the_alerts_page_shows_the_agencys_hits(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    from cairn.services.alerts import add_alert
+    from cairn.services.identity import list_agencies
+    from cairn.services.matching import match_case
+
+    ctx = client.app.state.cairn.ctx  # type: ignore[attr-defined]
+    agency = {a.code: a.id for a in list_agencies(ctx)}
+    sha = review_world.files["single13.jpg"]
+    add_alert(ctx, "sha256", sha, note="seen in OP-9", agency_id=agency["AA-1"])
+    match_case(ctx, "A-1")
+    log_in(client, EXAMINER)
+    text = client.get("/alerts").text
+    assert "seen in OP-9" in text and sha in text and ">A-1</a>" in text
+    log_in(client, "examiner.bb-2")
+    assert sha not in client.get("/alerts").text  # another agency's alert and hit

@@ -1,5 +1,5 @@
 """The workspace's pages: login and logout, the cases, a case's queue with its protected
-thumbnails, reveals, violent flags, and the reviewer's exposure log."""
+thumbnails, reveals, violent flags, the reviewer's exposure log, and the agency's alert hits."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from cairn.api.deps import client_address
 from cairn.api.login import LoginRefused, password_login
 from cairn.core.errors import UsageError
-from cairn.services import review
+from cairn.services import alerts, review
 from cairn.services.access import case_for
 from cairn.services.cases import list_cases
 from cairn.services.review_queue import (
@@ -253,6 +253,20 @@ def flag(
 ) -> Response:
     review.flag_violent(viewer.ctx, viewer.principal, ref, sha256_of(sha256))
     return Response(status_code=204)
+
+
+@router.get("/alerts")
+def alerts_page(
+    request: Request, viewer: Annotated[Viewer, Depends(needs("alert.read"))]
+) -> Response:
+    """The agency's alerts and notices, and where and when they were seen."""
+    return page(
+        request,
+        "alerts.html",
+        viewer,
+        alerts=alerts.list_alerts(viewer.ctx, viewer.principal.agency_id),
+        hits=alerts.list_hits(viewer.ctx, viewer.principal),
+    )
 
 
 @router.get("/exposure")

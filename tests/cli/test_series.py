@@ -44,4 +44,6 @@ def test_series_lifecycle(run_cli: RunCli, tmp_path: Path) -> None:
     assert [(s["name"], s["media"]) for s in json.loads(out)] == [("bridge", 2)]
     code, out, _err = run_cli("series", "remove", "bridge", first, "--reason", "not the scene")
     assert out.strip() == "series bridge holds 1 items"
+    code, out, _err = run_cli("series", "update", "bridge", "--private", "--contact", "desk 4")
+    assert out.strip() == "series bridge: private"
     assert run_cli("series", "show", "nowhere")[0] == 2

@@ -116,6 +116,26 @@ def series_status(
     typer.echo(f"series {info.name}: {info.status}")
 
 
+@series_app.command("update")
+def series_update(
+    name: Name,
+    share: Annotated[
+        bool | None, typer.Option("--share/--private", help="Visible to every agency, or not.")
+    ] = None,
+    contact: Annotated[str | None, typer.Option(help="Whom other agencies ask.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    agency: AgencyCode = None,
+) -> None:
+    """Share a series or stop sharing it; change its contact point or notes."""
+    from cairn.services.series import series_id, update_series
+
+    ctx = context()
+    info = update_series(
+        ctx, None, series_id(ctx, name, agency), shared=share, contact=contact, notes=notes
+    )
+    typer.echo(f"series {info.name}: {'shared' if info.shared else 'private'}")
+
+
 @series_app.command("list")
 def series_list(json_: AsJson = False) -> None:
     """Every series (merged ones are left out)."""

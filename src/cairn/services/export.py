@@ -22,6 +22,7 @@ from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.graded import as_category, case_standing
 from cairn.services.matching import GRADES, best_matches
+from cairn.services.records.filed import NOT_FILED, filed_in_series
 from cairn.store import audit
 from cairn.store.models import Evidence, IngestError, Media, Occurrence
 
@@ -250,6 +251,7 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
 
     best = best_matches(session.connection(), case_id)
     graded = case_standing(session.connection(), case_id)
+    filed = filed_in_series(session.connection(), case_id)
     rows = session.execute(
         select(Media, Evidence.label, Occurrence)
         .join(Occurrence, Occurrence.media_sha256 == Media.sha256)
@@ -263,6 +265,8 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
 
     def item(media: Media) -> CaseMedia:
         found = best.get(media.sha256)
+        in_series = filed.get(media.sha256, NOT_FILED)
+        listed = tuple(s for s in (found.series if found else "").split(",") if s)
         category = Category.parse(found.category) if found and found.category else None
         source = found.hashset if found and category else None
         if category is None and media.sha256 in graded:  # the case's own reviewers' grade
@@ -275,7 +279,9 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
             pdq_quality=media.pdq_quality,
             size=media.size,
             category=category,
-            series=tuple(s for s in (found.series if found else "").split(",") if s),
+            series=tuple(dict.fromkeys((*listed, *in_series.series))),
+            victim_identified=in_series.victim_identified,
+            offender_identified=in_series.offender_identified,
             mime_type=media.mime,
         )
         return CaseMedia(record, tuple(files), source)
@@ -306,7 +312,8 @@ def _vics_media(session: Session, case_id: int) -> Iterator[Any]:
 
 def export_vics(ctx: Context, case_ref: str, out: TextIO, destination: str) -> int:
     """The case as a VICS 2.0 `#Cases` document: Media with MediaFiles, categories (from the
-    hash sets, else from the grades that stand), series."""
+    hash sets, else from the grades that stand), series (the hash sets' and the Cairn series
+    the media are filed in) and the victim and offender identified flags of those series."""
     import uuid
 
     from cairn.hashsets.vics.writer import CaseInfo, write_case

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, select, union
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import NotFoundError, UsageError
@@ -18,8 +18,8 @@ from cairn.services.context import Context
 from cairn.store import audit
 from cairn.store.identity_models import Agency
 from cairn.store.models import Base, Media
-from cairn.store.record_models import RecordChange
-from cairn.store.series_models import Series
+from cairn.store.record_models import LocationClue, RecordChange
+from cairn.store.series_models import Series, SeriesMedia
 
 if TYPE_CHECKING:
     from cairn.services.identity import Principal
@@ -171,6 +171,16 @@ def region(value: str, media: Media | None) -> str:
     if width is not None and height is not None and (x + w > width or y + h > height):
         raise UsageError(f"region {value!r} goes beyond the media item ({width}x{height})")
     return f"{x},{y},{w},{h}"
+
+
+def series_media(series_id: int) -> CompoundSelect[str]:
+    """The SHA-256s of a series' media, as a subquery: its members and its clues' media."""
+    return union(
+        select(SeriesMedia.media_sha256).where(SeriesMedia.series_id == series_id),
+        select(LocationClue.media_sha256).where(
+            LocationClue.series_id == series_id, LocationClue.media_sha256.is_not(None)
+        ),
+    )
 
 
 def visible_media(session: Session, principal: Principal | None, sha256: str) -> Media:

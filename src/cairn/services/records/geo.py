@@ -1,5 +1,5 @@
 """Location clues on a map: GeoJSON features for `cairn export geojson --case REF` (beside the
-case's places) and `--series NAME` (the series' clues and the GPS of their media).
+case's places) and `--series NAME` (the GPS of the series' media, then its clues).
 
 A clue is placed where its location message was sent from, else at its media item's EXIF GPS
 when the caller's agency holds that item; a clue with neither is a feature with a null
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from cairn.services.access import agency_media, require
 from cairn.services.context import Context
-from cairn.services.records.common import countries_of, series_for
+from cairn.services.records.common import countries_of, series_for, series_media
 from cairn.store import audit
 from cairn.store.case_media import case_media
 from cairn.store.messaging_models import MsgImport, MsgMessage
@@ -108,10 +108,13 @@ def case_clue_features(session: Session, case: Case) -> Iterator[dict[str, Any]]
 def _series_media_features(
     session: Session, series: Series, held: Select[Any] | None
 ) -> Iterator[dict[str, Any]]:
-    seen = select(LocationClue.media_sha256).where(LocationClue.series_id == series.id)
     query = (
         select(Media)
-        .where(Media.sha256.in_(seen), Media.gps_lat.is_not(None), Media.gps_lon.is_not(None))
+        .where(
+            Media.sha256.in_(series_media(series.id)),
+            Media.gps_lat.is_not(None),
+            Media.gps_lon.is_not(None),
+        )
         .order_by(Media.sha256)
     )
     for media in session.scalars(query if held is None else query.where(Media.sha256.in_(held))):

@@ -5,7 +5,8 @@
   (role, status, phones, accounts), its leads, the country it is for;
 - `clues.json`: the location clues with the countries each supports or eliminates;
 - `countries.json`: the country ranking with its evidence;
-- `hashes.csv`: SHA-256, MD5, SHA-1 and PDQ of the series' media that the agency holds;
+- `hashes.csv`: SHA-256, MD5, SHA-1 and PDQ of the series' media (its members and its clues'
+  media) that the agency holds;
 - `objects/`: the published Trace an Object crops (the only images in it) and their manifests.
 """
 
@@ -24,7 +25,13 @@ from sqlalchemy.orm import Session
 from cairn.media.thumbnail import load_or_create_key, open_thumbnail
 from cairn.services.access import agency_media, require
 from cairn.services.context import Context
-from cairn.services.records.common import agency_code, countries_of, country, series_for
+from cairn.services.records.common import (
+    agency_code,
+    countries_of,
+    country,
+    series_for,
+    series_media,
+)
 from cairn.services.records.countries import rank, series_evidence
 from cairn.store import audit
 from cairn.store.models import Media
@@ -97,8 +104,7 @@ def _clues(session: Session, series: Series) -> list[dict[str, Any]]:
 
 
 def _hashes(session: Session, series: Series, principal: Principal | None, out: TextIO) -> None:
-    seen = select(LocationClue.media_sha256).where(LocationClue.series_id == series.id)
-    query = select(Media).where(Media.sha256.in_(seen)).order_by(Media.sha256)
+    query = select(Media).where(Media.sha256.in_(series_media(series.id))).order_by(Media.sha256)
     if principal is not None:
         query = query.where(Media.sha256.in_(agency_media(principal.agency_id)))
     writer = csv.writer(out, lineterminator="\n")

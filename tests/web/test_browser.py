@@ -169,3 +169,68 @@ def test_map_graph_item_and_series_pages_by_keyboard(
     page.screenshot(path=screenshots / "graph.png", full_page=True)
     page.goto(f"{base_url}/cases/A-1/series")
     page.screenshot(path=screenshots / "series.png", full_page=True)
+
+
+def test_clear_the_queue_with_the_keys_one_key_grading_a_stack(
+    browser: Browser, base_url: str, world: ReviewWorld, screenshots: Path
+) -> None:
+    page = log_in(browser, base_url, "admin.aa-1")
+    cards = page.locator("li.card")
+    shas = [cards.nth(i).get_attribute("data-sha256") for i in range(cards.count())]
+    files = world.files
+    assert shas[0] == files["gps14.jpg"] and current(page) == shas[0]
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.querySelector('li.card').dataset.grade === 'vics:1'")
+    assert current(page) == shas[1]
+    # The second card is a stack of two: one key grades both.
+    stack = page.locator(f'li.card[data-sha256="{shas[1]}"]')
+    assert stack.get_attribute("data-stack") == "2"
+    page.keyboard.press("2")
+    page.wait_for_function(
+        "sha => document.querySelector(`li.card[data-sha256='${sha}']`).dataset.grade === 'vics:2'",
+        arg=shas[1],
+    )
+    pair = {files["pair11-a.jpg"], files["pair11-b.jpg"]}
+    assert votes(world, "admin.aa-1") == {files["gps14.jpg"]: "vics:1"} | dict.fromkeys(
+        pair, "vics:2"
+    )
+    page.keyboard.press("u")  # undo: the stack's two votes are withdrawn
+    page.wait_for_function(
+        "sha => !document.querySelector(`li.card[data-sha256='${sha}']`).dataset.grade",
+        arg=shas[1],
+    )
+    assert current(page) == shas[1]
+    assert votes(world, "admin.aa-1") == {files["gps14.jpg"]: "vics:1"}
+    page.keyboard.press("Shift+I")  # the rest of the page: ignorable
+    page.wait_for_function("() => document.querySelectorAll('li.card.graded').length === 4")
+    page.wait_for_function(
+        "() => document.getElementById('status').textContent.includes('Queue cleared')"
+    )
+    page.screenshot(path=screenshots / "queue-graded.png", full_page=True)
+    stored = votes(world, "admin.aa-1")
+    assert len(stored) == 6  # every item of the case's four stacks
+    assert {category for category in stored.values()} == {"vics:1", "ignorable"}
+    # A reload shows the grades, and the mark on no graded item.
+    page.reload()
+    assert page.locator("li.card.graded").count() == 4
+    assert page.locator('li.card[aria-current="true"]').count() == 0
+
+
+def votes(world: ReviewWorld, username: str) -> dict[str, str]:
+    """The user's standing votes in the store: SHA-256 -> category."""
+    from sqlalchemy import create_engine, select
+
+    from cairn.services.graded import category_text
+    from cairn.store.grade_models import Grade
+
+    engine = create_engine(world.database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(Grade.media_sha256, Grade.scheme, Grade.code).where(
+                    Grade.by == username, Grade.retracted_at.is_(None)
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {sha: category_text(scheme, code) for sha, scheme, code in rows}

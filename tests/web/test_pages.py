@@ -288,3 +288,33 @@ def test_the_alerts_page_shows_the_agencys_hits(
     assert "seen in OP-9" in text and sha in text and ">A-1</a>" in text
     log_in(client, "examiner.bb-2")
     assert sha not in client.get("/alerts").text  # another agency's alert and hit
+
+
+def test_grading_goes_through_the_grading_service_with_its_rules(
+    review_world: ReviewWorld,
+) -> None:
+    from cairn.services.grading import list_grades
+    from cairn.services.identity import authenticate
+
+    sha = review_world.files["single13.jpg"]
+    app = review_app(review_world)
+    with TestClient(app) as client:
+        csrf = log_in(client, "victim-id.aa-1")
+        body = {"items": [sha], "category": "vics:3"}
+        assert client.post("/cases/A-1/grade", json=body).status_code == 403  # no CSRF token
+        headers = {"X-CSRF-Token": csrf}
+        answer = client.post("/cases/A-1/grade", json=body, headers=headers)
+        assert answer.status_code == 200 and answer.json()["votes"] == 1
+        assert client.post("/cases/B-1/grade", json=body, headers=headers).status_code == 404
+        bad = {"items": [sha], "category": "3"}  # a bare number names no scheme
+        assert client.post("/cases/A-1/grade", json=bad, headers=headers).status_code == 400
+        ctx = app.state.cairn.ctx
+        principal = authenticate(ctx, "victim-id.aa-1", "benign test password", "test")
+        mine = [v for v in list_grades(ctx, principal, "A-1") if v.by == "victim-id.aa-1"]
+        assert [(v.sha256, v.category) for v in mine] == [(sha, "vics:3")]
+        undone = client.post("/cases/A-1/grade/undo", json={"items": [sha]}, headers=headers)
+        assert undone.json() == {"retracted": 1}
+    with TestClient(app) as auditor:
+        csrf = log_in(auditor, "auditor.aa-1")
+        refused = auditor.post("/cases/A-1/grade", json=body, headers={"X-CSRF-Token": csrf})
+        assert refused.status_code == 403

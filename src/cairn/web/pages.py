@@ -8,21 +8,25 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from cairn.api.deps import client_address
 from cairn.api.login import LoginRefused, password_login
 from cairn.core.errors import UsageError
-from cairn.services import alerts, review
+from cairn.services import alerts, grading, review
 from cairn.services.access import case_for
 from cairn.services.cases import list_cases
+from cairn.services.graded import category_text
 from cairn.services.review_queue import (
     BUCKET_FILTERS,
     Cursor,
     QueueFilter,
     queue_page,
+    stack_members,
 )
+from cairn.store.grade_models import Grade
 from cairn.store.models import Evidence
 from cairn.web import hotkeys
 from cairn.web.guard import Csrf, Viewer, needs, server_state, web_state
@@ -160,6 +164,17 @@ def queue(
         )
         shas = [card.sha256 for card in result.cards]
         violent = review.flagged_violent(session, case.id, shas, viewer.principal.user_id)
+        graded = {
+            sha: category_text(scheme, code)
+            for sha, scheme, code in session.execute(
+                select(Grade.media_sha256, Grade.scheme, Grade.code).where(
+                    Grade.case_id == case.id,
+                    Grade.media_sha256.in_(shas),
+                    Grade.by == viewer.principal.username,
+                    Grade.retracted_at.is_(None),
+                )
+            )
+        }
     query = {
         k: v
         for k, v in (
@@ -195,7 +210,8 @@ def queue(
         hotkeys_json=hotkeys.as_json(keys),
         can_see=viewer.may("thumbnail.read"),
         violent=violent,
-        graded={},
+        graded=graded,
+        current=next((c.sha256 for c in result.cards if c.sha256 not in graded), None),
         next_url=next_url,
         first_query=urlencode(query),
     )
@@ -286,3 +302,49 @@ def take_break(
 ) -> Response:
     review.take_break(viewer.ctx, viewer.principal)
     return RedirectResponse("/exposure", status_code=303)
+
+
+class Grading(BaseModel):
+    """What a grading key sends: the stacks (by their leads) and the category."""
+
+    items: list[str] = Field(min_length=1, max_length=500)
+    category: str = Field("", max_length=40)
+
+
+def _stacks(viewer: Viewer, ref: str, leads: list[str]) -> list[str]:
+    """Each lead with the near-duplicates stacked under it in the case's queue."""
+    with viewer.ctx.db.session() as session:
+        case_id = case_for(session, viewer.principal, ref).id
+    members: list[str] = []
+    for lead in leads:
+        for sha in stack_members(viewer.ctx, case_id, sha256_of(lead)) or [sha256_of(lead)]:
+            if sha not in members:
+                members.append(sha)
+    return members
+
+
+@router.post("/cases/{ref}/grade")
+def grade(
+    ref: str,
+    body: Grading,
+    viewer: Annotated[Viewer, Depends(needs("grade.write"))],
+    _csrf: Csrf,
+) -> JSONResponse:
+    """One key: the category for each stack named (its lead and its near-duplicates), through
+    the grading service `cairn grade` uses."""
+    votes = grading.grade(
+        viewer.ctx, viewer.principal, ref, body.category, _stacks(viewer, ref, body.items)
+    )
+    return JSONResponse({"votes": len(votes), "category": body.category})
+
+
+@router.post("/cases/{ref}/grade/undo")
+def undo_grade(
+    ref: str,
+    body: Grading,
+    viewer: Annotated[Viewer, Depends(needs("grade.write"))],
+    _csrf: Csrf,
+) -> JSONResponse:
+    """Withdraw the viewer's votes on the stacks named (they stay on record, retracted)."""
+    count = grading.retract(viewer.ctx, viewer.principal, ref, _stacks(viewer, ref, body.items))
+    return JSONResponse({"retracted": count})

@@ -32,6 +32,7 @@ from cairn.media.thumbnail import load_or_create_key, open_thumbnail, protected
 from cairn.messaging.scenario import demo_whatsapp
 from cairn.services.cases import add_evidence, create_case
 from cairn.services.context import Context
+from cairn.services.grading import grade
 from cairn.services.hashsets import import_hashset
 from cairn.services.identity import (
     Principal,
@@ -49,7 +50,7 @@ from cairn.services.records.persons import add_person
 from cairn.services.records.victims import add_victim
 from cairn.services.reports.render import create_report
 from cairn.services.review import flag_violent
-from cairn.services.series import create_series, update_series
+from cairn.services.series import add_media, create_series, set_status, update_series
 from cairn.services.triage import review_queue
 from cairn.services.verify import verify_evidence
 from cairn.store.models import AuditEvent, Thumbnail
@@ -106,6 +107,8 @@ def _case(ctx: Context, root: Path) -> dict[str, str]:
         "card_sha256": card_sha256,
         "card_md5": hashlib.md5(card.read_bytes(), usedforsecurity=False).hexdigest(),
         "known_sha256": hashlib.sha256(photos[0]).hexdigest(),
+        "second_sha256": hashlib.sha256(photos[1]).hexdigest(),
+        "received_sha256": hashlib.sha256(received.read_bytes()).hexdigest(),
     }
 
 
@@ -132,6 +135,13 @@ def _html_text(html: str) -> str:
 
 def test_report_states_the_case_facts_in_html_and_pdf(db_ctx: Context, tmp_path: Path) -> None:
     facts = _case(db_ctx, tmp_path)
+    # A reviewer's grades stand over the hash-set category; a specialist files two items in a
+    # series and moves its status on.
+    grade(db_ctx, None, CASE, "vics:2", [facts["second_sha256"]])
+    grade(db_ctx, None, CASE, "ignorable", [facts["received_sha256"]])
+    harbour = create_series(db_ctx, None, "Harbour", contact="desk@example.org", case_ref=CASE)
+    add_media(db_ctx, None, harbour.id, CASE, [facts["second_sha256"], facts["known_sha256"]])
+    set_status(db_ctx, None, harbour.id, "country-determined")
     html_report = create_report(db_ctx, None, CASE, "html", destination="test")
     pdf_report = create_report(db_ctx, None, CASE, "pdf", destination="test")
     html = html_report.data.decode("utf-8")
@@ -150,10 +160,17 @@ def test_report_states_the_case_facts_in_html_and_pdf(db_ctx: Context, tmp_path:
         # new), then the whole case's unique items: the card is a copy of the known photo.
         assert "phone 1 0 0 0 4" in text and "card.jpg 1 0 0 0 0" in text
         assert "whole case (unique items) 1 0 0 0 4" in text
-        assert "vics:1 uncategorised phone 1 4 card.jpg 1 0 whole case (unique items) 1 4" in text
+        assert (
+            "ignorable vics:1 vics:2 uncategorised phone 1 1 1 2 card.jpg 0 1 0 0 "
+            "whole case (unique items) 1 1 1 2"
+        ) in text
         assert "4 of 5 items carry an EXIF capture time" in text
         assert "from 2024-05-12 10:30:00 to 2024-05-20 12:00:00" in text
-        assert "Series Lighthouse 1 known 1" in text
+        # Series: by status, items matched (by a hash set naming it) and filed, buckets.
+        assert (
+            "Harbour country-determined 0 2 known 1, new 1 local unknown unknown desk@example.org"
+        ) in text
+        assert "Series Lighthouse 1 0 known 1 no series record unknown unknown" in text
         # The producer and distributor lines as `cairn messaging people` prints them.
         assert "#1 +447700900100: 4 points" in text
         assert "#1 +447700900102: 3 points" in text
@@ -226,7 +243,7 @@ def test_internal_review_report_embeds_only_protected_thumbnails(
     html = html_report.data.decode("utf-8")
     assert "INTERNAL REVIEW" in html
     text = _html_text(html)
-    assert "Series Lighthouse 1 known 1 NL-NP yes unknown" in text
+    assert "Series Lighthouse unidentified 1 0 known 1 NL-NP yes unknown" in text
     # The series' records: a person's number links them to the case's messaging account.
     assert "victim age band sex status #1 6-9 unknown identified" in text
     assert "Withheld" not in text  # a victim's name stays in the records

@@ -13,19 +13,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from cairn.core.types import Triage
 from cairn.services.access import case_for, require
 from cairn.services.context import Context
+from cairn.services.graded import case_standing
 from cairn.services.matching import BestMatch, best_matches
 from cairn.services.provenance import library_versions
 from cairn.services.status import EvidenceStatus, case_status
 from cairn.store.case_media import case_media
 from cairn.store.identity_models import Agency
 from cairn.store.models import AuditEvent, Evidence, Media, ProcessingRun
-from cairn.store.series_models import Series
+from cairn.store.series_models import Series, SeriesMedia
 
 if TYPE_CHECKING:
     from cairn.messaging.analysis import Score
@@ -108,12 +109,15 @@ class CountTable:
 class SeriesRow:
     id: int | None  # the series record's, None when no record of that name is visible
     name: str
-    items: int  # the case's items whose best match names the series
-    buckets: str  # "known 2, near-known 1"
-    agency: str  # the series record's owner, "" when no record of that name is visible
+    matched: int  # the case's items whose best hash-set match names the series
+    filed: int  # the case's items a specialist filed in the series
+    buckets: str  # of those items together: "known 2, near-known 1"
+    agency: str  # the series record's owner, "" when local or without a record
+    status: str  # SeriesStatus; "" without a record
     shared: bool | None
     victim_identified: bool | None
     offender_identified: bool | None
+    contact: str
     notes: str
     # Its victim-identification records (docs/records.md), as the case's agency may see them.
     victims: tuple[VictimView, ...] = ()
@@ -231,7 +235,9 @@ def build_report(
             if case.agency_id is not None
             else None
         )
+        case_id, agency_id = case.id, case.agency_id
         best = best_matches(connection, case.id)
+        graded = case_standing(connection, case.id)
         pairs = [
             (label, sha) for label, sha in connection.execute(case_media(case.id, Evidence.label))
         ]
@@ -247,7 +253,6 @@ def build_report(
         verifications = _verifications(session, case_ref)
         processing = _processing(session, case.id, {e.id: e.label for e in evidence_rows})
         audit_excerpt = _audit(session, case_ref)
-        series = _series(session, principal, case.agency_id, best, {sha for _l, sha in pairs})
         title, created_at, created_by = case.title, utc(case.created_at), case.created_by
         evidence_info = [
             (
@@ -272,9 +277,14 @@ def build_report(
     triage = {
         sha: (best[sha].triage.value if sha in best else Triage.NEW.value) for _l, sha in pairs
     }
+    # A grade that stands in this case is a person's verdict on the item itself: it comes
+    # before the hash-set match's category.
     category = {
-        sha: (best[sha].category if sha in best else "") or NO_CATEGORY for _l, sha in pairs
+        sha: graded.get(sha) or (best[sha].category if sha in best else "") or NO_CATEGORY
+        for _l, sha in pairs
     }
+    with ctx.db.session() as session:
+        series = _series(session, principal, case_id, agency_id, triage, best)
     buckets = _count(labels, pairs, triage, BUCKETS)
     categories = _count(labels, pairs, category, _category_order(set(category.values())))
     analysis = analyse_case(ctx, case_ref)
@@ -460,51 +470,63 @@ def _audit(session: Session, case_ref: str) -> AuditExcerpt:
 def _series(
     session: Session,
     principal: Principal | None,
+    case_id: int,
     agency_id: int | None,
+    triage: dict[str, str],
     best: dict[str, BestMatch],
-    shas: set[str],
 ) -> tuple[SeriesRow, ...]:
-    """The series the case's matches name, with the series record of that name the case's
-    agency sees (its own first, then a shared one)."""
+    """The series the case's items belong to: those their best hash-set matches name, and
+    those a specialist filed them in, each with its record as the case's agency sees it (for
+    a name, its own record first, then a shared one)."""
     from cairn.services.access import visible_series
 
-    members: dict[str, Counter[str]] = defaultdict(Counter)
-    for sha in shas:
+    named: dict[str, set[str]] = defaultdict(set)
+    for sha in triage:
         match = best.get(sha)
-        if match is None or not match.series:
-            continue
-        for name in (n.strip() for n in match.series.split(",")):
+        for name in (n.strip() for n in (match.series if match else "").split(",")):
             if name:
-                members[name][match.triage.value] += 1
-    if not members:
-        return ()
-    records: dict[str, tuple[Series, str]] = {}
-    rows = session.execute(
-        visible_series(session, principal)
-        .add_columns(Agency.code)
-        .join(Agency, Agency.id == Series.agency_id)
-        .where(Series.name.in_(sorted(members)))
+                named[name].add(sha)
+    visible = visible_series(session, principal).where(Series.merged_into.is_(None))
+    filed: dict[int, set[str]] = defaultdict(set)
+    for filed_in, sha in session.execute(
+        select(SeriesMedia.series_id, SeriesMedia.media_sha256).where(
+            SeriesMedia.media_sha256.in_(case_media(case_id)),
+            SeriesMedia.series_id.in_(visible.with_only_columns(Series.id)),
+        )
+    ):
+        filed[filed_in].add(sha)
+    records: dict[int, tuple[Series, str | None]] = {}
+    by_name: dict[str, int] = {}
+    for record, code in session.execute(
+        visible.add_columns(Agency.code)
+        .outerjoin(Agency, Agency.id == Series.agency_id)
+        .where(or_(Series.name.in_(sorted(named)), Series.id.in_(sorted(filed))))
         .order_by(Series.id)
-    )
-    for record, code in rows:
-        own = record.agency_id == agency_id
-        if record.name not in records or own:
-            records[record.name] = (record, code)
+    ):
+        records[record.id] = (record, code)
+        if record.name in named and (record.name not in by_name or record.agency_id == agency_id):
+            by_name[record.name] = record.id
+    keys: set[tuple[str, int | None]] = {(records[i][0].name, i) for i in filed}
+    keys |= {(name, by_name.get(name)) for name in named}
     result = []
-    for name in sorted(members):
-        counts = members[name]
-        found = records.get(name)
-        record, code = found if found else (None, "")
+    for name, series_id in sorted(keys, key=lambda k: (k[0], k[1] or 0)):
+        matched = named.get(name, set()) if by_name.get(name) == series_id else set()
+        items = matched | filed.get(series_id or -1, set())
+        record, code = records[series_id] if series_id is not None else (None, None)
+        counts = Counter(triage[sha] for sha in items)
         result.append(
             SeriesRow(
-                record.id if record else None,
+                series_id,
                 name,
-                sum(counts.values()),
+                len(matched),
+                len(filed.get(series_id or -1, ())),
                 ", ".join(f"{b} {counts[b]}" for b in BUCKETS if counts[b]),
-                code,
+                code or "",
+                record.status if record else "",
                 record.shared if record else None,
                 record.victim_identified if record else None,
                 record.offender_identified if record else None,
+                record.contact if record else "",
                 record.notes if record else "",
             )
         )

@@ -163,11 +163,17 @@ def test_map_graph_item_and_series_pages_by_keyboard(
     page.screenshot(path=screenshots / "item.png", full_page=True)
     page.keyboard.press("r")
     page.wait_for_function("el => !el.src.startsWith('blob:')", arg=thumb.element_handle())
+    # Build a series from the item: type its name, Enter files the item in it.
+    page.locator("input[name=new_series]").focus()
+    page.keyboard.type("Embankment series")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base_url}/cases/A-1/items/{sha}")
     page.goto(f"{base_url}/cases/A-1/graph")
     assert page.locator("#graph .group").count() >= 1
     assert page.locator("#graph .person").count() >= 2
     page.screenshot(path=screenshots / "graph.png", full_page=True)
     page.goto(f"{base_url}/cases/A-1/series")
+    assert "Embankment series" in page.content() and sha[:16] in page.content()
     page.screenshot(path=screenshots / "series.png", full_page=True)
 
 

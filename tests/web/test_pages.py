@@ -318,3 +318,23 @@ def test_grading_goes_through_the_grading_service_with_its_rules(
         csrf = log_in(auditor, "auditor.aa-1")
         refused = auditor.post("/cases/A-1/grade", json=body, headers={"X-CSRF-Token": csrf})
         assert refused.status_code == 403
+
+
+def test_a_reviewer_builds_a_series_from_the_item_page(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    csrf = log_in(client, "victim-id.aa-1")
+    sha = review_world.files["pair12-a.jpg"]
+    page = client.get(f"/cases/A-1/items/{sha}")
+    assert "File in" in page.text
+    filed = client.post(
+        f"/cases/A-1/items/{sha}/series",
+        data={"csrf_token": csrf, "new_series": "Harbour walk"},
+        follow_redirects=False,
+    )
+    assert filed.status_code == 303
+    board = client.get("/cases/A-1/series").text
+    assert "Harbour walk" in board and f"/cases/A-1/items/{sha}" in board
+    assert "unidentified" in board  # its status
+    no_token = client.post(f"/cases/A-1/items/{sha}/series", data={"new_series": "X"})
+    assert no_token.status_code == 403

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
+from cairn.core.errors import UsageError
 from cairn.services import media, review
 from cairn.services.access import case_for, usable_by_agency, visible_series
 from cairn.services.links import linked_cases, stored_links
@@ -21,7 +23,7 @@ from cairn.services.records.common import list_records
 from cairn.services.records.leads import LEADS
 from cairn.services.records.persons import PERSONS
 from cairn.services.records.victims import VICTIMS
-from cairn.services.series import list_series
+from cairn.services.series import add_media, create_series, list_series, show_series
 from cairn.store import audit
 from cairn.store.case_media import case_media
 from cairn.store.models import Case, HashSet, KnownHash, Match
@@ -29,7 +31,7 @@ from cairn.store.record_models import LocationClue
 from cairn.store.series_models import Series
 from cairn.store.video_models import Video
 from cairn.web import graphdraw, worldmap
-from cairn.web.guard import Viewer, needs
+from cairn.web.guard import Csrf, Viewer, needs
 from cairn.web.pages import sha256_of
 from cairn.web.render import page
 
@@ -121,6 +123,15 @@ def item(
         )
         violent = bool(review.flagged_violent(session, case.id, [sha], viewer.principal.user_id))
     view = media.media_view(viewer.ctx, viewer.principal, sha)  # audited as media.read
+    own_series = (
+        [
+            s
+            for s in list_series(viewer.ctx, viewer.principal)
+            if s.agency == viewer.principal.agency_code
+        ]
+        if viewer.may("series.write")
+        else []
+    )
     context = [m for m in analyse_case(viewer.ctx, case_ref).media if m.sha256 == sha]
     return page(
         request,
@@ -137,7 +148,30 @@ def item(
         clues=clues,
         can_see=viewer.may("thumbnail.read"),
         violent=violent,
+        own_series=own_series,
     )
+
+
+@router.post("/cases/{ref}/items/{sha256}/series")
+def file_in_series(
+    ref: str,
+    sha256: str,
+    viewer: Annotated[Viewer, Depends(needs("series.write"))],
+    _csrf: Csrf,
+    series_id: Annotated[str, Form(max_length=20)] = "",
+    new_series: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """File the item in one of the agency's series, or in a new one named here."""
+    sha = sha256_of(sha256)
+    case = _case(viewer, ref)
+    if new_series.strip():
+        target = create_series(viewer.ctx, viewer.principal, new_series.strip()).id
+    elif series_id.isdigit():
+        target = int(series_id)
+    else:
+        raise UsageError("choose a series or name a new one")
+    add_media(viewer.ctx, viewer.principal, target, case.ref, [sha])
+    return RedirectResponse(f"/cases/{case.ref}/items/{sha}", status_code=303)
 
 
 @router.get("/cases/{ref}/map")
@@ -225,6 +259,7 @@ def series_board(
         board.append(
             {
                 "series": series,
+                "detail": show_series(viewer.ctx, viewer.principal, series.id),
                 "victims": list_records(viewer.ctx, viewer.principal, VICTIMS, key),
                 "persons": list_records(viewer.ctx, viewer.principal, PERSONS, key),
                 "clues": list_records(viewer.ctx, viewer.principal, CLUES, key),

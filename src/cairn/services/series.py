@@ -26,6 +26,7 @@ from cairn.services.access import case_for, is_row_id, owning_agency, require, v
 from cairn.services.context import Context
 from cairn.services.graded import of_agency
 from cairn.services.items import resolve_items
+from cairn.services.records.common import move_records
 from cairn.services.records.inbox import OUTCOMES, notify_outcome
 from cairn.store import audit
 from cairn.store.grade_models import Grade
@@ -411,8 +412,9 @@ def _move(session: Session, source: Series, target: Series, shas: list[str] | No
 def merge_series(
     ctx: Context, principal: Principal | None, into_id: int, from_id: int, reason: str = ""
 ) -> SeriesInfo:
-    """Merge series `from_id` into `into_id`: its members move, it is kept (for its history)
-    but no longer listed. Both must be the agency's own: a merge across agencies is refused."""
+    """Merge series `from_id` into `into_id`: its members and records move, it is kept (for
+    its history) but no longer listed. Both must be the agency's own: a merge across agencies
+    is refused."""
     require(principal, "series.write")
     if into_id == from_id:
         raise UsageError("a series cannot be merged into itself")
@@ -421,6 +423,7 @@ def merge_series(
         if into.agency_id != source.agency_id:
             raise UsageError("refused: the series belong to different agencies")
         moved = _move(session, source, into, None)
+        move_records(session, ctx, source, into)
         source.merged_into = into.id
         _history(session, ctx, principal, into, "merge", reason, merged=source.id, media=moved)
         _history(session, ctx, principal, source, "merged", reason, into=into.id, media=moved)

@@ -366,3 +366,42 @@ def unknown_fields(changes: Mapping[str, Any], allowed: Sequence[str]) -> None:
     extra = sorted(set(changes) - set(allowed))
     if extra:
         raise UsageError(f"cannot change {', '.join(extra)} (changeable: {', '.join(allowed)})")
+
+
+def move_records(session: Session, ctx: Context, source: Series, into: Series) -> int:
+    """When `source` is merged into `into`, its records follow (victims, persons, clues, leads,
+    crops, tips and their history); each record's history says so. Returns how many moved."""
+    from cairn.store.record_models import Lead, ObjectCrop, Person, Tip, Victim
+
+    moved = 0
+    kinds: tuple[tuple[str, Any], ...] = (
+        ("victim", Victim),
+        ("person", Person),
+        ("clue", LocationClue),
+        ("lead", Lead),
+        ("crop", ObjectCrop),
+        ("tip", Tip),
+    )
+    for kind, model in kinds:
+        for row in session.scalars(select(model).where(model.series_id == source.id)):
+            row.series_id = into.id
+            session.add(
+                RecordChange(
+                    series_id=into.id,
+                    kind=kind,
+                    record_id=row.id,
+                    action="move",
+                    changes={"series_id": [source.id, into.id]},
+                    reason=f"series {source.name!r} merged into {into.name!r}",
+                    at=now(),
+                    by=ctx.actor.user,
+                )
+            )
+            moved += 1
+    for change in session.scalars(select(RecordChange).where(RecordChange.series_id == source.id)):
+        change.series_id = into.id
+    if moved:
+        audit.record(
+            session, ctx.actor, "records.move", None, source=source.id, into=into.id, records=moved
+        )
+    return moved

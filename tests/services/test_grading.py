@@ -9,20 +9,17 @@ import pytest
 from sqlalchemy import select
 
 from cairn.core.errors import NotFoundError, PermissionDeniedError, UsageError
-from cairn.core.types import Role
 from cairn.media.synthetic import jpeg_bytes, synthetic_image
 from cairn.services import grading
 from cairn.services.cases import create_case, get_case
 from cairn.services.context import Context
-from cairn.services.identity import Principal, actor_for, authenticate, create_agency, create_user
+from cairn.services.identity import Principal, actor_for
 from cairn.services.ingest import ingest
 from cairn.services.items import resolve_items
 from cairn.services.series import add_media, create_series, update_series
 from cairn.services.triage import review_queue, triage_report
 from cairn.store.grade_models import Grade
 from cairn.store.models import AuditEvent
-
-PASSWORD = "benign test password"
 
 
 def _device(root: Path, name: str, seeds: dict[str, int], quality: int = 90) -> Path:
@@ -135,23 +132,9 @@ def test_k_of_n_agreement_and_disagreements(db_ctx: Context, case: str) -> None:
         grading.set_votes_required(db_ctx, None, 0)
 
 
-def _people(ctx: Context) -> dict[str, Principal]:
-    people = {}
-    for code in ("NL-NP", "BE-FP"):
-        create_agency(ctx, code, f"Agency {code}", code[:2])
-        for role in (Role.VICTIM_ID, Role.AUDITOR):
-            name = f"{role.value}.{code.lower()}"
-            create_user(ctx, name, code, role, PASSWORD)
-            principal = authenticate(ctx, name, PASSWORD, "test")
-            assert principal is not None
-            people[f"{role.value}@{code}"] = principal
-    return people
-
-
 def test_grades_count_as_known_in_the_agencys_later_cases_only(
-    db_ctx: Context, tmp_path: Path
+    db_ctx: Context, tmp_path: Path, people: dict[str, Principal]
 ) -> None:
-    people = _people(db_ctx)
     nl, be = people["victim-id@NL-NP"], people["victim-id@BE-FP"]
     ids = {p.agency_code: p.agency_id for p in (nl, be)}
     seeds = {"a.jpg": 1, "b.jpg": 2, "i.jpg": 4}

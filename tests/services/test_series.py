@@ -8,16 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from cairn.core.errors import NotFoundError, PermissionDeniedError, UsageError
-from cairn.core.types import Role
 from cairn.media.synthetic import jpeg_bytes, synthetic_image
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.identity import (
     Principal,
     actor_for,
-    authenticate,
-    create_agency,
-    create_user,
 )
 from cairn.services.ingest import ingest
 from cairn.services.series import (
@@ -33,26 +29,10 @@ from cairn.services.series import (
 )
 from cairn.store.models import AuditEvent
 
-PASSWORD = "benign test password"
-
-
-def _people(ctx: Context) -> dict[str, Principal]:
-    people = {}
-    for code, country in (("NL-NP", "NL"), ("BE-FP", "BE")):
-        create_agency(ctx, code, f"Agency {code}", country)
-        for role in (Role.VICTIM_ID, Role.AUDITOR):
-            name = f"{role.value}.{code.lower()}"
-            create_user(ctx, name, code, role, PASSWORD)
-            principal = authenticate(ctx, name, PASSWORD, "test")
-            assert principal is not None
-            people[f"{role.value}@{code}"] = principal
-    return people
-
 
 def test_series_are_shared_read_everywhere_and_changed_only_by_their_agency(
-    db_ctx: Context,
+    db_ctx: Context, people: dict[str, Principal]
 ) -> None:
-    people = _people(db_ctx)
     nl, be = people["victim-id@NL-NP"], people["victim-id@BE-FP"]
     as_nl, as_be = (Context(db_ctx.workspace, db_ctx.db, actor_for(p, "test")) for p in (nl, be))
     tulip = create_series(as_nl, nl, "tulip", notes="garden clues")
@@ -149,8 +129,9 @@ def test_members_statuses_merge_split_and_history(db_ctx: Context, tmp_path: Pat
     assert status_change == {"old": "identified", "new": "disseminated", "backwards": True}
 
 
-def test_another_agencys_series_are_invisible_or_read_only(db_ctx: Context, tmp_path: Path) -> None:
-    people = _people(db_ctx)
+def test_another_agencys_series_are_invisible_or_read_only(
+    db_ctx: Context, tmp_path: Path, people: dict[str, Principal]
+) -> None:
     nl, be = people["victim-id@NL-NP"], people["victim-id@BE-FP"]
     create_case(db_ctx, "NL-1", agency_id=nl.agency_id)
     create_case(db_ctx, "BE-1", agency_id=be.agency_id)

@@ -360,6 +360,17 @@ def add_media(
         return _info(session, series)
 
 
+def _members_among(session: Session, series: Series, shas: list[str]) -> list[str]:
+    """Those of `shas` that are members of the series, in SHA-256 order."""
+    return sorted(
+        session.scalars(
+            select(SeriesMedia.media_sha256).where(
+                SeriesMedia.series_id == series.id, SeriesMedia.media_sha256.in_(shas)
+            )
+        )
+    )
+
+
 def remove_media(
     ctx: Context, principal: Principal | None, series_id: int, shas: list[str], reason: str = ""
 ) -> SeriesInfo:
@@ -368,13 +379,7 @@ def remove_media(
     wanted = sorted({sha.lower() for sha in shas})
     with ctx.db.session() as session:
         series = _owned(session, principal, series_id)
-        removed = sorted(
-            session.scalars(
-                select(SeriesMedia.media_sha256).where(
-                    SeriesMedia.series_id == series.id, SeriesMedia.media_sha256.in_(wanted)
-                )
-            )
-        )
+        removed = _members_among(session, series, wanted)
         session.execute(
             delete(SeriesMedia).where(
                 SeriesMedia.series_id == series.id, SeriesMedia.media_sha256.in_(removed)
@@ -446,13 +451,7 @@ def split_series(
         raise UsageError("name the members to split off")
     with ctx.db.session() as session:
         source = _owned(session, principal, series_id)
-        members = set(
-            session.scalars(
-                select(SeriesMedia.media_sha256).where(
-                    SeriesMedia.series_id == source.id, SeriesMedia.media_sha256.in_(wanted)
-                )
-            )
-        )
+        members = set(_members_among(session, source, wanted))
         strangers = [sha for sha in wanted if sha not in members]
         if strangers:
             raise UsageError(f"not members of the series: {', '.join(strangers)}")

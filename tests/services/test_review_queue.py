@@ -128,3 +128,15 @@ def test_known_items_leave_the_review_buckets_after_matching(
     assert [(c.sha256, c.category) for c in known.cards] == [(phone["b.jpg"], "vics:1")]
     assert _all(db_ctx, QueueFilter(bucket="all", in_series=True)) == [phone["b.jpg"]]
     assert _all(db_ctx, QueueFilter(bucket="all", category="vics:1")) == [phone["b.jpg"]]
+
+
+def test_items_filed_in_a_series_are_in_series_at_once(
+    db_ctx: Context, phone: dict[str, str]
+) -> None:
+    from cairn.services.series import add_media, create_series
+
+    assert _all(db_ctx, QueueFilter(in_series=True)) == []
+    created = create_series(db_ctx, None, "walk")
+    add_media(db_ctx, None, created.id, "Q", [phone["b.jpg"]])
+    assert _all(db_ctx, QueueFilter(in_series=True)) == [phone["b.jpg"]]
+    assert phone["b.jpg"] not in _all(db_ctx, QueueFilter(in_series=False))

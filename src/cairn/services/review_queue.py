@@ -23,7 +23,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, exists, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    exists,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import UsageError
@@ -37,6 +49,7 @@ from cairn.services.matching import best_matches
 from cairn.store import audit
 from cairn.store.models import Evidence, Match, Media, MediaPdqVariant, Occurrence
 from cairn.store.review_models import QueueItem, QueueState
+from cairn.store.series_models import Series, SeriesMedia
 from cairn.store.video_models import Video
 
 # The review order of the buckets: what needs eyes first.
@@ -382,7 +395,22 @@ def _rebucket(connection: Connection, case_id: int) -> None:
                 )
 
 
-def _filtered(case_id: int, chosen: QueueFilter) -> list[Any]:
+def _filed(agency_id: int | None) -> ColumnElement[bool]:
+    """The item is filed in a series the case's agency sees (its own, or a shared one):
+    asked per row through series_media's index, so filing shows at once."""
+    own = Series.agency_id.is_(None) if agency_id is None else Series.agency_id == agency_id
+    return exists(
+        select(SeriesMedia.series_id)
+        .join(Series, Series.id == SeriesMedia.series_id)
+        .where(
+            SeriesMedia.media_sha256 == QueueItem.sha256,
+            or_(own, Series.shared.is_(True)),
+            Series.merged_into.is_(None),
+        )
+    )
+
+
+def _filtered(case_id: int, agency_id: int | None, chosen: QueueFilter) -> list[Any]:
     conditions: list[Any] = [QueueItem.case_id == case_id, QueueItem.is_lead.is_(True)]
     if chosen.bucket == TO_REVIEW:
         conditions.append(QueueItem.rank <= RANKS[Triage.POSSIBLE])
@@ -391,7 +419,9 @@ def _filtered(case_id: int, chosen: QueueFilter) -> list[Any]:
     if chosen.has_gps is not None:
         conditions.append(QueueItem.has_gps.is_(chosen.has_gps))
     if chosen.in_series is not None:
-        conditions.append(QueueItem.in_series.is_(chosen.in_series))
+        # A matched hash-set entry naming a series, or a specialist's filing.
+        in_series = or_(QueueItem.in_series.is_(True), _filed(agency_id))
+        conditions.append(in_series if chosen.in_series else not_(in_series))
     if chosen.category is not None:
         conditions.append(QueueItem.category == chosen.category)
     if chosen.evidence is not None:
@@ -420,10 +450,10 @@ def queue_page(
     """One page of the case's stacks, in review order after `after`; audited."""
     with ctx.db.session() as session:
         case = case_for(session, principal, case_ref)
-        case_id, ref = case.id, case.ref
+        case_id, ref, agency_id = case.id, case.ref, case.agency_id
     pending = refresh(ctx, case_id)
     with ctx.db.session() as session:
-        conditions = _filtered(case_id, chosen)
+        conditions = _filtered(case_id, agency_id, chosen)
         if after is not None:
             conditions.append(tuple_(QueueItem.rank, QueueItem.seq) > (after.rank, after.seq))
         rows = session.execute(

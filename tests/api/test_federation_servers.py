@@ -1,6 +1,7 @@
-"""Two `cairn serve` processes on loopback exchange a signed bundle, a match filter and a
-person notice over `/api/v1/share`, with API tokens of partner accounts; the notice's hit in
-the other instance's messaging import comes back to its owner with nothing of the case."""
+"""Two `cairn serve` processes on loopback exchange a signed bundle, a match filter, series
+statuses and a person notice over `/api/v1/share`, with API tokens of partner accounts; the
+notice's hit in the other instance's messaging import comes back to its owner with nothing of
+the case."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from cairn.services.identity import (
     list_agencies,
 )
 from cairn.services.messaging.importing import import_path
+from cairn.services.series import create_series, set_status
 from cairn.services.sharing.trust import export_public_key, trust
 
 PASSWORD = "benign test password"
@@ -90,6 +92,8 @@ def test_two_servers_exchange_a_bundle_a_filter_and_a_notice(tmp_path: Path) -> 
         known.write_text("sha256,category,series\n" + f"{1:064x},vics:1,Bridge\n")
         agency = {a.code: a.id for a in list_agencies(nl)}
         import_hashset(nl, known, "national", agency_id=agency["NL-NP"])
+        bridge = create_series(nl, None, "Bridge", shared=True, contact="NL-NP VID desk")
+        set_status(nl, None, bridge.id, "safeguarded")
         (national,) = list_hashsets(nl)
         create_case(be, "BE-1", agency_id=list_agencies(be)[0].id)
 
@@ -120,6 +124,13 @@ def test_two_servers_exchange_a_bundle_a_filter_and_a_notice(tmp_path: Path) -> 
         ]
         # A partner account reads what is shared with it, and nothing of the cases.
         assert nl_api.get("/cases", headers=as_be_partner).status_code == 403
+
+        statuses = nl_api.get("/share/series", headers=as_be_partner)
+        assert statuses.status_code == 200, statuses.text
+        answer = be_api.post(
+            "/share/import", content=statuses.content, headers=_auth(be_tokens["exam"])
+        )
+        assert (answer.json()["kind"], answer.json()["entries"]) == ("series", 1)
 
         notice = nl_api.post(
             "/alerts",

@@ -179,6 +179,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/share/hashsets/{hashset_id}/bundle"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/share/hashsets/{hashset_id}/filter"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/share/notices"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/share/series"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/share/notice-hits"): lambda w, r, a, o: Call(params={"partner": "NL"}),
     ("POST", "/api/v1/share/import"): lambda w, r, a, o: Call(content=_partner_notices(w)),
 }

@@ -102,6 +102,7 @@ ROUTE_PERMISSIONS: Final[dict[tuple[str, str], str]] = {
     ("GET", f"{V1}/share/hashsets/{{hashset_id}}/bundle"): "share.read",
     ("GET", f"{V1}/share/hashsets/{{hashset_id}}/filter"): "share.read",
     ("GET", f"{V1}/share/notices"): "share.read",
+    ("GET", f"{V1}/share/series"): "share.read",
     ("GET", f"{V1}/share/notice-hits"): "share.read",
     ("POST", f"{V1}/share/import"): "share.import",
 }

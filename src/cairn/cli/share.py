@@ -1,4 +1,4 @@
-"""`cairn share key|trust|export|import|requests`: federation with other Cairn instances
+"""`cairn share key|trust|export|import|requests|series`: federation with other Cairn instances
 (docs/federation.md)."""
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ def share_export(
     output: Output,
     hashset: Annotated[str | None, typer.Option("--hashset", help="The set to share.")] = None,
     notices: Annotated[bool, typer.Option("--notices", help="This workspace's notices.")] = False,
+    series: Annotated[
+        bool, typer.Option("--series", help="The shared series' statuses (no media).")
+    ] = False,
     notice_hits: Annotated[
         str | None, typer.Option("--notice-hits", help="Hits on partner NAME's notices.")
     ] = None,
@@ -97,18 +100,20 @@ def share_export(
     from cairn.services.sharing.bundles import export_bundle
     from cairn.services.sharing.filters import export_filter
     from cairn.services.sharing.notices import export_notice_hits, export_notices
+    from cairn.services.sharing.series_status import export_series
 
-    if [hashset is not None, notices, notice_hits is not None].count(True) != 1:
-        raise UsageError("give one of --hashset NAME, --notices, --notice-hits NAME")
+    if [hashset is not None, notices, series, notice_hits is not None].count(True) != 1:
+        raise UsageError("give one of --hashset NAME, --notices, --series, --notice-hits NAME")
     if filter_ and since is not None:
         raise UsageError("a filter is exported whole: --since applies to bundles")
     ctx = context()
     if hashset is None:
-        done = (
-            export_notices(ctx, output)
-            if notices
-            else export_notice_hits(ctx, notice_hits or "", output)
-        )
+        if notices:
+            done = export_notices(ctx, output)
+        elif series:
+            done = export_series(ctx, output)
+        else:
+            done = export_notice_hits(ctx, notice_hits or "", output)
         if json_:
             print_json(done)
         else:
@@ -147,7 +152,8 @@ def share_import(
         print_json(summary)
         return
     delta = "" if summary.since is None else f" (delta since {summary.since})"
-    into = "" if summary.kind in ("notices", "notice-hits") else f" into hash set {summary.name}"
+    lists = ("notices", "notice-hits", "series")
+    into = "" if summary.kind in lists else f" into hash set {summary.name}"
     typer.echo(
         f"imported {summary.kind} from {summary.owner}, version {summary.version}{delta}: "
         f"{summary.entries} entries{into}"
@@ -168,4 +174,24 @@ def share_requests(json_: AsJson = False) -> None:
         "Requests for details",
         ["case", "sha256", "set", "method", "at", "what to do"],
         [(r.case, r.sha256, r.hashset, r.method, r.requested_at, r.message) for r in rows],
+    )
+
+
+@share_app.command("series")
+def share_series(json_: AsJson = False) -> None:
+    """Partners' series statuses, and which cases here hold their members (deconfliction)."""
+    from cairn.cli.output import print_json, print_table
+    from cairn.services.sharing.series_status import list_partner_series
+
+    rows = list_partner_series(context())
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        "Partners' series",
+        ["from", "series", "status", "country", "contact", "members", "in your cases"],
+        [
+            (r.owner, r.name, r.status, r.country, r.contact, r.media, ", ".join(r.in_cases))
+            for r in rows
+        ],
     )

@@ -31,28 +31,33 @@ DEFAULT_FPR = 1e-6  # per lookup: one false hit in a million digests looked up
 # filter is held to a per-probe rate this much lower, so a false candidate stays as rare.
 PDQ_PROBES = PDQ_SEGMENTS * (1 + 8 * SEGMENT_BYTES)
 KEY_BYTES = 32
-MAX_BITS = 1 << 32  # positions are 32-bit (about 150M digests at 1e-6 per filter)
+_FLOOR = 8  # double hashing's floor, entries / bits², times a margin measured on small filters
+MAX_BITS = 1 << 36  # 8 GiB of bits: beyond any set a filter is made of
 _DIGEST_DOMAIN = b"cairn-flt-dig"
 _PDQ_DOMAIN = b"cairn-flt-pdq"
 _BATCH = 1 << 16  # items keyed per call: bounded memory for the keyed digests
 
 
 def bloom_parameters(entries: int, fpr: float) -> tuple[int, int]:
-    """(bits, hash count) of the smallest Bloom filter with this false-positive rate."""
+    """(bits, hash count) of the smallest Bloom filter with this false-positive rate. Double
+    hashing adds a floor of about entries / bits² (two items whose hash pairs agree modulo the
+    size collide on every probe): small filters are made large enough to keep it under `fpr`."""
     entries = max(entries, 1)
-    bits = max(64, math.ceil(-entries * math.log(fpr) / (math.log(2) ** 2)))
+    bits = math.ceil(-entries * math.log(fpr) / (math.log(2) ** 2))
+    bits = max(64, bits, math.ceil(math.sqrt(_FLOOR * entries / fpr)))
     bits = (bits + 63) // 64 * 64  # whole 64-bit words
     if bits > MAX_BITS:
         raise ValueError(f"a filter of {entries:,} entries at {fpr:g} exceeds {MAX_BITS:,} bits")
-    hashes = max(1, round(bits / entries * math.log(2)))
+    hashes = max(1, min(64, round(-math.log2(fpr))))  # the optimal count at the optimal size
     return bits, hashes
 
 
 def bloom_fpr(bits: int, hashes: int, entries: int) -> float:
-    """The false-positive rate of a Bloom filter of `bits` and `hashes` holding `entries`."""
+    """The false-positive rate of a Bloom filter of `bits` and `hashes` holding `entries`,
+    with double hashing's floor."""
     if entries == 0:
         return 0.0
-    return float((1 - math.exp(-hashes * entries / bits)) ** hashes)
+    return float((1 - math.exp(-hashes * entries / bits)) ** hashes + _FLOOR * entries / bits**2)
 
 
 class Bloom:
@@ -65,14 +70,13 @@ class Bloom:
         self.words = np.zeros(bits // 64, np.uint64) if words is None else words
 
     def _positions(self, keyed: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        # Double hashing in 32 bits, then a multiply-shift onto [0, bits): no division, which
-        # measured half the lookup time as a 64-bit modulo.
-        halves = keyed[:, :8].copy().view(np.uint32)
-        steps = np.arange(self.hashes, dtype=np.uint32)
-        combined = halves[:, :1] + steps[None, :] * (halves[:, 1:] | np.uint32(1))
-        positions: np.ndarray[Any, Any] = (combined.astype(np.uint64) * np.uint64(self.bits)) >> (
-            np.uint64(32)
-        )
+        # Kirsch-Mitzenmacher double hashing modulo the size: a multiply-shift onto the range
+        # was faster but, on small filters, let a short stride put all k probes on a few bits.
+        halves = keyed.view(np.uint64).reshape(-1, 2)
+        steps = np.arange(self.hashes, dtype=np.uint64)
+        with np.errstate(over="ignore"):  # wraps modulo 2**64 on purpose
+            combined = halves[:, :1] + steps[None, :] * (halves[:, 1:] | np.uint64(1))
+        positions: np.ndarray[Any, Any] = combined % np.uint64(self.bits)
         return positions
 
     def add(self, keyed: np.ndarray[Any, Any]) -> None:

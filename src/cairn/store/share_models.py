@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cairn.store.models import Base
@@ -80,3 +80,22 @@ class DetailsRequest(Base):
     method: Mapped[str] = mapped_column(String(10))
     owner: Mapped[str] = mapped_column(String(200))
     requested_at: Mapped[datetime]
+
+
+class PartnerSeries(Base):
+    """A series status a partner instance shared for deconfliction: where it stands, which
+    country, whom to call, and its members' SHA-256s (never media). A newer list from the same
+    partner replaces its rows."""
+
+    __tablename__ = "share_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)  # the trusted name
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(30))  # core.types.SeriesStatus
+    victim_identified: Mapped[bool | None]
+    offender_identified: Mapped[bool | None]
+    country: Mapped[str] = mapped_column(String(2))
+    contact: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[str]] = mapped_column(JSON)  # member SHA-256s
+    received_at: Mapped[datetime]

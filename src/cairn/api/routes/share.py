@@ -26,6 +26,7 @@ from cairn.services.identity import Principal
 from cairn.services.sharing.bundles import export_bundle, import_share
 from cairn.services.sharing.filters import export_filter
 from cairn.services.sharing.notices import export_notice_hits, export_notices
+from cairn.services.sharing.series_status import export_series
 from cairn.services.sharing.trust import instance_key
 
 router = APIRouter(prefix=f"{V1}/share", tags=["federation"])
@@ -87,6 +88,14 @@ def notices(ctx: RequestContext, principal: Caller) -> FileResponse:
     """The agency's person notices, signed."""
     return _signed_file(
         ctx, "notices.share", lambda out: export_notices(ctx, out, principal.agency_id)
+    )
+
+
+@router.get("/series", response_class=FileResponse)
+def series_statuses(ctx: RequestContext, principal: Caller) -> FileResponse:
+    """The agency's shared series: status, country, contact, members' SHA-256s; no media."""
+    return _signed_file(
+        ctx, "series.share", lambda out: export_series(ctx, out, principal.agency_id)
     )
 
 

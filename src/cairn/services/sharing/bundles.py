@@ -336,6 +336,11 @@ def import_share(
     with ctx.db.session() as session:
         owner = trusted_signer(session, share.signer)
     share.verify_body()
+    if share.kind == "series":
+        from cairn.services.sharing.series_status import import_series
+
+        version, entries = import_series(ctx, share, owner)
+        return ShareImportSummary("series", "series", owner, "", version, None, entries)
     if share.kind in ("notices", "notice-hits"):
         from cairn.services.sharing.notices import import_notice_file
 

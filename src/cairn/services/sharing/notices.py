@@ -38,14 +38,15 @@ class NoticeExport:
     file: str
 
 
-def _version() -> int:
-    """Notice lists are whole each time: a clock in microseconds orders them."""
+def version_now() -> int:
+    """Notice and series lists are whole each time: a clock in microseconds orders them."""
     return int(datetime.now(UTC).timestamp() * 1_000_000)
 
 
-def _write(ctx: Context, out: Path, kind: str, entries: list[dict[str, Any]]) -> NoticeExport:
+def write_list(ctx: Context, out: Path, kind: str, entries: list[dict[str, Any]]) -> NoticeExport:
+    """A signed list (notices, notice hits, series statuses), versioned by the clock."""
     writer = ShareWriter(out)
-    version = _version()
+    version = version_now()
     try:
         for entry in entries:
             writer.write(json.dumps(entry, sort_keys=True).encode() + b"\n")
@@ -76,7 +77,7 @@ def export_notices(ctx: Context, out: Path, agency_id: int | None = None) -> Not
             .order_by(Alert.id)
         )
         entries = [{"id": a.id, "kind": a.kind, "value": a.value, "note": a.note} for a in rows]
-    return _write(ctx, out, "notices", entries)
+    return write_list(ctx, out, "notices", entries)
 
 
 def export_notice_hits(
@@ -97,14 +98,14 @@ def export_notice_hits(
             {"notice": notice, "source": source, "at": _utc(at).isoformat()}
             for notice, source, at in rows
         ]
-    return _write(ctx, out, "notice-hits", entries)
+    return write_list(ctx, out, "notice-hits", entries)
 
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _entries(share: ShareFile) -> list[dict[str, Any]]:
+def entries_of(share: ShareFile) -> list[dict[str, Any]]:
     declared = int(share.manifest["entries"])
     entries = []
     for number, line in enumerate(share.lines(), 1):
@@ -157,7 +158,7 @@ def import_notice_file(
     if not isinstance(version, int) or version < 1:
         raise ShareFileError(f"{share.path}: no version")
     uid = hashlib.sha256(f"{share.signer}:{share.kind}".encode()).hexdigest()[:32]
-    entries = _entries(share)
+    entries = entries_of(share)
     with ctx.db.engine.begin() as connection:
         last = connection.scalar(
             select(func.max(ShareImport.version)).where(

@@ -27,6 +27,7 @@ from cairn.cli.report import report
 from cairn.cli.series import series_app
 from cairn.cli.serve import serve
 from cairn.cli.share import share_app
+from cairn.cli.similar import similar
 from cairn.cli.status import status
 from cairn.cli.triage import match, queue, triage
 from cairn.cli.videos import videos
@@ -65,6 +66,7 @@ for command in (
     grades,
     videos,
     links,
+    similar,
     demo,
     inbox,
     report,

@@ -44,6 +44,20 @@ class PdqVariant:
 
 
 @dataclass(frozen=True)
+class LocalFeatures:
+    """An image's local features (media.features): SIFT keypoints on a bounded view, their
+    positions in pixels of the image as stored. Bytes, not arrays: records cross processes and
+    the core layer stays free of numpy. None of them (count 0) says why in `reason`."""
+
+    width: int
+    height: int
+    count: int
+    points: bytes = b""  # float32 (x, y) per keypoint, native byte order
+    descriptors: bytes = b""  # uint8, 128 per keypoint
+    reason: str = ""  # "flat", "too few features", ...: why there are none to index
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     width: int
     height: int
@@ -53,6 +67,7 @@ class ImageInfo:
     exif: ExifInfo | None = None
     thumbnail: bytes | None = None  # encrypted review thumbnail (see media.thumbnail)
     pdq_variants: tuple[PdqVariant, ...] = ()
+    features: LocalFeatures | None = None
 
 
 @dataclass(frozen=True)

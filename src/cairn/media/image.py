@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from cairn.core.records import ErrorRecord, ImageInfo, PdqVariant
+from cairn.core.records import ErrorRecord, ImageInfo, LocalFeatures, PdqVariant
 from cairn.core.settings import AnalysisSettings
 from cairn.hashing.pdq import (
     ZERO_HEX,
@@ -39,6 +39,7 @@ from cairn.hashing.pdq import (
 )
 from cairn.media.borders import find_borders
 from cairn.media.exif import read_exif
+from cairn.media.features import image_features
 from cairn.media.sniff import HEIC, JPEG, ContentType
 from cairn.media.thumbnail import make_thumbnail
 
@@ -125,6 +126,13 @@ def _analyse(
         distance = _embedded_thumbnail_distance(exif.thumbnail, pdq, settings, errors)
         exif_info = replace(exif_info, thumbnail_pdq_distance=distance)
 
+    features: LocalFeatures | None = None
+    if decoded is not None and settings.local_features:
+        try:
+            features = image_features(decoded, width, height)
+        except Exception as exc:  # OpenCV refuses odd buffers with its own errors
+            errors.append(ErrorRecord("features", _describe(exc)))
+
     thumbnail: bytes | None = None
     if decoded is not None and key is not None:
         try:
@@ -141,8 +149,46 @@ def _analyse(
         exif=exif_info,
         thumbnail=thumbnail,
         pdq_variants=variants,
+        features=features,
     )
     return info, errors
+
+
+def region_features(
+    data: bytes, region: tuple[int, int, int, int] | None, settings: AnalysisSettings
+) -> LocalFeatures:
+    """The local features of an image file, or of a region of it ([x, y, w, h] in its pixels
+    as stored), for a similarity query; positions are in pixels of the region. ValueError
+    says why an image cannot be read, or a region is not inside it."""
+    from PIL import Image as PILImage
+
+    from cairn.media.sniff import sniff
+
+    content_type = sniff(data[:8192])
+    if content_type is None or not content_type.is_image:
+        raise ValueError("not an image Cairn can read")
+    if content_type.mime == HEIC.mime:
+        _register_heif()
+    try:
+        img = _open(data, _PILLOW_FORMATS.get(content_type.mime))
+    except Exception as exc:
+        raise ValueError(f"unreadable image: {_describe(exc)}") from None
+    with img:
+        too_large = _too_large(img, settings.max_image_pixels)
+        if too_large:
+            raise ValueError(too_large)
+        width, height = img.size
+        x, y, w, h = region if region is not None else (0, 0, width, height)
+        if w < 1 or h < 1 or x < 0 or y < 0 or x + w > width or y + h > height:
+            raise ValueError(f"region {x},{y},{w},{h} is not inside the {width}x{height} image")
+        try:
+            with _pixel_limit(settings.max_image_pixels):
+                grey = img.convert("L").crop((x, y, x + w, y + h))
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+            raise ValueError(str(exc)) from None
+        except Exception as exc:
+            raise ValueError(f"undecodable image: {_describe(exc)}") from None
+    return image_features(grey, w, h)
 
 
 def _decode(img: Image, settings: AnalysisSettings, *, colour: bool) -> tuple[Image, str]:

@@ -48,6 +48,48 @@ def synthetic_image(seed: int, width: int = 1024, height: int = 768) -> Image.Im
     return image
 
 
+def synthetic_scene(seed: int, width: int = 800, height: int = 600) -> Image.Image:
+    """A cluttered benign "room": a smooth background under many shapes and strokes of every
+    size, lightly blurred and grained, so that local features (corners, blobs) abound as in a
+    photograph. The same seed gives the same scene; re-shoot it with a perspective warp."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.zeros((height, width, 3), np.float32)
+    for channel in range(3):
+        fx, fy, phase = rng.uniform(0.5, 3.0), rng.uniform(0.5, 3.0), rng.uniform(0, 6.28)
+        base[..., channel] = 127 + 60 * np.sin(fx * x / width * 6.28 + phase) * np.cos(
+            fy * y / height * 6.28
+        )
+    image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    side = min(width, height)
+    for _ in range(int(rng.integers(90, 130))):
+        radius = float(rng.uniform(0.01, 0.1)) * side
+        cx, cy = float(rng.uniform(0, width)), float(rng.uniform(0, height))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        kind = int(rng.integers(0, 3))
+        if kind == 0:
+            squash = float(rng.uniform(0.4, 1.0))
+            draw.ellipse((cx - radius, cy - radius * squash, cx + radius, cy + radius), colour)
+        elif kind == 1:
+            corners = int(rng.integers(3, 7))
+            angles = np.sort(rng.uniform(0, 6.28, corners))
+            reach = radius * rng.uniform(0.5, 1.0, corners)
+            polygon = [
+                (cx + float(r * np.cos(a)), cy + float(r * np.sin(a)))
+                for a, r in zip(angles, reach, strict=True)
+            ]
+            draw.polygon(polygon, fill=colour)
+        else:
+            dx, dy = rng.uniform(-3, 3, 2) * radius
+            draw.line((cx, cy, cx + float(dx), cy + float(dy)), colour, int(rng.integers(1, 5)))
+    pixels = np.asarray(image.filter(ImageFilter.GaussianBlur(0.7)), np.float32)
+    pixels += rng.normal(0, 4, pixels.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+
 def _dms(value: float) -> tuple[Fraction, Fraction, Fraction]:
     value = abs(value)
     degrees = int(value)

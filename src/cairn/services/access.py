@@ -58,6 +58,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "grade.read": _ALL,
     "grade.write": _REVIEW,
     "grade.policy": frozenset({Role.ADMIN}),
+    "search.similar": _ALL,  # places of similar images, never the images themselves
     "series.read": _ALL,
     "series.write": _REVIEW,
     "series.export": _REVIEW,  # GeoJSON of a series, lead packages for another country

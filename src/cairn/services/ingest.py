@@ -38,6 +38,7 @@ from cairn.evidence.registry import open_source
 from cairn.services.cases import add_evidence, find_evidence, get_case, source_path
 from cairn.services.context import Context
 from cairn.services.provenance import library_versions
+from cairn.services.similarity import FeatureSink
 from cairn.store import audit
 from cairn.store.models import IngestError, Occurrence, ProcessingRun
 from cairn.store.writer import IngestWriter
@@ -167,7 +168,10 @@ def ingest(
             run=run_id,
         )
 
-    writer = IngestWriter(ctx.db.engine, evidence.id, run_id, batch_entries=commit_entries)
+    sink = FeatureSink(ctx.workspace) if settings.local_features else None
+    writer = IngestWriter(
+        ctx.db.engine, evidence.id, run_id, batch_entries=commit_entries, on_features=sink
+    )
     done = writer.done_units()
     summary = IngestSummary(case_ref, evidence.label, run_id, skipped_units=len(done))
     status = "interrupted"
@@ -213,19 +217,26 @@ def ingest(
                 errors=len(summary.errors),
             )
     if status == "completed":
-        summary.links = _link_evidence(ctx, evidence.id, run_id)
+        summary.links = _link_evidence(ctx, evidence.id, run_id, sink.added if sink else [])
     return summary
 
 
-def _link_evidence(ctx: Context, evidence_id: int, run_id: int) -> int:
-    """Links are kept as the media arrive: the evidence's images against the workspace's."""
+def _link_evidence(ctx: Context, evidence_id: int, run_id: int, indexed: list[str]) -> int:
+    """Links are kept as the media arrive: the evidence's images against the workspace's, by
+    PDQ, and the images new to the feature index by local features."""
     from cairn.services.links import link_media  # numpy and the index: not for the CLI's start
+    from cairn.services.similarity import feature_index, link_features
 
     media = select(Occurrence.media_sha256).where(
         Occurrence.evidence_id == evidence_id, Occurrence.media_sha256.is_not(None)
     )
-    with ctx.db.engine.begin() as connection:
-        return link_media(connection, ctx.db.engine, media, by=ctx.actor.user, run_id=run_id)
+    engine, user = ctx.db.engine, ctx.actor.user
+    with engine.begin() as connection:
+        links = link_media(connection, engine, media, by=user, run_id=run_id)
+        if indexed:
+            index = feature_index(ctx.workspace)
+            links += link_features(connection, engine, index, indexed, by=user, run_id=run_id)
+        return links
 
 
 def _commit_entries() -> int:

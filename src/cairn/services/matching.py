@@ -17,20 +17,20 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.hash_kinds import DIGESTS, PDQ, PERCEPTUAL, HashKind
 from cairn.core.thresholds import PDQ_MIN_QUALITY, PDQ_POSSIBLE_MAX
 from cairn.core.types import Triage
 from cairn.matching.known import KnownIndexes
-from cairn.services.access import usable_by_agency
+from cairn.services.access import agency_media, usable_by_agency
 from cairn.services.alerts import raise_media_hits
 from cairn.services.cases import get_case
 from cairn.services.context import Context
 from cairn.services.graded import as_category, is_ignorable, known_from_grades
 from cairn.services.hashsets import materialize_known_files
-from cairn.services.links import link_media
+from cairn.services.links import link_media, stored_links
 from cairn.services.provenance import library_versions
 from cairn.services.sharing.filters import (
     ASK,
@@ -350,9 +350,57 @@ def _set_label(name: str, owner: str | None, fmt: str) -> str:
 
 
 def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
-    """Per matched media item of the case: its triage bucket and best match (active sets)."""
+    """Per matched media item of the case: its triage bucket and best match (active sets).
+
+    An item without a hostile match of its own that has a `local-features` link to an item of
+    the agency's cases that matched an illegal or alert set (exactly or by PDQ/vPDQ) is
+    near-known too: the link is its evidence (`method` and `variant` "local-features")."""
     agency_id = connection.scalar(select(Case.agency_id).where(Case.id == case_id))
-    rows = connection.execute(
+    result = _best(connection, Match.media_sha256.in_(case_media(case_id)), agency_id)
+    _apply_grades(connection, case_id, result)
+    shas = [
+        sha
+        for sha in connection.scalars(case_media(case_id))
+        if sha is not None and (sha not in result or result[sha].triage not in _SETTLED)
+    ]
+    links = stored_links(connection, shas, ["local-features"])
+    visible = None if agency_id is None else agency_media(agency_id)
+    others = _best(
+        connection,
+        Match.media_sha256.in_(sorted({link.other for link in links})),
+        agency_id,
+        visible,
+    )
+    settled = {sha for sha, best in result.items() if best.triage in _SETTLED}
+    for link in sorted(links, key=lambda k: (-k.score, k.other)):  # the best link is shown
+        other = others.get(link.other)
+        if other is None or other.triage not in _SETTLED or link.sha256 in settled:
+            continue
+        settled.add(link.sha256)
+        result[link.sha256] = BestMatch(
+            Triage.NEAR_KNOWN,
+            other.hashset,
+            other.category,
+            None,
+            "local-features",
+            "local-features",
+            other.series,
+        )
+    return result
+
+
+_SETTLED = (Triage.KNOWN, Triage.NEAR_KNOWN)
+
+
+def _best(
+    connection: Connection,
+    media: ColumnElement[bool],
+    agency_id: int | None,
+    held_by: Select[Any] | None = None,
+) -> dict[str, BestMatch]:
+    """The bucket and best match of each item selected by `media` (among those `held_by`
+    selects, when given), from the matches of the sets the agency may use."""
+    query = (
         select(
             Match.media_sha256,
             Match.method,
@@ -372,12 +420,15 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
         .join(KnownHash, KnownHash.id == Match.known_hash_id)
         .join(Media, Media.sha256 == Match.media_sha256)
         .where(
-            Match.media_sha256.in_(case_media(case_id)),
+            media,
             HashSet.removed_at.is_(None),
             # Media is shared between cases; the matches another agency's sets made are not.
             usable_by_agency(agency_id),
         )
     )
+    if held_by is not None:
+        query = query.where(Match.media_sha256.in_(held_by))
+    rows = connection.execute(query)
     grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     quality: dict[str, int | None] = {}
     for sha, method, distance, variant, band, kind, name, owner, fmt, *rest in rows:
@@ -401,6 +452,11 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
             variant,
             series or "",
         )
+    return result
+
+
+def _apply_grades(connection: Connection, case_id: int, result: dict[str, BestMatch]) -> None:
+    """Graded items of the case take their grade's bucket (in place)."""
     for sha, hit in known_from_grades(connection, case_id).items():
         graded = Triage.KNOWN_IGNORABLE if is_ignorable(hit.category) else Triage.KNOWN
         held = result.get(sha)
@@ -412,4 +468,3 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
             or (graded is Triage.KNOWN and held.triage is not Triage.KNOWN)
         ):
             result[sha] = BestMatch(graded, GRADES, str(as_category(hit.category)), None, "grade")
-    return result

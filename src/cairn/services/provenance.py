@@ -20,6 +20,7 @@ _PACKAGES = (
     "pytsk3",
     "libewf-python",
     "numpy",
+    "opencv-python-headless",
 )
 
 

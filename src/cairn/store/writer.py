@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cairn.core.records import EntryRecord, UnitResult, VideoInfo
+from cairn.core.records import EntryRecord, LocalFeatures, UnitResult, VideoInfo
 from cairn.store.models import IngestError, Media, MediaPdqVariant, Occurrence, Thumbnail
 from cairn.store.video_models import insert_videos
 
@@ -95,8 +95,12 @@ class IngestWriter:
         run_id: int | None,
         batch_entries: int = 5000,
         batch_seconds: float = 2.0,
+        on_features: Callable[[list[tuple[str, LocalFeatures]]], None] | None = None,
     ):
+        """`on_features` takes each batch's image features (by SHA-256) before the batch is
+        committed, so that every committed image has its features kept (the feature index)."""
         self.engine = engine
+        self.on_features = on_features
         self.evidence_id = evidence_id
         self.run_id = run_id
         self.batch_entries = batch_entries
@@ -129,6 +133,7 @@ class IngestWriter:
         media: dict[str, dict[str, Any]] = {}
         thumbnails: dict[str, bytes] = {}
         videos: dict[str, VideoInfo] = {}
+        features: dict[str, LocalFeatures] = {}
         variants: dict[tuple[str, str], dict[str, Any]] = {}
         occurrences: list[dict[str, Any]] = []
         for entry in self._pending:
@@ -143,6 +148,8 @@ class IngestWriter:
                         thumbnails.setdefault(row["sha256"], video.contact_sheet)
                 if image is not None and image.thumbnail is not None:
                     thumbnails.setdefault(row["sha256"], image.thumbnail)
+                if image is not None and image.features is not None and image.features.count:
+                    features.setdefault(row["sha256"], image.features)
                 for variant in image.pdq_variants if image is not None else ():
                     variants.setdefault(
                         (row["sha256"], variant.name),
@@ -175,6 +182,8 @@ class IngestWriter:
                 }
             )
             self._count(entry)
+        if features and self.on_features is not None:
+            self.on_features(list(features.items()))
         with self.engine.begin() as connection:
             if media:
                 connection.execute(

@@ -1,0 +1,271 @@
+"""Similarity by local features: the workspace's feature index kept at ingest, the
+`local-features` links it makes, and `cairn similar` (an outside image, or a region of it,
+searched in every case the user may see). How it works and its figures: docs/similarity.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, select
+
+from cairn.core.config import Workspace
+from cairn.core.errors import NotFoundError, UsageError
+from cairn.core.records import LocalFeatures
+from cairn.core.settings import AnalysisSettings
+from cairn.services.access import case_for, require, visible_case_ids
+from cairn.services.context import Context
+from cairn.services.links import Link, record_links
+from cairn.store import audit
+from cairn.store.models import Case, Evidence, Media, Occurrence
+
+if TYPE_CHECKING:
+    from cairn.matching.feature_index import FeatureIndex, Found
+    from cairn.services.identity import Principal
+
+DEFAULT_TOP = 20
+CHUNK = 5000
+Region = tuple[int, int, int, int]
+
+
+def feature_index(workspace: Workspace) -> FeatureIndex:
+    from cairn.matching.feature_index import FeatureIndex
+
+    return FeatureIndex(workspace.root / "indexes" / "features")
+
+
+@dataclass
+class FeatureSink:
+    """What an ingest's writer hands its image features to: the index, which keeps those it
+    does not hold yet; `added` lists them, for linking once the ingest ends."""
+
+    workspace: Workspace
+    added: list[str] = field(default_factory=list)
+    _index: FeatureIndex | None = None
+
+    def __call__(self, items: list[tuple[str, LocalFeatures]]) -> None:
+        if self._index is None:
+            self._index = feature_index(self.workspace)
+        self.added.extend(self._index.add(items))
+
+
+def link_features(
+    connection: Connection,
+    engine: Engine,
+    index: FeatureIndex,
+    shas: Collection[str],
+    *,
+    by: str,
+    run_id: int | None = None,
+) -> int:
+    """Store the `local-features` links of the given indexed images to every other image of
+    the index (candidates from the inverted file, each verified). Returns the links written."""
+    links: list[Link] = []
+    for sha in sorted(set(shas)):
+        if sha not in index:
+            continue
+        for found in index.search(index.features(sha), exclude=[sha]):
+            v = found.verified
+            links.append(
+                Link(
+                    sha,
+                    found.sha256,
+                    "local-features",
+                    v.score,
+                    v.query_region,
+                    v.found_region,
+                    details=_details(found, sha),
+                )
+            )
+    # The index may hold an image whose batch never committed (a killed ingest): no media row.
+    stored = _existing(connection, {link.b for link in links})
+    return record_links(
+        connection, engine, [k for k in links if k.b in stored], by=by, run_id=run_id
+    )
+
+
+def _details(found: Found, query: str) -> dict[str, Any]:
+    v = found.verified
+    return {
+        "inliers": v.inliers,
+        "matches": v.matches,
+        "model": v.model,
+        # The image flipped left to right matched: which of the two was flipped.
+        "mirrored": v.mirrored,
+        "from": query,
+    }
+
+
+def _existing(connection: Connection, shas: Collection[str]) -> set[str]:
+    wanted = sorted(shas)
+    found: set[str] = set()
+    for start in range(0, len(wanted), CHUNK):
+        found.update(
+            connection.scalars(
+                select(Media.sha256).where(Media.sha256.in_(wanted[start : start + CHUNK]))
+            )
+        )
+    return found
+
+
+# `cairn similar` ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimilarHit:
+    """A place where a verified similar image was found: the case (its reference as created),
+    the evidence item and path, the image, the score (0-1, higher is more certain), the inliers,
+    and the matched region of the found image and of the query ([x, y, w, h], their pixels)."""
+
+    case: str
+    evidence: str
+    path: str
+    sha256: str
+    score: float
+    inliers: int
+    region: list[int]
+    query_region: list[int]
+    mirrored: bool
+
+
+@dataclass(frozen=True)
+class SimilarResult:
+    hits: list[SimilarHit]
+    features: int  # the query's features; 0 when it has none to compare
+    reason: str = ""  # why nothing could be searched ("flat", "too few features", ...)
+
+
+def parse_region(text: str | None) -> Region | None:
+    """`X,Y,W,H` in whole pixels, as given to `--region`."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        x, y, w, h = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"--region must be X,Y,W,H in whole pixels, not {text!r}") from None
+    return (x, y, w, h)
+
+
+def similar(
+    ctx: Context,
+    principal: Principal | None,
+    *,
+    image: bytes | None = None,
+    sha256: str | None = None,
+    region: Region | None = None,
+    case_ref: str | None = None,
+    top: int = DEFAULT_TOP,
+) -> SimilarResult:
+    """Images of the cases the principal may see (or of `case_ref`) showing the query image,
+    a region of it, or the same scene: an image file given as bytes, or a workspace image by
+    SHA-256 (which must be in a case the principal sees). Best score first, at most `top`
+    places."""
+    require(principal, "search.similar")
+    if (image is None) == (sha256 is None):
+        raise UsageError("give an image or the SHA-256 of a media item, not both")
+    if not 1 <= top <= 1000:
+        raise UsageError("--top must be 1..1000")
+    index = feature_index(ctx.workspace)
+    with ctx.db.session() as session:
+        cases = visible_case_ids(session, principal)
+        if case_ref is not None:
+            cases = select(Case.id).where(Case.id == case_for(session, principal, case_ref).id)
+        query = _query_features(session.connection(), index, cases, image, sha256, region)
+        from cairn.matching.local_features import Features
+
+        hits: list[SimilarHit] = []
+        if query.count:
+            features = Features.of(query)
+            found = index.search(features, max(top, 48), exclude=[sha256] if sha256 else ())
+            hits = _places(session.connection(), cases, found, region)[:top]
+        audit.record(
+            session,
+            ctx.actor,
+            "similar.search",
+            case_ref,
+            sha256=sha256,
+            image_bytes=None if image is None else len(image),
+            region=None if region is None else list(region),
+            features=query.count,
+            results=len(hits),
+        )
+    return SimilarResult(hits, query.count, query.reason)
+
+
+def _query_features(
+    connection: Connection,
+    index: FeatureIndex,
+    cases: Any,
+    image: bytes | None,
+    sha256: str | None,
+    region: Region | None,
+) -> LocalFeatures:
+    if image is not None:
+        from cairn.media.image import region_features
+
+        try:
+            return region_features(image, region, AnalysisSettings())
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    assert sha256 is not None
+    held = connection.scalar(
+        select(Occurrence.id)
+        .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .where(Occurrence.media_sha256 == sha256, Evidence.case_id.in_(cases))
+        .limit(1)
+    )
+    if held is None or sha256 not in index:
+        raise NotFoundError(f"no indexed image {sha256}")
+    features = index.features(sha256)
+    if region is not None:
+        x, y, w, h = region
+        if w < 1 or h < 1 or x < 0 or y < 0 or x + w > features.width or y + h > features.height:
+            raise UsageError(f"region {x},{y},{w},{h} is not inside the image")
+        features = features.crop(x, y, w, h)
+    return LocalFeatures(
+        features.width,
+        features.height,
+        len(features),
+        features.points.tobytes(),
+        features.descriptors.tobytes(),
+        "" if len(features) else "too few features",
+    )
+
+
+def _places(
+    connection: Connection, cases: Any, found: list[Found], region: Region | None
+) -> list[SimilarHit]:
+    """Each verified image at every place it occurs in the cases searched."""
+    by_sha = {f.sha256: f for f in found}
+    rows = connection.execute(
+        select(Case.ref, Evidence.label, Occurrence.path, Occurrence.media_sha256)
+        .join(Evidence, Evidence.id == Occurrence.evidence_id)
+        .join(Case, Case.id == Evidence.case_id)
+        .where(Occurrence.media_sha256.in_(list(by_sha)), Case.id.in_(cases))
+        .order_by(Case.ref, Evidence.label, Occurrence.path, Occurrence.id)
+    )
+    dx, dy = (region[0], region[1]) if region is not None else (0, 0)
+    hits = []
+    for ref, label, path, sha in rows:
+        if sha is None:  # never: selected by SHA-256
+            continue
+        v = by_sha[sha].verified
+        qx, qy, qw, qh = v.query_region
+        hits.append(
+            SimilarHit(
+                ref,
+                label,
+                path.decode("utf-8", "backslashreplace"),
+                sha,
+                v.score,
+                v.inliers,
+                list(v.found_region),
+                [qx + dx, qy + dy, qw, qh],
+                v.mirrored,
+            )
+        )
+    hits.sort(key=lambda h: -h.score)  # stable: places of one image stay in order
+    return hits

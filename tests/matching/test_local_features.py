@@ -32,7 +32,7 @@ def test_a_mirrored_copy_is_linked_without_detecting_again() -> None:
     found, why = verify(mirrored, _features(scene))
     assert found is not None and found.mirrored, why
     x, _y, w, _h = found.query_region
-    assert 0 <= x and x + w <= 480  # in the query's own (unflipped) pixels
+    assert x >= 0 and x + w <= 480  # in the query's own (unflipped) pixels
     again = _features(scene).mirrored().mirrored()
     assert (again.descriptors == _features(scene).descriptors).all()
 

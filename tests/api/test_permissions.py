@@ -102,6 +102,7 @@ SPECS: dict[tuple[str, str], Spec] = {
         json={"shared": o == w.shared_set}  # as it is: the matrix changes no sharing
     ),
     ("GET", "/api/v1/search"): lambda w, r, a, o: Call(params={"md5": w.own_photo[a].md5}),
+    ("POST", "/api/v1/similar"): lambda w, r, a, o: Call(content=w.common.data),
     ("GET", "/api/v1/series"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/series"): lambda w, r, a, o: Call(
         json={"name": w.unique("series")}, success=201

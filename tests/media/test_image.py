@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cairn.core.records import ErrorRecord, ImageInfo
+from cairn.core.records import ErrorRecord, ImageInfo, LocalFeatures
 from cairn.core.settings import AnalysisSettings
 from cairn.hashing.pdq import ZERO_HEX, hamming, pdq_from_image
 from cairn.media.image import analyse_image, draft_scale
@@ -233,7 +233,14 @@ def test_heic_and_avif_are_decoded(fmt: str, content_type: ContentType) -> None:
 def test_tiny_image_hashes_to_zero() -> None:
     info, errors = analyse_image(_encode(Image.new("RGB", (4, 3), (9, 9, 9)), "PNG"), PNG, FAST)
     assert errors == []
-    assert info == ImageInfo(4, 3, pdq=ZERO_HEX, pdq_quality=0, pdq_method="full")
+    assert info == ImageInfo(
+        4,
+        3,
+        pdq=ZERO_HEX,
+        pdq_quality=0,
+        pdq_method="full",
+        features=LocalFeatures(4, 3, 0, reason="too small"),
+    )
 
 
 # --- limits ----------------------------------------------------------------------------------

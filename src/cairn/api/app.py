@@ -56,6 +56,7 @@ from cairn.api.routes import (
     search,
     series,
     share,
+    similar,
     triage,
     users,
 )
@@ -83,6 +84,7 @@ ROUTERS = (
     grading,
     messaging,
     search,
+    similar,
     series,
     records,
     alerts,

@@ -56,6 +56,7 @@ ROUTE_PERMISSIONS: Final[dict[tuple[str, str], str]] = {
     ("GET", f"{V1}/hashsets/{{hashset_id}}/export"): "hashset.read",
     ("PUT", f"{V1}/hashsets/{{hashset_id}}/shared"): "hashset.share",
     ("GET", f"{V1}/search"): "search.hash",
+    ("POST", f"{V1}/similar"): "search.similar",
     ("GET", f"{V1}/series"): "series.read",
     ("POST", f"{V1}/series"): "series.write",
     ("GET", f"{V1}/series/{{series_id}}"): "series.read",

@@ -231,6 +231,18 @@ class SearchResult(BaseModel):
     known_hits: list[KnownHit]
 
 
+class SimilarHitOut(BaseModel):
+    case: str
+    evidence: str
+    path: str
+    sha256: str
+    score: float
+    inliers: int
+    region: list[int]
+    query_region: list[int]
+    mirrored: bool
+
+
 class TriageRow(BaseModel):
     evidence: str
     bucket: str

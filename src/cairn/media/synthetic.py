@@ -90,6 +90,26 @@ def synthetic_scene(seed: int, width: int = 800, height: int = 600) -> Image.Ima
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
+def reshoot(image: Image.Image, seed: int, strength: float = 0.08) -> Image.Image:
+    """The same scene photographed again: another viewpoint (a perspective warp moving each
+    corner by up to `strength` of the picture), other light (a gradient and a colour cast),
+    sensor noise and a little blur."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    pixels = np.asarray(image.convert("RGB"))
+    height, width = pixels.shape[:2]
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    moved = corners + rng.uniform(-strength, strength, (4, 2)).astype(np.float32) * [width, height]
+    matrix = cv2.getPerspectiveTransform(corners, moved.astype(np.float32))
+    warped = cv2.warpPerspective(pixels, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+    light = np.linspace(rng.uniform(0.6, 0.85), rng.uniform(1.0, 1.2), width, dtype=np.float32)
+    lit = warped.astype(np.float32) * light[None, :, None] * rng.uniform(0.85, 1.1, 3)
+    lit += rng.normal(0, 5, lit.shape)
+    blurred = cv2.GaussianBlur(np.clip(lit, 0, 255).astype(np.uint8), (3, 3), 0.8)
+    return Image.fromarray(blurred, "RGB")
+
+
 def _dms(value: float) -> tuple[Fraction, Fraction, Fraction]:
     value = abs(value)
     degrees = int(value)

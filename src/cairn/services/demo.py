@@ -28,6 +28,7 @@ from cairn.services.cases import create_case, get_case
 from cairn.services.context import Context
 from cairn.services.hashsets import import_hashset, list_hashsets
 from cairn.services.ingest import IngestSummary, Progress, ingest
+from cairn.services.links import case_links
 from cairn.services.matching import MatchSummary, match_case
 from cairn.services.messaging.discovery import import_from_evidence
 from cairn.services.messaging.reports import analyse_case, conversation_lines, summary_lines
@@ -61,7 +62,13 @@ class DemoResult:
 
 def build_device(root: Path) -> Path:
     """Write the synthetic device under `root` (idempotent: same bytes every time)."""
-    from cairn.media.synthetic import CameraExif, jpeg_bytes, synthetic_image
+    from cairn.media.synthetic import (
+        CameraExif,
+        jpeg_bytes,
+        reshoot,
+        synthetic_image,
+        synthetic_scene,
+    )
 
     dcim = root / "DCIM" / "Camera"
     dcim.mkdir(parents=True, exist_ok=True)
@@ -94,6 +101,14 @@ def build_device(root: Path) -> Path:
     (downloads / "received_rotated.jpg").write_bytes(jpeg_bytes(rotated, quality=85))
     letterboxed = ImageOps.pad(Image.open(io.BytesIO(photos[7])), (1280, 1280), color=(0, 0, 0))
     (whatsapp / "IMG-20240521-WA0002.jpg").write_bytes(jpeg_bytes(letterboxed, quality=85))
+    # A room photographed twice, and a cropped copy of the first shot sent on: local features
+    # link all three, where PDQ sees three unrelated pictures.
+    room = synthetic_scene(2024, 1024, 768)
+    (dcim / "IMG_20240601_0900.jpg").write_bytes(jpeg_bytes(room, CameraExif(serial="SN-0001")))
+    reshot = reshoot(room, 7)
+    (dcim / "IMG_20240601_0905.jpg").write_bytes(jpeg_bytes(reshot, CameraExif(serial="SN-0001")))
+    cropped = room.crop((140, 100, 860, 640))
+    (whatsapp / "IMG-20240602-WA0003.jpg").write_bytes(jpeg_bytes(cropped, quality=70))
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as z:
         z.writestr("inner/photo.jpg", photos[4])
@@ -266,6 +281,7 @@ def run_demo(
     findings = _findings(ctx, DEMO_CASE)
     findings.insert(0, _stick_finding(ctx, stick_summary))
     findings.extend(video_findings(ctx, DEMO_CASE))
+    findings.extend(_similarity_findings(ctx, DEMO_CASE))
     findings.extend(summary_lines(analyse_case(ctx, DEMO_CASE)))
     findings.extend(conversation_lines(ctx, DEMO_CASE, DEMO_WALKERS.subject))
     findings.extend(_series_findings(ctx, device, settings))
@@ -288,6 +304,33 @@ def run_demo(
         findings=findings,
         more_ingests=[stick_summary] if stick_summary else [],
     )
+
+
+def _similarity_findings(ctx: Context, case_ref: str) -> list[str]:
+    """The case's local-features links, each pair once: crops, screenshots, re-shot scenes."""
+    lines = []
+    seen: set[frozenset[str]] = set()
+    paths: dict[str, str] = {}
+    linked = case_links(ctx, None, case_ref, ["local-features"])
+    for item in linked:
+        paths[item.sha256] = item.paths[0]
+    for item in linked:
+        for link in item.links:
+            pair = frozenset((item.sha256, link.sha256))
+            if link.case != case_ref or pair in seen or link.sha256 not in paths:
+                continue
+            seen.add(pair)
+            region = ",".join(map(str, link.region or ()))
+            lines.append(
+                f"same picture or scene (local features, {link.details.get('inliers')} inliers, "
+                f"score {link.score:.2f}): {item.paths[0]} ~ {paths[link.sha256]} "
+                f"(region {region} of the latter)"
+            )
+    if lines:
+        lines.append(
+            f"`cairn links --case {case_ref}` lists every link; `cairn similar IMAGE` searches"
+        )
+    return lines
 
 
 def _demo_login(ctx: Context) -> None:

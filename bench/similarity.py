@@ -73,7 +73,13 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def references(count: int) -> list[tuple[str, Image.Image]]:
-    photos = sorted(SHARED.glob("data/*/*.jpg")) if SHARED.is_dir() else []
+    # Distinct photos only: bridge-mods holds one picture edited several ways.
+    photos = [
+        *sorted(SHARED.glob("data/reg-test-input/labelme-subset/*.jpg")),
+        SHARED / "data" / "bridge-mods" / "aaa-orig.jpg",
+        SHARED / "data" / "reg-test-input" / "pen-and-coaster.png",
+    ]
+    photos = [p for p in photos if p.is_file()]
     found: list[tuple[str, Image.Image]] = []
     for path in photos[: count // 4]:
         with Image.open(path) as image:

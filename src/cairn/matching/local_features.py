@@ -21,6 +21,7 @@ REPROJECTION = 0.012  # RANSAC's inlier distance, as a share of the image's long
 MIN_REGION = 0.08  # the matched region's short side, as a share of the image's short side
 GRID = 4  # spread check: the matched region cut GRID x GRID...
 MIN_CELLS = 6  # ...must hold inliers in this many cells, and in its centre
+MAX_GAP = 0.35  # no empty band across the region wider than this share of it
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,8 +185,9 @@ def _spread_region(
     points: npt.NDArray[np.float32], features: Features
 ) -> tuple[int, int, int, int] | None:
     """The inliers' bounding box, if they spread like a picture's content: the box is not a
-    sliver of the image, and its cells, centre included, hold inliers (an app's bars, a caption
-    strip or a line of text match in bands at the edges and leave the middle empty)."""
+    sliver of the image, its cells, centre included, hold inliers, and no wide empty band
+    crosses it (an app's bars, a caption strip or lines of text match in bands around a
+    picture that differs)."""
     x0, y0 = points.min(axis=0)
     x1, y1 = points.max(axis=0)
     w, h = float(x1 - x0), float(y1 - y0)
@@ -196,4 +198,8 @@ def _spread_region(
     centre = {(c, r) for c in (1, 2) for r in (1, 2)}
     if len(occupied) < MIN_CELLS or not occupied & centre:
         return None
+    # An app's bar above and its text below a picture that differs: two bands of inliers.
+    for axis, extent in ((0, w), (1, h)):
+        if float(np.diff(np.sort(points[:, axis])).max()) > MAX_GAP * extent:
+            return None
     return (int(x0), int(y0), max(1, round(w)), max(1, round(h)))

@@ -104,8 +104,10 @@ def build_device(root: Path) -> Path:
     # A room photographed twice, and a cropped copy of the first shot sent on: local features
     # link all three, where PDQ sees three unrelated pictures.
     room = synthetic_scene(2024, 1024, 768)
-    (dcim / "IMG_20240601_0900.jpg").write_bytes(jpeg_bytes(room))
-    (dcim / "IMG_20240601_0905.jpg").write_bytes(jpeg_bytes(reshoot(room, 7)))
+    pictures = root / "Pictures" / "Room"  # apart from the camera roll: no folder links to it
+    pictures.mkdir(parents=True, exist_ok=True)
+    (pictures / "IMG_0900.jpg").write_bytes(jpeg_bytes(room))
+    (pictures / "IMG_0905.jpg").write_bytes(jpeg_bytes(reshoot(room, 7)))
     cropped = room.crop((140, 100, 860, 640))
     (whatsapp / "IMG-20240602-WA0003.jpg").write_bytes(jpeg_bytes(cropped, quality=70))
     inner = io.BytesIO()

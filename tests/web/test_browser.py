@@ -166,8 +166,9 @@ def test_map_graph_item_and_series_pages_by_keyboard(
     # Build a series from the item: type its name, Enter files the item in it.
     page.locator("input[name=new_series]").focus()
     page.keyboard.type("Embankment series")
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{base_url}/cases/A-1/items/{sha}")
+    with page.expect_navigation():  # the POST, then its redirect back to the item
+        page.keyboard.press("Enter")
+    assert page.url == f"{base_url}/cases/A-1/items/{sha}"
     page.goto(f"{base_url}/cases/A-1/graph")
     assert page.locator("#graph .group").count() >= 1
     assert page.locator("#graph .person").count() >= 2

@@ -515,6 +515,13 @@ def _paths(session: Session, seqs: list[int]) -> dict[int, str]:
 def stack_members(ctx: Context, case_id: int, lead: str) -> list[str]:
     """The items of the stack `lead` leads in the case, the lead first, then by arrival."""
     with ctx.db.session() as session:
+        size = session.scalar(
+            select(QueueItem.stack_size).where(
+                QueueItem.case_id == case_id, QueueItem.sha256 == lead, QueueItem.is_lead
+            )
+        )
+        if size is None or size == 1:  # most stacks: no need to look for members
+            return [lead] if size else []
         return list(
             session.scalars(
                 select(QueueItem.sha256)

@@ -21,7 +21,10 @@ class QueueItem(Base):
     """One image or video of a case in its review queue; near-duplicates share a lead."""
 
     __tablename__ = "review_queue"
-    __table_args__ = (Index("ix_review_queue_page", "case_id", "is_lead", "rank", "seq"),)
+    __table_args__ = (
+        Index("ix_review_queue_page", "case_id", "is_lead", "rank", "seq"),
+        Index("ix_review_queue_stack", "case_id", "lead_sha256"),  # a stack's members
+    )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), primary_key=True)

@@ -338,3 +338,27 @@ def test_a_reviewer_builds_a_series_from_the_item_page(
     assert "unidentified" in board  # its status
     no_token = client.post(f"/cases/A-1/items/{sha}/series", data={"new_series": "X"})
     assert no_token.status_code == 403
+
+
+def test_similar_image_search_from_an_item_and_from_an_upload(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    csrf = log_in(client, EXAMINER)
+    sha = review_world.files["single13.jpg"]
+    page = client.get(f"/cases/A-1/similar?sha256={sha}")
+    assert page.status_code == 200 and "Results" in page.text
+    uploaded = client.post(
+        "/cases/A-1/similar",
+        data={"csrf_token": csrf, "region": ""},
+        files={
+            "image": (
+                "query.jpg",
+                (review_world.root / "evidence" / "AA-1-phone" / "single13.jpg").read_bytes(),
+                "image/jpeg",
+            )
+        },
+    )
+    assert uploaded.status_code == 200 and "Results" in uploaded.text
+    no_token = client.post("/cases/A-1/similar", files={"image": ("q.jpg", b"x", "image/jpeg")})
+    assert no_token.status_code == 403
+    assert client.get(f"/cases/B-1/similar?sha256={sha}").status_code == 404

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from cairn.core.errors import UsageError
-from cairn.services import media, review
+from cairn.services import media, review, similarity
 from cairn.services.access import case_for, usable_by_agency, visible_series
 from cairn.services.links import linked_cases, stored_links
 from cairn.services.messaging.graph import case_graph
@@ -36,6 +36,7 @@ from cairn.web.pages import sha256_of
 from cairn.web.render import page
 
 router = APIRouter(include_in_schema=False)
+MAX_QUERY_BYTES = 50 << 20  # a photo to search with, not an archive
 
 
 @dataclass(frozen=True)
@@ -313,4 +314,74 @@ def report_download(
             "Content-Disposition": f'attachment; filename="{rendered.filename}"',
             "Cache-Control": "no-store, private",
         },
+    )
+
+
+@router.get("/cases/{ref}/similar")
+def similar_form(
+    request: Request,
+    ref: str,
+    viewer: Annotated[Viewer, Depends(needs("search.similar"))],
+    sha256: str = "",
+    region: str = "",
+) -> Response:
+    """Similar-image search from an item of the case (and a region of it), every case of the
+    agency searched; an uploaded picture is searched by the POST beside it."""
+    case = _case(viewer, ref)
+    result = None
+    if sha256:
+        result = similarity.similar(
+            viewer.ctx,
+            viewer.principal,
+            sha256=sha256_of(sha256),
+            region=similarity.parse_region(region or None),
+        )
+    return page(
+        request,
+        "similar.html",
+        viewer,
+        case_ref=case.ref,
+        here="similar",
+        sha256=sha256,
+        region=region,
+        result=result,
+    )
+
+
+@router.post("/cases/{ref}/similar")
+async def similar_upload(
+    request: Request,
+    ref: str,
+    viewer: Annotated[Viewer, Depends(needs("search.similar"))],
+    _csrf: Csrf,
+) -> Response:
+    """Similar-image search with an uploaded picture (kept in memory only, never stored)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+
+    case = _case(viewer, ref)
+    form = await request.form()
+    upload = form.get("image")
+    region = form.get("region")
+    if not isinstance(upload, UploadFile):
+        raise UsageError("choose a picture to search with")
+    data = await upload.read(MAX_QUERY_BYTES + 1)
+    if len(data) > MAX_QUERY_BYTES:
+        raise UsageError("the picture is larger than the search accepts")
+    result = await run_in_threadpool(
+        similarity.similar,
+        viewer.ctx,
+        viewer.principal,
+        image=data,
+        region=similarity.parse_region(region if isinstance(region, str) and region else None),
+    )
+    return page(
+        request,
+        "similar.html",
+        viewer,
+        case_ref=case.ref,
+        here="similar",
+        sha256="",
+        region=region if isinstance(region, str) else "",
+        result=result,
     )

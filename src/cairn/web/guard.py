@@ -107,7 +107,7 @@ async def check_csrf(request: Request) -> None:
         raise LoginRequired
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
+        ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         form = await request.form()
         value = form.get(CSRF_FIELD)

@@ -103,6 +103,14 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/v1/search"): lambda w, r, a, o: Call(params={"md5": w.own_photo[a].md5}),
     ("POST", "/api/v1/similar"): lambda w, r, a, o: Call(content=w.common.data),
+    ("GET", "/api/v1/cases/{ref}/cameras"): lambda w, r, a, o: Call(),
+    # One reference is refused (at least 20 are needed): the answer after the checks.
+    ("POST", "/api/v1/cases/{ref}/cameras"): lambda w, r, a, o: Call(
+        json={"name": "phone", "items": [w.own_photo[a].sha256]}, success=422
+    ),
+    ("GET", "/api/v1/cases/{ref}/camera-matches"): lambda w, r, a, o: Call(),
+    ("POST", "/api/v1/cases/{ref}/camera-matches"): lambda w, r, a, o: Call(),
+    ("GET", "/api/v1/cases/{ref}/camera-signatures"): lambda w, r, a, o: Call(),
     ("GET", "/api/v1/series"): lambda w, r, a, o: Call(),
     ("POST", "/api/v1/series"): lambda w, r, a, o: Call(
         json={"name": w.unique("series")}, success=201

@@ -208,6 +208,7 @@ def test_phone_photo_exif(name: str, orientation: int, taken: str) -> None:
         make="samsung",
         model="SM-G930V",
         software="G930VVRS4BQI1",
+        image_unique_id="C12QSJK01SM",  # the same in all four: this phone writes one per device
         datetime_original=taken,
         gps_lat=_degrees((38, 1), (58, 1), (40566, 1000)),
         gps_lon=-_degrees((77, 1), (1, 1), (235297, 10000)),
@@ -482,3 +483,17 @@ def test_corrupted_valid_block_never_raises(edits: list[tuple[int, int]]) -> Non
         block[at] = value
     result = read_exif(bytes(block))
     assert isinstance(result, ExifResult)
+
+
+def test_exposure_id_and_lens_serial_are_read() -> None:
+    from cairn.media.synthetic import CameraExif, jpeg_bytes, synthetic_image
+
+    data = jpeg_bytes(
+        synthetic_image(1, 64, 64), CameraExif(image_unique_id="f00dcafe", lens_serial="L-42")
+    )
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        info = read_exif(img.info["exif"]).info
+    assert info is not None
+    assert (info.image_unique_id, info.lens_serial) == ("f00dcafe", "L-42")

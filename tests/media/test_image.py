@@ -16,6 +16,7 @@ from cairn.core.records import ErrorRecord, ImageInfo, LocalFeatures
 from cairn.core.settings import AnalysisSettings
 from cairn.hashing.pdq import ZERO_HEX, hamming, pdq_from_image
 from cairn.media.image import analyse_image, draft_scale
+from cairn.media.jpeg_signature import signature
 from cairn.media.sniff import AVIF, GIF, HEIC, JPEG, PNG, WEBP, ContentType, sniff
 from cairn.media.synthetic import synthetic_image
 from cairn.media.thumbnail import new_key, open_thumbnail, render_jpeg
@@ -302,7 +303,7 @@ def test_truncated_jpeg_keeps_dimensions_and_records_decode_error() -> None:
     ramp = np.linspace(0, 255, 640 * 480 * 3).astype(np.uint8).reshape(480, 640, 3)
     data = _encode(Image.fromarray(ramp), quality=90)
     info, errors = analyse_image(data[: len(data) // 2], JPEG, FAST)
-    assert info == ImageInfo(640, 480)
+    assert info == ImageInfo(640, 480, jpeg=signature(data))  # the header is whole
     assert errors == [
         ErrorRecord("decode", "OSError: image file is truncated (11 bytes not processed)")
     ]
@@ -329,7 +330,7 @@ def test_corrupt_scan_data_keeps_dimensions_and_records_decode_error() -> None:
     for i in range(data.find(b"\xff\xda") + 300, len(data) - 10, 7):  # after start of scan
         data[i] ^= 0x55
     info, errors = analyse_image(bytes(data), JPEG, FAST)
-    assert info == ImageInfo(640, 480)
+    assert info == ImageInfo(640, 480, jpeg=signature(bytes(data)))  # the header is whole
     assert errors == [ErrorRecord("decode", "OSError: broken data stream when reading image file")]
 
 

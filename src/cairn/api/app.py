@@ -43,6 +43,7 @@ from cairn.api.routes import (
     alerts,
     audit,
     auth,
+    cameras,
     cases,
     evidence,
     evidence_roots,
@@ -89,6 +90,7 @@ ROUTERS = (
     records,
     alerts,
     share,
+    cameras,
     audit,
 )
 

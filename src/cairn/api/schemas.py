@@ -479,3 +479,41 @@ class SuggestionOut(BaseModel):
     identified_elsewhere: bool
     media: list[SuggestedMediaOut]
     links: list[LinkEvidenceOut]
+
+
+class CameraLeftOut(BaseModel):
+    source: str
+    reason: str
+
+
+class CameraOut(BaseModel):
+    name: str
+    width: int
+    height: int
+    references: int = Field(description="Reference images the fingerprint was computed from.")
+    left_out: list[CameraLeftOut]
+    groups: int = Field(description="Groups of related references; more than 1: mixed cameras.")
+    created_at: str
+    created_by: str
+
+
+class CameraCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    items: list[str] = Field(max_length=500, description="SHA-256s or paths of case items.")
+
+
+class CameraMatchOut(BaseModel):
+    sha256: str
+    camera: str
+    pce: float
+    transform: str = Field(description="e.g. scale=0.5,rot=90")
+    matched: bool = Field(description="PCE above the threshold (60): a lead, not a verdict.")
+
+
+class JpegSignatureOut(BaseModel):
+    signature: str
+    origin: str = Field(description="camera or re-saved")
+    quality: int | None
+    cameras: list[str]
+    images: int
+    workspace_cameras: int = Field(description="Distinct cameras sharing it (1: distinctive).")

@@ -19,8 +19,8 @@ K = TypeVar("K", bound=Hashable)
 
 MIN_IMAGES = 20  # below this the estimate is too noisy to test against (Chen et al. use 20-50)
 CHECK_SIDE = 1024  # the consistency check compares the central crop of this size
-# Two residuals of one camera correlate: z = ρ·√n over the central crop. Unrelated
-# residuals give |z| of a few at most; 6 leaves room for the scenes' own correlation.
+# Residuals correlate as z = ρ·√n over the central crop; unrelated ones give a standard normal
+# z, so a pooled z above 6 is not chance (and leaves room for the scenes' own correlation).
 SAME_CAMERA_Z = 6.0
 
 
@@ -93,23 +93,31 @@ def _normalised(values: Array) -> Array:
 
 
 def _groups(keys: list[K], crops: dict[K, Array]) -> list[list[K]]:
-    """Connected groups of references whose residuals correlate (z > SAME_CAMERA_Z), largest
-    first (ties: in the order given)."""
+    """Groups of references from one camera, largest first (ties: in the order given).
+
+    Two residuals of one camera correlate weakly, so single pairs are not trusted: groups
+    start as single images and the two groups whose pooled statistic Z(A, B) = Σ z_ij /
+    √(|A|·|B|) is highest merge while it exceeds SAME_CAMERA_Z. Unrelated groups keep Z near
+    N(0, 1) whatever their size; groups of one camera gain with every image added.
+    """
     if not keys:
         return []
-    matrix = np.stack([crops[key] for key in keys])
+    matrix = np.stack([crops[key] for key in keys]).astype(np.float64)
     z = (matrix @ matrix.T) * np.sqrt(matrix.shape[1])
-    parent = list(range(len(keys)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in zip(*np.nonzero(np.triu(z > SAME_CAMERA_Z, 1)), strict=True):
-        parent[root(int(i))] = root(int(j))
-    members: dict[int, list[K]] = {}
-    for index, key in enumerate(keys):
-        members.setdefault(root(index), []).append(key)
-    return sorted(members.values(), key=lambda group: -len(group))
+    np.fill_diagonal(z, 0.0)
+    groups = [[index] for index in range(len(keys))]
+    while len(groups) > 1:
+        members = np.zeros((len(groups), len(keys)))
+        for row, group in enumerate(groups):
+            members[row, group] = 1.0
+        sizes = members.sum(axis=1)
+        pooled = (members @ z @ members.T) / np.sqrt(np.outer(sizes, sizes))
+        np.fill_diagonal(pooled, -np.inf)
+        first, second = np.unravel_index(int(np.argmax(pooled)), pooled.shape)
+        if pooled[first, second] <= SAME_CAMERA_Z:
+            break
+        low, high = sorted((int(first), int(second)))
+        groups[low] = sorted(groups[low] + groups[high])
+        del groups[high]
+    ordered = sorted(groups, key=lambda group: (-len(group), group[0]))
+    return [[keys[index] for index in group] for group in ordered]

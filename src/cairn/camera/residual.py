@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float32]
 
-WAVELET = "db8"  # Lukáš et al. 2006
+WAVELET = "db4"  # as the widely used prnu-python (Lukáš et al. used db8: twice the taps)
 LEVELS = 4
 SIGMA0 = 3.0  # the denoiser's assumed noise std in grey levels (Chen et al. 2008)
 WINDOWS = (3, 5, 7, 9)  # local-variance windows; the smallest estimate wins (Mihçak et al.)

@@ -75,6 +75,15 @@ def jpeg(image: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
+def camera_layout(data: bytes) -> bytes:
+    """A library-written JPEG laid out as camera firmware writes one: the JFIF segment that
+    libjpeg puts first is dropped, so the EXIF segment leads (media.jpeg_signature)."""
+    if data[2:4] == b"\xff\xe0" and data[6:11] == b"JFIF\x00":
+        length = int.from_bytes(data[4:6], "big")
+        return data[:2] + data[4 + length :]
+    return data
+
+
 def app_version(data: bytes, long_side: int = 1600, quality: int = 75) -> bytes:
     """What a messaging app sends: downscaled so the long side is at most `long_side`,
     re-compressed at `quality`."""

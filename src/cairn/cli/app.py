@@ -12,6 +12,7 @@ import typer
 
 from cairn.cli.admin import agency_app, audit_app, db_app, token_app, user_app
 from cairn.cli.alerts import alert_app
+from cairn.cli.camera import camera_app
 from cairn.cli.cases import case_app
 from cairn.cli.demo import demo
 from cairn.cli.evidence import evidence_app
@@ -40,6 +41,7 @@ app.add_typer(case_app, name="case")
 app.add_typer(hashset_app, name="hashset")
 app.add_typer(messaging_app, name="messaging")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(camera_app, name="camera")
 app.add_typer(export_app, name="export")
 app.add_typer(grading_app, name="grading")
 app.add_typer(series_app, name="series")

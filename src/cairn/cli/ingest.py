@@ -44,6 +44,10 @@ def ingest(
         str | None,
         typer.Option(help="The phone owner's number (+44…), for its messaging artefacts."),
     ] = None,
+    prnu: Annotated[
+        bool,
+        typer.Option("--prnu", help="Compute sensor-noise residuals now (else on first need)."),
+    ] = False,
     json_: AsJson = False,
 ) -> None:
     """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
@@ -54,6 +58,8 @@ def ingest(
         options["max_image_pixels"] = max_image_pixels
     if carve:
         options["carve"] = True
+    if prnu:
+        options["prnu"] = True
     if max_carved_count is not None:
         options["max_carved_count"] = max_carved_count
     if max_carved_bytes is not None:

@@ -24,8 +24,10 @@ class ErrorRecord:
 class ExifInfo:
     make: str | None = None
     model: str | None = None
-    serial: str | None = None
-    software: str | None = None
+    serial: str | None = None  # BodySerialNumber
+    software: str | None = None  # phones write their firmware version here
+    image_unique_id: str | None = None  # ImageUniqueID: per exposure (some phones: per device)
+    lens_serial: str | None = None  # LensSerialNumber
     datetime_original: str | None = None  # as written by the camera: local time, no zone
     gps_lat: float | None = None
     gps_lon: float | None = None
@@ -58,6 +60,24 @@ class LocalFeatures:
 
 
 @dataclass(frozen=True)
+class JpegSignature:
+    """How an encoder wrote a JPEG (media.jpeg_signature): shared by the pictures of one
+    camera model and firmware, and changed by any re-save."""
+
+    digest: str  # 32 hex chars over tables, sampling, thumbnail geometry and segment order
+    quality: int | None  # the IJG quality whose standard tables these are; None: own tables
+    origin: str  # "camera" or "re-saved" (docs/camera.md says how it is told)
+
+
+@dataclass(frozen=True)
+class PrnuResidual:
+    """An image's sensor-noise residual (camera.compact bytes), or why it has none."""
+
+    data: bytes | None
+    reason: str | None = None  # too small, too dark, saturated, not decodable
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     width: int
     height: int
@@ -68,6 +88,8 @@ class ImageInfo:
     thumbnail: bytes | None = None  # encrypted review thumbnail (see media.thumbnail)
     pdq_variants: tuple[PdqVariant, ...] = ()
     features: LocalFeatures | None = None
+    jpeg: JpegSignature | None = None
+    prnu: PrnuResidual | None = None  # computed at ingest only with --prnu
 
 
 @dataclass(frozen=True)

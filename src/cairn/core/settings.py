@@ -33,6 +33,7 @@ class AnalysisSettings:
     video_sheet_blur: float = 4.0  # Gaussian radius on each tile; 0 for sharp tiles
     thumbnails: bool = True
     local_features: bool = True  # SIFT features for similarity (media.features)
+    prnu: bool = False  # sensor-noise residuals at ingest (camera.residual); else on first need
     thumbnail_key: bytes | None = None  # AES-GCM key; None: no review thumbnails
 
     def describe(self) -> dict[str, Any]:

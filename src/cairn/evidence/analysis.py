@@ -138,6 +138,12 @@ def analyse_stream(
             data = bytes(kept)
             image, image_errors = analyse_image(data, content_type, settings)
             result.errors.extend(image_errors)
+            if (
+                settings.prnu and image is not None and image.pdq is not None
+            ):  # decoded within limits
+                from cairn.camera.storage import residual_of
+
+                image = replace(image, prnu=residual_of(data))
             if content_type.may_be_animated:  # an animation is a video too (first frame: PDQ)
                 from cairn.media.animation import analyse_animation
 

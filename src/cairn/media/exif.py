@@ -1,4 +1,5 @@
-"""EXIF facts that link media: camera and its serial number, software, capture time, place,
+"""EXIF facts that link media: camera and its serial numbers (body, lens), the exposure's unique
+id, software, capture time, place,
 and the embedded thumbnail.
 
 A small TIFF reader of our own rather than Pillow's `Exif`: seized files carry broken EXIF
@@ -26,6 +27,7 @@ _PREFIX = b"Exif\x00\x00"  # JPEG APP1 (and some WebP/HEIC writers) put this bef
 _MAKE, _MODEL, _ORIENTATION, _SOFTWARE = 0x010F, 0x0110, 0x0112, 0x0131
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _DATETIME_ORIGINAL, _BODY_SERIAL = 0x9003, 0xA431
+_IMAGE_UNIQUE_ID, _LENS_SERIAL = 0xA420, 0xA435
 _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON = 1, 2, 3, 4
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # IFD1: JPEGInterchangeFormat(Length)
 
@@ -183,6 +185,8 @@ def read_exif(block: bytes | None) -> ExifResult:
         model=field(ifd0, _MODEL, "Model", tiff.text),
         serial=field(exif_ifd, _BODY_SERIAL, "BodySerialNumber", tiff.text),
         software=field(ifd0, _SOFTWARE, "Software", tiff.text),
+        image_unique_id=field(exif_ifd, _IMAGE_UNIQUE_ID, "ImageUniqueID", tiff.text),
+        lens_serial=field(exif_ifd, _LENS_SERIAL, "LensSerialNumber", tiff.text),
         datetime_original=field(exif_ifd, _DATETIME_ORIGINAL, "DateTimeOriginal", tiff.text),
         gps_lat=_coordinate(tiff, gps_ifd, _GPS_LAT, _GPS_LAT_REF, ("N", "S"), 90, errors),
         gps_lon=_coordinate(tiff, gps_ifd, _GPS_LON, _GPS_LON_REF, ("E", "W"), 180, errors),

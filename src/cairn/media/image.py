@@ -24,7 +24,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from cairn.core.records import ErrorRecord, ImageInfo, LocalFeatures, PdqVariant
+from cairn.core.records import (
+    ErrorRecord,
+    ExifInfo,
+    ImageInfo,
+    JpegSignature,
+    LocalFeatures,
+    PdqVariant,
+)
 from cairn.core.settings import AnalysisSettings
 from cairn.hashing.pdq import (
     ZERO_HEX,
@@ -40,6 +47,7 @@ from cairn.hashing.pdq import (
 from cairn.media.borders import find_borders
 from cairn.media.exif import read_exif
 from cairn.media.features import image_features
+from cairn.media.jpeg_signature import MalformedJpeg, signature
 from cairn.media.sniff import HEIC, JPEG, ContentType
 from cairn.media.thumbnail import make_thumbnail
 
@@ -133,6 +141,8 @@ def _analyse(
         except Exception as exc:  # OpenCV refuses odd buffers with its own errors
             errors.append(ErrorRecord("features", _describe(exc)))
 
+    jpeg = _jpeg_signature(img, data, exif_info, exif.thumbnail, errors)
+
     thumbnail: bytes | None = None
     if decoded is not None and key is not None:
         try:
@@ -150,6 +160,7 @@ def _analyse(
         thumbnail=thumbnail,
         pdq_variants=variants,
         features=features,
+        jpeg=jpeg,
     )
     return info, errors
 
@@ -189,6 +200,23 @@ def region_features(
         except Exception as exc:
             raise ValueError(f"undecodable image: {_describe(exc)}") from None
     return image_features(grey, w, h)
+
+
+def _jpeg_signature(
+    img: Image,
+    data: bytes,
+    exif: ExifInfo | None,
+    thumbnail: bytes | None,
+    errors: list[ErrorRecord],
+) -> JpegSignature | None:
+    if img.format not in _DRAFTABLE:
+        return None
+    camera_exif = exif is not None and bool(exif.make or exif.model)
+    try:
+        return signature(data, thumbnail, camera_exif=camera_exif)
+    except MalformedJpeg as exc:
+        errors.append(ErrorRecord("metadata", f"JPEG header: {exc}"))
+        return None
 
 
 def _decode(img: Image, settings: AnalysisSettings, *, colour: bool) -> tuple[Image, str]:

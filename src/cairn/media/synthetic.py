@@ -22,6 +22,8 @@ class CameraExif:
     software: str = "demo 1.0"
     datetime_original: str = "2024:05:12 10:32:00"
     gps: tuple[float, float] | None = None  # decimal degrees (lat, lon)
+    image_unique_id: str | None = None
+    lens_serial: str | None = None
 
 
 def synthetic_image(seed: int, width: int = 1024, height: int = 768) -> Image.Image:
@@ -131,6 +133,10 @@ def jpeg_bytes(image: Image.Image, camera: CameraExif | None = None, quality: in
     sub = exif.get_ifd(0x8769)
     sub[0x9003] = camera.datetime_original
     sub[0xA431] = camera.serial
+    if camera.image_unique_id is not None:
+        sub[0xA420] = camera.image_unique_id
+    if camera.lens_serial is not None:
+        sub[0xA435] = camera.lens_serial
     if camera.gps is not None:
         lat, lon = camera.gps
         gps = exif.get_ifd(0x8825)

@@ -60,6 +60,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "grade.policy": frozenset({Role.ADMIN}),
     "search.similar": _ALL,  # places of similar images, never the images themselves
     "series.read": _ALL,
+    # Camera forensics: fingerprints and scores are read by all; making them reads pixels.
+    "camera.read": _ALL,
+    "camera.write": _STAFF,
+    "camera.match": _STAFF,
     "series.write": _REVIEW,
     "series.export": _REVIEW,  # GeoJSON of a series, lead packages for another country
     "user.manage": frozenset({Role.ADMIN}),

@@ -223,7 +223,9 @@ def ingest(
 
 def _link_evidence(ctx: Context, evidence_id: int, run_id: int, indexed: list[str]) -> int:
     """Links are kept as the media arrive: the evidence's images against the workspace's, by
-    PDQ, and the images new to the feature index by local features."""
+    PDQ, the images new to the feature index by local features, and camera metadata (serials,
+    JPEG signatures)."""
+    from cairn.services.camera_links import link_camera_metadata
     from cairn.services.links import link_media  # numpy and the index: not for the CLI's start
     from cairn.services.similarity import feature_index, link_features
 
@@ -236,7 +238,8 @@ def _link_evidence(ctx: Context, evidence_id: int, run_id: int, indexed: list[st
         if indexed:
             index = feature_index(ctx.workspace)
             links += link_features(connection, engine, index, indexed, by=user, run_id=run_id)
-        return links
+        shas = [sha for sha in connection.scalars(media.distinct()) if sha is not None]
+        return links + link_camera_metadata(connection, engine, shas, by=user)
 
 
 def _commit_entries() -> int:

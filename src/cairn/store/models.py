@@ -98,6 +98,11 @@ class Media(Base):
     gps_lon: Mapped[float | None]
     exif_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
     exif_thumbnail_distance: Mapped[int | None]
+    exif_image_unique_id: Mapped[str | None] = mapped_column(Text)
+    exif_lens_serial: Mapped[str | None] = mapped_column(Text)
+    jpeg_signature: Mapped[str | None] = mapped_column(String(32), index=True)
+    jpeg_quality: Mapped[int | None]  # IJG quality of standard tables; None: the encoder's own
+    jpeg_origin: Mapped[str | None] = mapped_column(String(10))  # camera, re-saved
 
 
 class Thumbnail(Base):

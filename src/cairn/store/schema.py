@@ -1,13 +1,14 @@
 """Every table Cairn has: importing this module registers all model modules on Base.metadata.
 
-Model modules are split by concern (spine and known material, video, messaging, agencies and
-their users, series and their victim-identification records, grades, jobs, federation, media
-links, the review workspace); migrations and schema checks import this one module so that none
-is forgotten.
+Model modules are split by concern (spine and known material, cameras, video, messaging,
+agencies and their users, series and their victim-identification records, grades, jobs,
+federation, media links, the review workspace); migrations and schema checks import this one
+module so that none is forgotten.
 """
 
 from cairn.store import (
     alert_models,
+    camera_models,
     grade_models,
     identity_models,
     job_models,
@@ -25,6 +26,7 @@ metadata = models.Base.metadata
 
 __all__ = [
     "alert_models",
+    "camera_models",
     "grade_models",
     "identity_models",
     "job_models",

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cairn.core.records import EntryRecord, LocalFeatures, UnitResult, VideoInfo
+from cairn.core.records import EntryRecord, ImageInfo, LocalFeatures, UnitResult, VideoInfo
+from cairn.store.camera_models import PrnuResidual
 from cairn.store.models import IngestError, Media, MediaPdqVariant, Occurrence, Thumbnail
 from cairn.store.video_models import insert_videos
 
@@ -53,6 +54,11 @@ def _media_row(entry: EntryRecord) -> dict[str, Any] | None:
         "gps_lon": None,
         "exif_thumbnail": False,
         "exif_thumbnail_distance": None,
+        "exif_image_unique_id": None,
+        "exif_lens_serial": None,
+        "jpeg_signature": None,
+        "jpeg_quality": None,
+        "jpeg_origin": None,
     }
     if content.video is not None:
         row.update(width=content.video.width, height=content.video.height)
@@ -65,6 +71,12 @@ def _media_row(entry: EntryRecord) -> dict[str, Any] | None:
             pdq_quality=image.pdq_quality,
             pdq_method=image.pdq_method,
         )
+        if image.jpeg is not None:
+            row.update(
+                jpeg_signature=image.jpeg.digest,
+                jpeg_quality=image.jpeg.quality,
+                jpeg_origin=image.jpeg.origin,
+            )
         exif = image.exif
         if exif is not None:
             row.update(
@@ -77,8 +89,22 @@ def _media_row(entry: EntryRecord) -> dict[str, Any] | None:
                 gps_lon=exif.gps_lon,
                 exif_thumbnail=exif.has_thumbnail,
                 exif_thumbnail_distance=exif.thumbnail_pdq_distance,
+                exif_image_unique_id=exif.image_unique_id,
+                exif_lens_serial=exif.lens_serial,
             )
     return row
+
+
+def residual_row(sha256: str, image: ImageInfo) -> dict[str, Any]:
+    """The prnu_residuals row of an image analysed with residuals on."""
+    assert image.prnu is not None
+    return {
+        "media_sha256": sha256,
+        "width": image.width,
+        "height": image.height,
+        "data": image.prnu.data,
+        "reason": image.prnu.reason,
+    }
 
 
 class IngestWriter:
@@ -135,6 +161,7 @@ class IngestWriter:
         videos: dict[str, VideoInfo] = {}
         features: dict[str, LocalFeatures] = {}
         variants: dict[tuple[str, str], dict[str, Any]] = {}
+        residuals: dict[str, dict[str, Any]] = {}
         occurrences: list[dict[str, Any]] = []
         for entry in self._pending:
             row = _media_row(entry)
@@ -150,6 +177,8 @@ class IngestWriter:
                     thumbnails.setdefault(row["sha256"], image.thumbnail)
                 if image is not None and image.features is not None and image.features.count:
                     features.setdefault(row["sha256"], image.features)
+                if image is not None and image.prnu is not None:
+                    residuals.setdefault(row["sha256"], residual_row(row["sha256"], image))
                 for variant in image.pdq_variants if image is not None else ():
                     variants.setdefault(
                         (row["sha256"], variant.name),
@@ -198,6 +227,11 @@ class IngestWriter:
                 )
             if videos:
                 insert_videos(connection, self.engine, videos)
+            if residuals:
+                connection.execute(
+                    insert_ignoring_duplicates(self.engine, PrnuResidual, "media_sha256"),
+                    list(residuals.values()),
+                )
             if thumbnails:
                 connection.execute(
                     insert_ignoring_duplicates(self.engine, Thumbnail, "sha256"),

@@ -121,25 +121,18 @@ def case_signatures(ctx: Context, principal: Principal | None, case_ref: str) ->
     require(principal, "camera.read")
     with ctx.db.session() as session:
         case = case_for(session, principal, case_ref)
+        per = (
+            Media.jpeg_signature,
+            Media.jpeg_origin,
+            Media.jpeg_quality,
+            Media.exif_make,
+            Media.exif_model,
+            Media.exif_serial,
+        )
         rows = session.execute(
-            select(
-                Media.jpeg_signature,
-                Media.jpeg_origin,
-                Media.jpeg_quality,
-                Media.exif_make,
-                Media.exif_model,
-                Media.exif_serial,
-                func.count(),
-            )
+            select(*per, func.count())
             .where(Media.sha256.in_(case_media(case.id)), Media.jpeg_signature.is_not(None))
-            .group_by(
-                Media.jpeg_signature,
-                Media.jpeg_origin,
-                Media.jpeg_quality,
-                Media.exif_make,
-                Media.exif_model,
-                Media.exif_serial,
-            )
+            .group_by(*per)
         ).all()
         merged: dict[str, dict[str, Any]] = {}
         for signature, origin, quality, make, model, serial, count in rows:

@@ -43,6 +43,10 @@ READS = {
     "series.read",
     "audit.read",
     "audit.verify",
+    "grade.read",
+    "search.similar",
+    "camera.read",
+    "alert.read",
 }
 
 
@@ -57,9 +61,13 @@ def test_the_permission_table_gives_each_role_its_actions() -> None:
         "thumbnail.read",
         "series.write",
         "series.export",
+        "grade.write",
+        "alert.write",
     }
+    # Grading policy (k of n votes) is the agency administrator's.
     assert actions(Role.EXAMINER) == set(PERMISSIONS) - {
         "user.manage",
+        "grade.policy",
         "audit.read",
         "audit.verify",
     }

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -146,6 +146,8 @@ def test_report_states_the_case_facts_in_html_and_pdf(db_ctx: Context, tmp_path:
     pdf_report = create_report(db_ctx, None, CASE, "pdf", destination="test")
     html = html_report.data.decode("utf-8")
     assert pdf_report.data.startswith(b"%PDF-")
+    # WeasyPrint's import must not leave truncated evidence images decoding without an error.
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
     for text in (_html_text(html), _pdf_text(pdf_report.data)):
         squeezed = text.replace(" ", "")  # a hash may wrap at a cell's edge in the PDF
         assert "Case report OP-REPORT-1" in text

@@ -73,8 +73,15 @@ def render_html(report: CaseReport) -> str:
 def render_pdf(report: CaseReport) -> bytes:
     """The same page printed by WeasyPrint (A4, page numbers, the internal-review marking on
     every page of such a report)."""
+    from PIL import ImageFile
+
+    # Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, after which a
+    # truncated evidence image would decode without its error: put the flag back.
+    truncated_allowed = ImageFile.LOAD_TRUNCATED_IMAGES
     import weasyprint
     from weasyprint.urls import URLFetcher
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated_allowed
 
     # Data URIs only: the page references nothing else, and a link that slipped in must fail
     # the report rather than reach the network or the file system.

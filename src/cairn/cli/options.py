@@ -24,3 +24,11 @@ Output = Annotated[Path, typer.Option("-o", "--output", help="File to write.")]
 OutputOrStdout = Annotated[
     Path, typer.Option("-o", "--output", help="File to write ('-' for stdout).")
 ]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        envvar="CAIRN_SCHEDULER",
+        help="Dask scheduler (tcp://HOST:PORT) whose workers do the work; default: this machine.",
+    ),
+]

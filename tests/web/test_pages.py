@@ -9,9 +9,11 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageFilter
 from sqlalchemy import select
 from tests.web.conftest import ReviewWorld, review_app
-from tests.web.helpers import csrf_of, log_in, login_token, queue_shas
+from tests.web.helpers import PASSWORD, csrf_of, log_in, login_token, queue_shas
 
+from cairn.core.types import Role
 from cairn.media.thumbnail import PROTECTED_BLUR_RADIUS
+from cairn.services.identity import create_user
 from cairn.store.models import AuditEvent
 from cairn.web.guard import WebSettings
 
@@ -128,7 +130,7 @@ def test_thumbnails_leave_blurred_and_grey_until_one_item_is_revealed(
     client: TestClient, review_world: ReviewWorld
 ) -> None:
     csrf = log_in(client, EXAMINER)
-    sha = review_world.files["single13.jpg"]
+    sha = review_world.files["gps14.jpg"]  # never flagged violent, so never gated
     protected = client.get(f"/cases/A-1/items/{sha}/protected.jpg")
     assert protected.status_code == 200 and protected.headers["cache-control"].startswith(
         "no-store"
@@ -193,12 +195,17 @@ def test_a_violent_flag_gates_the_item_for_the_other_reviewers(
 
 
 def test_the_break_prompt_comes_after_the_configured_exposure(review_world: ReviewWorld) -> None:
-    # 0 seconds: any reveal calls for a break, so the test needs no clock.
+    # 0 seconds: any reveal calls for a break, so the test needs no clock. A reviewer of its
+    # own, so that no other test's reveals count, and an item no test flags violent (a flag by
+    # someone else would gate the reveal): the module's tests may run in any order.
     app = review_app(review_world, WebSettings(break_after_seconds=0))
-    sha = review_world.files["single13.jpg"]
+    create_user(app.state.cairn.ctx, "break-taker.aa-1", "AA-1", Role.EXAMINER, PASSWORD)
+    sha = review_world.files["gps14.jpg"]
     with TestClient(app) as client:
-        csrf = log_in(client, EXAMINER)
-        client.post(f"/cases/A-1/items/{sha}/reveal", headers={"X-CSRF-Token": csrf})
+        csrf = log_in(client, "break-taker.aa-1")
+        assert 'id="break-prompt"' not in client.get("/cases").text
+        revealed = client.post(f"/cases/A-1/items/{sha}/reveal", headers={"X-CSRF-Token": csrf})
+        assert revealed.status_code == 200
         assert 'id="break-prompt"' in client.get("/cases").text
         client.post("/exposure/break", data={"csrf_token": csrf})
         assert 'id="break-prompt"' not in client.get("/cases").text

@@ -13,19 +13,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
+from sqlalchemy import select
 
 from cairn.core.errors import NotFoundError, UsageError
-from cairn.core.types import Role
+from cairn.core.types import Role, Triage
 from cairn.media.synthetic import jpeg_bytes, synthetic_scene
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.export import write_csv
+from cairn.services.grading import grade
 from cairn.services.hashsets import import_hashset
 from cairn.services.identity import Principal, create_agency
 from cairn.services.ingest import ingest
 from cairn.services.links import case_links
-from cairn.services.matching import match_case
+from cairn.services.matching import GRADES, BestMatch, best_matches, match_case
+from cairn.services.series import add_media, create_series
 from cairn.services.similarity import feature_index, parse_region, similar
+from cairn.store.models import Case
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -184,6 +188,31 @@ def test_near_known_by_a_local_features_link(ctx: Context, tmp_path: Path) -> No
     assert rows["crop.jpg"]["hashset"] == "known-scenes"
     # Links inform but clear nothing: the framed copy of an unknown scene stays new.
     assert rows["framed.jpg"]["triage"] == "new" and rows["other.jpg"]["triage"] == "new"
+
+
+def test_near_known_by_a_link_to_a_graded_or_filed_item(db_ctx: Context, tmp_path: Path) -> None:
+    """No hash set knows the scenes, but a reviewer graded scene 0 of concern and filed scene 1
+    in a series: their crop and mirrored crop are near-known through their links; a grade of
+    "ignorable" clears nothing."""
+    ctx = db_ctx
+    originals, copies = _cases(ctx, tmp_path)
+    scene = {name: _sha(data) for name, data in originals.items()}
+    grade(ctx, None, "REF", "vics:1", [scene["scene0.jpg"]])
+    series = create_series(ctx, None, "bedroom", case_ref="REF")
+    add_media(ctx, None, series.id, "REF", [scene["scene1.jpg"]])
+    with ctx.db.engine.connect() as connection:
+        tip_id = connection.scalar(select(Case.id).where(Case.ref == "TIP"))
+        before = best_matches(connection, tip_id)
+    assert before[_sha(copies["crop.jpg"])] == BestMatch(
+        Triage.NEAR_KNOWN, GRADES, "vics:1", None, "local-features", "local-features"
+    )
+    assert before[_sha(copies["mirror.jpg"])] == BestMatch(
+        Triage.NEAR_KNOWN, "", "", None, "local-features", "local-features", "bedroom"
+    )
+    assert _sha(copies["other.jpg"]) not in before
+    grade(ctx, None, "REF", "ignorable", [scene["scene0.jpg"]])  # the same reviewer's new vote
+    with ctx.db.engine.connect() as connection:
+        assert _sha(copies["crop.jpg"]) not in best_matches(connection, tip_id)
 
 
 def test_features_index_grows_once_per_image(ctx: Context, tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ series of the grader's agency: grading is how a reviewer's work stops the next o
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cairn.core.types import Category, CategoryScheme
@@ -71,16 +72,26 @@ def known_from_grades(connection: Connection, case_id: int) -> dict[str, GradeHi
     """Per item of the case: the standing category from grades in the agency's other cases,
     or from the owner's grades of a shared series it is a member of."""
     agency_id = connection.scalar(select(Case.agency_id).where(Case.id == case_id))
+    return standing_grades(connection, case_media(case_id), agency_id, Grade.case_id != case_id)
+
+
+def standing_grades(
+    connection: Connection,
+    media: Select[Any] | Sequence[str],
+    agency_id: int | None,
+    cases: ColumnElement[bool] | None = None,
+) -> dict[str, GradeHit]:
+    """Per item of `media`: the standing category from the grades the agency made (in the
+    cases `cases` selects, default all) or that a shared series' owner made of its members."""
     shared_members = (
         select(SeriesMedia.media_sha256, Series.agency_id)
         .join(Series, Series.id == SeriesMedia.series_id)
         .where(Series.shared.is_(True), Series.merged_into.is_(None))
         .subquery()
     )
-    own_agency = and_(
-        Grade.case_id != case_id,
-        of_agency(Grade.agency_id, agency_id),
-    )
+    own_agency = of_agency(Grade.agency_id, agency_id)
+    if cases is not None:
+        own_agency = and_(cases, own_agency)
     in_shared_series = (
         select(shared_members.c.media_sha256)
         .where(
@@ -92,7 +103,7 @@ def known_from_grades(connection: Connection, case_id: int) -> dict[str, GradeHi
     rows = connection.execute(
         select(Grade.media_sha256, Grade.agency_id, Grade.scheme, Grade.code)
         .where(
-            Grade.media_sha256.in_(case_media(case_id)),
+            Grade.media_sha256.in_(media),
             Grade.retracted_at.is_(None),
             or_(own_agency, in_shared_series),
         )

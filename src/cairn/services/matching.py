@@ -12,12 +12,12 @@ import socket
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.hash_kinds import DIGESTS, PDQ, PERCEPTUAL, HashKind
@@ -28,7 +28,7 @@ from cairn.services.access import agency_media, usable_by_agency
 from cairn.services.alerts import raise_media_hits
 from cairn.services.cases import get_case
 from cairn.services.context import Context
-from cairn.services.graded import as_category, is_ignorable, known_from_grades
+from cairn.services.graded import as_category, is_ignorable, known_from_grades, standing_grades
 from cairn.services.hashsets import materialize_known_files
 from cairn.services.links import link_media, stored_links
 from cairn.services.provenance import library_versions
@@ -50,6 +50,7 @@ from cairn.store.models import (
     MediaPdqVariant,
     ProcessingRun,
 )
+from cairn.store.series_models import Series, SeriesMedia
 from cairn.store.writer import insert_ignoring_duplicates
 
 HOSTILE = ("illegal", "alert")
@@ -352,9 +353,10 @@ def _set_label(name: str, owner: str | None, fmt: str) -> str:
 def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
     """Per matched media item of the case: its triage bucket and best match (active sets).
 
-    An item without a hostile match of its own that has a `local-features` link to an item of
-    the agency's cases that matched an illegal or alert set (exactly or by PDQ/vPDQ) is
-    near-known too: the link is its evidence (`method` and `variant` "local-features")."""
+    An item without a hostile match of its own that has a `local-features` link to an item the
+    agency may see that matched an illegal or alert set (exactly or by PDQ/vPDQ), was graded
+    of concern or was filed in a series is near-known too: the link is its evidence (`method`
+    and `variant` "local-features")."""
     agency_id = connection.scalar(select(Case.agency_id).where(Case.id == case_id))
     result = _best(connection, Match.media_sha256.in_(case_media(case_id)), agency_id)
     _apply_grades(connection, case_id, result)
@@ -364,29 +366,55 @@ def best_matches(connection: Connection, case_id: int) -> dict[str, BestMatch]:
         if sha is not None and (sha not in result or result[sha].triage not in _SETTLED)
     ]
     links = stored_links(connection, shas, ["local-features"])
-    visible = None if agency_id is None else agency_media(agency_id)
-    others = _best(
-        connection,
-        Match.media_sha256.in_(sorted({link.other for link in links})),
-        agency_id,
-        visible,
-    )
+    known = _known_link_ends(connection, sorted({link.other for link in links}), agency_id)
     settled = {sha for sha, best in result.items() if best.triage in _SETTLED}
     for link in sorted(links, key=lambda k: (-k.score, k.other)):  # the best link is shown
-        other = others.get(link.other)
-        if other is None or other.triage not in _SETTLED or link.sha256 in settled:
+        other = known.get(link.other)
+        if other is None or link.sha256 in settled:
             continue
         settled.add(link.sha256)
-        result[link.sha256] = BestMatch(
-            Triage.NEAR_KNOWN,
-            other.hashset,
-            other.category,
-            None,
-            "local-features",
-            "local-features",
-            other.series,
+        result[link.sha256] = replace(
+            other,
+            triage=Triage.NEAR_KNOWN,
+            distance=None,
+            method="local-features",
+            variant="local-features",
         )
     return result
+
+
+def _known_link_ends(
+    connection: Connection, shas: list[str], agency_id: int | None
+) -> dict[str, BestMatch]:
+    """Of the items at the far end of links, those whose own evidence settles them: a hostile
+    match (in the agency's cases), else a grade of concern, else membership of a series the
+    agency sees; the first found is the one a linked item shows."""
+    visible = None if agency_id is None else agency_media(agency_id)
+    found = {
+        sha: best
+        for sha, best in _best(connection, Match.media_sha256.in_(shas), agency_id, visible).items()
+        if best.triage in _SETTLED
+    }
+    for sha, hit in standing_grades(connection, shas, agency_id).items():
+        if sha not in found and not is_ignorable(hit.category):
+            found[sha] = BestMatch(
+                Triage.KNOWN, GRADES, str(as_category(hit.category)), None, "grade"
+            )
+    own = Series.agency_id.is_(None) if agency_id is None else Series.agency_id == agency_id
+    filed = connection.execute(
+        select(SeriesMedia.media_sha256, Series.name)
+        .join(Series, Series.id == SeriesMedia.series_id)
+        .where(
+            SeriesMedia.media_sha256.in_(shas),
+            or_(own, Series.shared.is_(True)),
+            Series.merged_into.is_(None),
+        )
+        .order_by(SeriesMedia.media_sha256, Series.name)
+    )
+    for sha, name in filed:
+        if sha not in found:
+            found[sha] = BestMatch(Triage.KNOWN, method="series", series=name)
+    return found
 
 
 _SETTLED = (Triage.KNOWN, Triage.NEAR_KNOWN)

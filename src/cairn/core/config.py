@@ -14,6 +14,20 @@ AUDIT_KEY_ENV = "CAIRN_AUDIT_KEY_FILE"
 DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
 
+def positive_int_env(name: str) -> int | None:
+    """A tuning variable that must be a positive integer; None when unset or blank."""
+    from cairn.core.errors import UsageError
+
+    value = os.environ.get(name, "")
+    try:
+        number = int(value) if value.strip() else None
+    except ValueError:
+        number = 0
+    if number is not None and number < 1:
+        raise UsageError(f"{name} must be a positive integer, not {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A workspace folder: database (SQLite by default), keys, indexes. Created with mode 0700."""

@@ -1,8 +1,9 @@
 """The workspace's known-material indexes: one per hash kind, over every active hash set.
 
 Layout under `<workspace>/indexes/`: `md5/`, `sha1/`, `sha256/` (exact digest indexes) and
-`pdq/` (the exact PDQ range-search index), each a segmented index folder (see
-`cairn.matching.segments`) whose ids are `known_hashes.id`. Importing a set adds a segment;
+`pdq/` (the exact PDQ range-search index, split into hash-range shards past a set size:
+`cairn.matching.pdq_shards`), each a segmented index folder (see `cairn.matching.segments`)
+whose ids are `known_hashes.id`. Importing a set adds a segment;
 removing one rebuilds from the store. Indexes load memory-mapped: opening one costs no copy.
 Known-file sets (NSRL) keep digest indexes of their own under `sets/`
 (`cairn.matching.known_files`); exact lookups search those too.
@@ -11,7 +12,7 @@ Known-file sets (NSRL) keep digest indexes of their own under `sets/`
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,29 +22,50 @@ from cairn.core.hash_kinds import BY_NAME, KNOWN_HASH_NAMES
 
 if TYPE_CHECKING:
     from cairn.matching.digest_index import DigestIndex
-    from cairn.matching.pdq_index import PdqIndex, PdqMatches
+    from cairn.matching.pdq_index import PdqMatches
+    from cairn.matching.pdq_shards import PdqShards
+
+
+# A PDQ search run elsewhere (cairn.cluster.matching): (the pdq index folder, queries, radius)
+# to the rows the local index would give.
+PdqSearch = Callable[[Path, np.ndarray[Any, Any], int], "PdqMatches"]
 
 
 class KnownIndexes:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, pdq_search: PdqSearch | None = None) -> None:
+        """`pdq_search`, when given, answers `pdq_search` instead of the index loaded here."""
         self.folder = folder
+        self._pdq_search = pdq_search
         self._loaded: dict[str, Any] = {}
 
-    def _new(self, kind: str) -> DigestIndex | PdqIndex:
+    def _new(self, kind: str) -> DigestIndex | PdqShards:
         if kind == "pdq":
-            from cairn.matching.pdq_index import PdqIndex
+            from cairn.matching.pdq_shards import (
+                PdqShards,
+                saved_shard_hashes,
+                shard_hashes_setting,
+            )
 
-            return PdqIndex()
+            setting = shard_hashes_setting()
+            return PdqShards(setting or saved_shard_hashes(self.folder / "pdq"))
         from cairn.matching.digest_index import DigestIndex
 
         return DigestIndex(kind)
 
     def _index(self, kind: str) -> Any:
         if kind not in self._loaded:
-            index = self._new(kind)
-            if (self.folder / kind).is_dir():
-                index = type(index).load(self.folder / kind)
-            self._loaded[kind] = index
+            folder = self.folder / kind
+            if kind == "pdq":
+                from cairn.matching.pdq_shards import PdqShards, shard_hashes_setting
+
+                # The shard-size setting, when given, applies to a saved index from now on.
+                self._loaded[kind] = PdqShards.load(folder, shard_hashes_setting())
+            elif folder.is_dir():
+                from cairn.matching.digest_index import DigestIndex
+
+                self._loaded[kind] = DigestIndex.load(folder)
+            else:
+                self._loaded[kind] = self._new(kind)
         return self._loaded[kind]
 
     @staticmethod
@@ -108,4 +130,6 @@ class KnownIndexes:
 
             empty = np.empty(0, np.int64)
             return PdqMatches(empty, empty, empty)
+        if self._pdq_search is not None:
+            return self._pdq_search(self.folder / "pdq", queries, radius)
         return self._index("pdq").search_arrays(queries, radius)  # type: ignore[no-any-return]

@@ -3,7 +3,7 @@ generalised pigeonhole principle). Design, costs and file layout: docs/matching.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
@@ -75,6 +75,18 @@ class PdqMatches:
                 self.query.tolist(), self.id.tolist(), self.distance.tolist(), strict=True
             )
         ]
+
+
+def merge_matches(parts: Sequence[tuple[I64, I64, I64]]) -> PdqMatches:
+    """(query, id, distance) columns of several searches as one result sorted by (query,
+    distance, id): the order is of the values alone, so it does not depend on how the stored
+    hashes were split (segments, shards) or in which order the parts arrive."""
+    if not parts:
+        empty = np.empty(0, np.int64)
+        return PdqMatches(empty, empty, empty)
+    q, ids, distance = (np.concatenate(column) for column in zip(*parts, strict=True))
+    order = np.lexsort((ids, distance, q))
+    return PdqMatches(q[order], ids[order], distance[order])
 
 
 def chunk_widths(chunks: int) -> tuple[int, ...]:
@@ -316,18 +328,14 @@ class PdqIndex(SegmentedIndex[PdqSegment]):
             for start in range(0, words.shape[0], QUERY_BLOCK)
         ]
 
-        def run(task: tuple[Callable[[U64], tuple[I64, I64, I64]], I64, int]) -> tuple[I64, ...]:
+        def run(
+            task: tuple[Callable[[U64], tuple[I64, I64, I64]], I64, int],
+        ) -> tuple[I64, I64, I64]:
             search, ids, start = task
             q, rows, distance = search(words[start : start + QUERY_BLOCK])
             return q + start, ids[rows], distance
 
-        parts = run_all(run, tasks, self.threads)
-        if not parts:
-            empty = np.empty(0, np.int64)
-            return PdqMatches(empty, empty, empty)
-        q, ids, distance = (np.concatenate(column) for column in zip(*parts, strict=True))
-        order = np.lexsort((ids, distance, q))
-        return PdqMatches(q[order], ids[order], distance[order])
+        return merge_matches(run_all(run, tasks, self.threads))
 
     def search_dihedral(
         self, variants: npt.ArrayLike, radius: int = PDQ_MATCH_DISTANCE

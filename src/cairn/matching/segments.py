@@ -89,6 +89,13 @@ def new_segment_name() -> str:
     return f"seg-{uuid.uuid4().hex}"
 
 
+def replace_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write `path` whole or not at all: a reader sees the old file or the new one."""
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(json.dumps(data, indent=1))
+    os.replace(staging, path)
+
+
 def check_keys(
     keys: npt.ArrayLike, ids: npt.ArrayLike, width: int
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
@@ -198,6 +205,15 @@ class SegmentedIndex(abc.ABC, Generic[S]):
                 len(self._segments), np.empty((0, width), np.uint8), np.empty(0, np.int64)
             )
 
+    def entries(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+        """Every stored (key, id), segment after segment: what a rebuild in another layout
+        starts from."""
+        width = self.key_width
+        return (
+            np.concatenate([np.empty((0, width), np.uint8), *(s.keys() for s in self._segments)]),
+            np.concatenate([np.empty(0, np.int64), *(np.asarray(s.ids) for s in self._segments)]),
+        )
+
     def _replace_tail(
         self, count: int, keys: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]
     ) -> None:
@@ -213,6 +229,12 @@ class SegmentedIndex(abc.ABC, Generic[S]):
     def save(self, folder: str | os.PathLike[str]) -> None:
         """Write new segments, then the manifest, then drop segments no longer named."""
         root = Path(folder)
+        self.write_segments(root)
+        replace_json(root / MANIFEST, self.manifest())
+        self.drop_unnamed(root)
+
+    def write_segments(self, root: Path) -> None:
+        """Write the segments `root` does not hold yet (each renamed into place when whole)."""
         root.mkdir(parents=True, exist_ok=True)
         for segment in self._segments:
             target = root / segment.name
@@ -225,15 +247,18 @@ class SegmentedIndex(abc.ABC, Generic[S]):
                 np.save(staging / f"{stem}.npy", np.ascontiguousarray(array), allow_pickle=False)
             (staging / SEGMENT_META).write_text(json.dumps(segment.meta()))
             staging.rename(target)
-        manifest = {
+
+    def manifest(self) -> dict[str, Any]:
+        """What `from_manifest` needs to open the segments again: format, settings, segments."""
+        return {
             "format": self.FORMAT,
             "version": self.VERSION,
             **self.settings(),
             "segments": [{"name": s.name, "count": len(s)} for s in self._segments],
         }
-        staging_manifest = root / f".{MANIFEST}.tmp"
-        staging_manifest.write_text(json.dumps(manifest, indent=1))
-        os.replace(staging_manifest, root / MANIFEST)
+
+    def drop_unnamed(self, root: Path) -> None:
+        """Delete the segment folders under `root` that this index does not hold."""
         keep = {segment.name for segment in self._segments}
         for entry in root.iterdir():
             if _SEGMENT_NAME.fullmatch(entry.name) and entry.name not in keep:
@@ -249,6 +274,11 @@ class SegmentedIndex(abc.ABC, Generic[S]):
             raise IndexFileError(f"{root}: no {MANIFEST}: not an index folder") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise IndexFileError(f"{root / MANIFEST}: unreadable: {exc}") from None
+        return cls.from_manifest(root, manifest)
+
+    @classmethod
+    def from_manifest(cls, root: Path, manifest: Any) -> Self:
+        """Open the segments under `root` that `manifest` (as `manifest()` made it) names."""
         if not isinstance(manifest, dict) or manifest.get("format") != cls.FORMAT:
             raise IndexFileError(f"{root}: not a {cls.FORMAT} folder")
         if manifest.get("version") != cls.VERSION:

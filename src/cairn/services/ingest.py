@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import socket
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,6 +21,7 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
+from cairn.core.config import positive_int_env
 from cairn.core.errors import UsageError
 from cairn.core.records import EntryRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
@@ -244,16 +244,7 @@ def _link_evidence(ctx: Context, evidence_id: int, run_id: int, indexed: list[st
 
 def _commit_entries() -> int:
     """Entries per commit: `CAIRN_COMMIT_ENTRIES` overrides the writer's default batch."""
-    value = os.environ.get("CAIRN_COMMIT_ENTRIES")
-    if value is None:
-        return COMMIT_ENTRIES
-    try:
-        entries = int(value)
-    except ValueError:
-        entries = 0
-    if entries < 1:
-        raise UsageError(f"CAIRN_COMMIT_ENTRIES must be a positive integer, not {value!r}")
-    return entries
+    return positive_int_env("CAIRN_COMMIT_ENTRIES") or COMMIT_ENTRIES
 
 
 def _run(

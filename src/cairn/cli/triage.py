@@ -7,17 +7,17 @@ from typing import Annotated
 
 import typer
 
-from cairn.cli.options import AsJson, CaseRef
+from cairn.cli.options import AsJson, CaseRef, Scheduler
 from cairn.cli.workspace import context
 
 
-def match(case: CaseRef, json_: AsJson = False) -> None:
+def match(case: CaseRef, json_: AsJson = False, scheduler: Scheduler = None) -> None:
     """Match a case against every active hash set (idempotent)."""
     from cairn.cli.output import print_json
     from cairn.cli.summary import print_match_summary
     from cairn.services.matching import match_case
 
-    summary = match_case(context(), case)
+    summary = match_case(context(), case, scheduler)
     if json_:
         print_json(summary)
     else:

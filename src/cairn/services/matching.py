@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from cairn.core.hash_kinds import DIGESTS, PDQ, PERCEPTUAL, HashKind
 from cairn.core.thresholds import PDQ_MIN_QUALITY, PDQ_POSSIBLE_MAX
 from cairn.core.types import Triage
-from cairn.matching.known import KnownIndexes
+from cairn.matching.known import KnownIndexes, PdqSearch
 from cairn.services.access import agency_media, usable_by_agency
 from cairn.services.alerts import raise_media_hits
 from cairn.services.cases import get_case
@@ -116,7 +116,18 @@ def _hex_array(values: Iterable[str], kind: HashKind) -> np.ndarray[Any, Any]:
     return np.frombuffer(joined, np.uint8).reshape(-1, kind.key_bytes)
 
 
-def match_case(ctx: Context, case_ref: str) -> MatchSummary:
+def match_case(ctx: Context, case_ref: str, scheduler: str | None = None) -> MatchSummary:
+    """Match the case; with `scheduler` (a Dask scheduler's address), its PDQ searches run on
+    that cluster's workers (`cairn.cluster.matching`): the same rows, stored here."""
+    if scheduler is None:
+        return _match_case(ctx, case_ref, None)
+    from cairn.cluster.matching import cluster_pdq_search
+
+    with cluster_pdq_search(scheduler, ctx.workspace.root / "indexes" / "pdq") as search:
+        return _match_case(ctx, case_ref, search)
+
+
+def _match_case(ctx: Context, case_ref: str, pdq_search: PdqSearch | None) -> MatchSummary:
     started = time.monotonic()
     summary = MatchSummary(case_ref)
     with ctx.db.engine.begin() as connection:
@@ -144,7 +155,7 @@ def match_case(ctx: Context, case_ref: str) -> MatchSummary:
             summary.seconds = time.monotonic() - started
             _finish_run(connection, ctx, run_id, case_ref, summary)
             return summary
-        indexes = KnownIndexes(ctx.workspace.root / "indexes")
+        indexes = KnownIndexes(ctx.workspace.root / "indexes", pdq_search)
         # (media position, known id, method, variant) -> distance
         found: dict[tuple[int, int, str, str], int] = {}
         for digest in DIGESTS:

@@ -7,6 +7,7 @@ by name: the test runs `main` in a subprocess with this folder on PYTHONPATH.
 - `crash*` kills the worker while analysing, but hashing-only settings pass (a decoder crash);
 - `always-crash*` kills the worker even when only hashing;
 - `DeadWorkerSource` kills every worker before it reads anything (a broken environment);
+- `DyingOnceSource` kills the worker the first time it reads `die-once*` (a worker lost mid-unit);
 - `submit_after_crash` drives the pool directly to submit to a pool a crash has broken.
 """
 
@@ -47,17 +48,45 @@ class DeadWorkerSource(DirectorySource):
         super().__init__(root)
 
 
-def main(workspace: str, source: str, workers: int, kind: str = CrashingSource.kind) -> None:
-    """Ingest `source` with the test sources registered; print the summary as JSON."""
+class DyingOnceSource(DirectorySource):
+    """Kills its worker on the first attempt at each `die-once*` file, and only then: a marker
+    beside the evidence (never inside it) says the attempt was made."""
+
+    kind = "dying-once-directory"
+
+    def process(self, unit: Unit, settings: AnalysisSettings) -> UnitResult:
+        name = unit.path.rsplit(b"/", 1)[-1]
+        if name.startswith(b"die-once"):
+            marker = self.root.parent / f"{self.root.name}.{os.fsdecode(name)}.died"
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                pass
+            else:
+                os._exit(CRASH_EXIT)
+        return super().process(unit, settings)
+
+
+def main(
+    workspace: str,
+    source: str,
+    workers: int | None,
+    kind: str = CrashingSource.kind,
+    scheduler: str | None = None,
+) -> None:
+    """Ingest `source` with the test sources registered (on the cluster of `scheduler` if one is
+    named); print the summary as JSON."""
     from cairn.evidence import registry
     from cairn.services.cases import create_case
     from cairn.services.context import Context
     from cairn.services.ingest import ingest
 
-    registry.SOURCES = (CrashingSource, DeadWorkerSource, *registry.SOURCES)
+    registry.SOURCES = (CrashingSource, DeadWorkerSource, DyingOnceSource, *registry.SOURCES)
     ctx = Context.open(workspace)
     create_case(ctx, "C-1")
-    summary = ingest(ctx, "C-1", Path(source), workers=workers, source_kind=kind)
+    summary = ingest(
+        ctx, "C-1", Path(source), workers=workers, source_kind=kind, scheduler=scheduler
+    )
     json.dump({"counts": summary.counts, "exit_code": summary.exit_code}, sys.stdout)
     ctx.close()
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cairn.cli.options import AsJson, CaseRef
+from cairn.cli.options import AsJson, CaseRef, Scheduler
 from cairn.cli.workspace import chosen, context
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) loads after the prefetch has started the workers
@@ -48,6 +48,7 @@ def ingest(
         bool,
         typer.Option("--prnu", help="Compute sensor-noise residuals now (else on first need)."),
     ] = False,
+    scheduler: Scheduler = None,
     json_: AsJson = False,
 ) -> None:
     """Hash and analyse a source into a case. Rerunning resumes; nothing is added twice."""
@@ -65,8 +66,9 @@ def ingest(
     if max_carved_bytes is not None:
         options["max_carved_bytes"] = max_carved_bytes
     settings = ingest_settings(chosen(), **options)
-    # Before the store's imports: the workers hash while this process opens the store.
-    ahead = prefetch_ingest(source, source_kind, workers, settings)
+    # Before the store's imports: the workers hash while this process opens the store (a
+    # cluster's workers are already running: nothing to gain).
+    ahead = None if scheduler else prefetch_ingest(source, source_kind, workers, settings)
     try:
         from cairn.cli.output import IngestProgress
         from cairn.services.ingest import ingest as run_ingest
@@ -85,6 +87,7 @@ def ingest(
                 progress=progress,
                 source_kind=source_kind,
                 prefetched=ahead,
+                scheduler=scheduler,
             )
     finally:
         if ahead is not None:  # closed already when the ingest took it over

@@ -50,3 +50,14 @@ def require_visible(client: Client, path: Path) -> None:
             f"(workers read the evidence at the same path, e.g. on a shared file system): "
             + ", ".join(blind)
         )
+
+
+def join(address: str, evidence: Path) -> Client:
+    """A client of the scheduler at `address` whose workers can all read `evidence`."""
+    client = connect(address)
+    try:
+        require_visible(client, evidence)
+    except BaseException:
+        client.close()
+        raise
+    return client

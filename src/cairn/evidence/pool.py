@@ -10,10 +10,11 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Protocol
 
 from cairn.core.errors import CairnError
 from cairn.core.records import UnitResult
@@ -51,11 +52,29 @@ def batches(items: Iterable[Unit]) -> Iterator[list[Unit]]:
         yield batch
 
 
+class BatchFuture(Protocol):
+    """A batch's results to come: a local process pool's future, or a Dask cluster's."""
+
+    def result(self, timeout: float | None = None) -> list[UnitResult]: ...
+
+
 @dataclass(frozen=True)
 class Pending:
-    future: Future[list[UnitResult]]
+    future: BatchFuture
     batch: list[Unit]
     generation: int
+
+
+class Pool(Protocol):
+    """Where an ingest sends its batches: this machine's `WorkerPool` or a cluster's workers
+    (`cairn.cluster.pool`). Results come back per batch, whatever went wrong on the way."""
+
+    max_in_flight: int  # units submitted but not yet stored
+
+    def start(self) -> None: ...
+    def submit(self, batch: list[Unit]) -> Pending: ...
+    def result(self, pending: Pending) -> list[UnitResult]: ...
+    def close(self) -> None: ...
 
 
 class WorkerPool:
@@ -66,6 +85,8 @@ class WorkerPool:
     crash there pins the blame on exactly one unit: that unit is hashed again with decoding
     and expanding switched off, and recorded with a "crash" error beside its digests.
     """
+
+    max_in_flight = MAX_IN_FLIGHT
 
     def __init__(
         self, workers: int, source: type[EvidenceSource], root: str, settings: AnalysisSettings
@@ -106,7 +127,7 @@ class WorkerPool:
         except BrokenProcessPool:
             if pending.generation == self.generation:
                 self._replace_main()
-            return self._recover(pending.batch)
+            return self.recover(pending.batch)
 
     def _alone(self, batch: list[Unit], settings: AnalysisSettings) -> list[UnitResult]:
         """Run `batch` in the quarantine pool; BrokenProcessPool means it crashed by itself."""
@@ -120,8 +141,8 @@ class WorkerPool:
             self._quarantine = None
             raise
 
-    def _recover(self, batch: list[Unit]) -> list[UnitResult]:
-        """Redo a batch whose pool broke: whole if it is innocent, else unit by unit."""
+    def recover(self, batch: list[Unit]) -> list[UnitResult]:
+        """Redo a batch whose workers died: whole if it is innocent, else unit by unit."""
         try:
             return self._alone(batch, self.settings)
         except BrokenProcessPool:

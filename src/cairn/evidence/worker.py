@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import sys
+import threading
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -18,7 +19,9 @@ from cairn.core.records import EntryRecord, ErrorRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
 from cairn.evidence.base import EvidenceSource, Unit
 
-_sources: dict[tuple[type[EvidenceSource], str], EvidenceSource] = {}
+# Opened sources, per thread: a source keeps open handles (an image's file systems) that are
+# not safe to share, and a Dask worker may run several threads.
+_opened = threading.local()
 
 CRASH_ERROR = ErrorRecord("crash", "analysis crashed its worker process; retried hashing only")
 HASH_CRASH_ERROR = ErrorRecord("crash", "even hashing crashed its worker process; no digests")
@@ -69,10 +72,12 @@ def _main_script_imports() -> list[str]:
 
 
 def _source(cls: type[EvidenceSource], root: str) -> EvidenceSource:
+    sources: dict[tuple[type[EvidenceSource], str], EvidenceSource]
+    sources = _opened.__dict__.setdefault("sources", {})
     key = (cls, root)
-    source = _sources.get(key)
+    source = sources.get(key)
     if source is None:
-        source = _sources[key] = cls(Path(root))
+        source = sources[key] = cls(Path(root))
     return source
 
 

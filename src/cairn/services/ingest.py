@@ -14,6 +14,7 @@ import logging
 import socket
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +28,8 @@ from cairn.core.records import EntryRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
 from cairn.evidence.base import EvidenceSource, Unit
 from cairn.evidence.pool import (
-    MAX_IN_FLIGHT,
     Pending,
+    Pool,
     Prefetch,
     WorkerPool,
     batches,
@@ -40,7 +41,7 @@ from cairn.services.context import Context
 from cairn.services.provenance import library_versions
 from cairn.services.similarity import FeatureSink
 from cairn.store import audit
-from cairn.store.models import IngestError, Occurrence, ProcessingRun
+from cairn.store.models import Evidence, IngestError, Occurrence, ProcessingRun
 from cairn.store.writer import IngestWriter
 
 log = logging.getLogger(__name__)
@@ -108,14 +109,19 @@ def ingest(
     source_kind: str | None = None,
     prefetched: Prefetch | None = None,
     roots: Sequence[Path] | None = None,
+    scheduler: str | None = None,
 ) -> IngestSummary:
     """Ingest `source` into the case; resumes a previous, interrupted run of the same source.
 
         `prefetched`: work `cairn ingest` started before opening the store (`evidence.pool`); used
         when it was started on this source with these settings, else closed and redone. `roots`: the
     folders the source must lie beneath, checked now (`cases.add_evidence`); sources open every
-    path without following symlinks, so one swapped in after this check is refused, not read."""
+    path without following symlinks, so one swapped in after this check is refused, not read.
+    `scheduler`: a Dask scheduler whose workers do the reading and hashing (`cairn.cluster`);
+    this process stays the one writer, so the rows are those of a local run."""
     progress = progress or _NoProgress()
+    if scheduler and workers is not None:
+        raise UsageError("--workers counts this machine's processes; not with --scheduler")
     if workers is None:
         workers = default_workers()
     if workers < 0:
@@ -124,24 +130,37 @@ def ingest(
         settings = AnalysisSettings()
     commit_entries = _commit_entries()
     resolved = source_path(source, roots)
-    if evidence_label is None:
-        evidence_label = add_evidence(
-            ctx, case_ref, resolved, source_kind=source_kind, roots=roots
-        )[0].label
-    with ctx.db.session() as session:
-        evidence = find_evidence(session, get_case(session, case_ref), evidence_label)
-    if Path(evidence.source_path) != resolved:
-        raise UsageError(f"evidence {evidence_label!r} is {evidence.source_path}, not {resolved}")
-    src = open_source(resolved, evidence.source_kind)
-    pool = WorkerPool(workers, type(src), str(resolved), settings) if workers else None
+    client = None
+    if scheduler:  # the workers must see the evidence before anything is stored
+        from cairn.cluster.connection import join
+
+        client = join(scheduler, resolved)
+    with ExitStack() as on_failure:
+        if client is not None:
+            on_failure.callback(client.close)
+        evidence = _evidence(ctx, case_ref, resolved, evidence_label, source_kind, roots)
+        src = open_source(resolved, evidence.source_kind)
+        on_failure.pop_all()
+    pool: Pool | None = None
     ahead = None
-    if prefetched is not None and pool is not None and prefetched.matches(pool):
-        pool, ahead = prefetched.pool, prefetched
-    elif prefetched is not None:
+    if client is not None:
+        from cairn.cluster.pool import ClusterPool
+
+        pool = cluster = ClusterPool(client, type(src), str(resolved), settings)
+        workers = cluster.workers
+    elif workers:
+        local = WorkerPool(workers, type(src), str(resolved), settings)
+        if prefetched is not None and prefetched.matches(local):
+            local, ahead = prefetched.pool, prefetched
+        pool = local
+    if prefetched is not None and ahead is None:
         prefetched.close()
     if pool is not None:
         pool.start()
     started = datetime.now(UTC)
+    run_settings = {**settings.describe(), "workers": workers}
+    if scheduler:
+        run_settings["scheduler"] = scheduler
     with ctx.db.session() as session:
         run = ProcessingRun(
             case_id=evidence.case_id,
@@ -149,7 +168,7 @@ def ingest(
             command="ingest",
             cairn_version=library_versions()["cairn"],
             libraries=library_versions(),
-            settings={**settings.describe(), "workers": workers},
+            settings=run_settings,
             host=socket.gethostname(),
             user=ctx.actor.user,
             started_at=started,
@@ -221,6 +240,24 @@ def ingest(
     return summary
 
 
+def _evidence(
+    ctx: Context,
+    case_ref: str,
+    resolved: Path,
+    label: str | None,
+    source_kind: str | None,
+    roots: Sequence[Path] | None,
+) -> Evidence:
+    """The evidence item being ingested: the one labelled, else `resolved` added to the case."""
+    if label is None:
+        label = add_evidence(ctx, case_ref, resolved, source_kind=source_kind, roots=roots)[0].label
+    with ctx.db.session() as session:
+        evidence = find_evidence(session, get_case(session, case_ref), label)
+    if Path(evidence.source_path) != resolved:
+        raise UsageError(f"evidence {label!r} is {evidence.source_path}, not {resolved}")
+    return evidence
+
+
 def _link_evidence(ctx: Context, evidence_id: int, run_id: int, indexed: list[str]) -> int:
     """Links are kept as the media arrive: the evidence's images against the workspace's, by
     PDQ, the images new to the feature index by local features, and camera metadata (serials,
@@ -252,7 +289,7 @@ def _run(
     done: set[bytes],
     writer: IngestWriter,
     progress: Progress,
-    pool: WorkerPool | None,
+    pool: Pool | None,
     settings: AnalysisSettings,
     ahead: Prefetch | None = None,
 ) -> None:
@@ -285,14 +322,14 @@ def _run(
             store([src.process(unit, settings) for unit in batch], batch)
         return
     # Results are stored in submission order (so reruns store rows in the same order), but
-    # workers run ahead of the head batch by up to MAX_IN_FLIGHT units: one large file at the
+    # workers run ahead of the head batch by up to max_in_flight units: one large file at the
     # head then does not leave the other workers idle. Units are small, so this is cheap.
     pending: deque[Pending] = deque(ahead.pending if ahead else ())
     in_flight = sum(len(p.batch) for p in pending)
     for batch in batches(units()):
         pending.append(pool.submit(batch))
         in_flight += len(batch)
-        while in_flight > MAX_IN_FLIGHT:
+        while in_flight > pool.max_in_flight:
             head = pending.popleft()
             in_flight -= len(head.batch)
             store(pool.result(head), head.batch)

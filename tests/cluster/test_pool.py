@@ -9,14 +9,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
 import time
 import zipfile
 from collections.abc import Iterator
-from contextlib import closing, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +29,9 @@ from tests.evidence.diskimage.builders import (
     make_ext,
     make_fat,
 )
+from tests.services.crash_source import HERE as CRASH_SOURCE
+from tests.services.crash_source import run_python
+from tests.services.interrupt import kill_after_first_commit
 
 from cairn.core.errors import UsageError
 from cairn.core.settings import AnalysisSettings
@@ -45,8 +45,6 @@ from cairn.store.models import Case, Evidence, IngestError, Occurrence
 if TYPE_CHECKING:
     from conftest import Cli  # tests/conftest.py
 
-REPO = Path(__file__).resolve().parents[2]
-CRASH_SOURCE = REPO / "tests" / "services"  # crash_source.py: sources that kill their worker
 VENV_BIN = Path(sys.executable).parent
 CASES = ("LOCAL", "CLUSTER")
 DROP_TO_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
@@ -189,17 +187,7 @@ def run_test_source(
     """Ingest `tree` with a source of crash_source.py in a subprocess: the rows it stored, and
     what it logged."""
     on = f"workers=None, scheduler={scheduler!r}" if scheduler else f"workers={workers}"
-    code = (
-        "import crash_source; "
-        f"crash_source.main({str(workspace)!r}, {str(tree)!r}, {on}, kind={kind!r})"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(CRASH_SOURCE)},
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_python(f"crash_source.main({str(workspace)!r}, {str(tree)!r}, {on}, kind={kind!r})")
     assert done.returncode == 0, done.stderr.decode()
     ctx = Context.open(workspace)
     try:
@@ -240,15 +228,6 @@ def test_a_worker_lost_mid_unit_is_replaced_and_the_unit_stored_once(
     assert remote == local
 
 
-def committed(database: Path) -> int:
-    """Occurrences committed so far, read through a separate read-only connection."""
-    try:
-        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as db:
-            return int(db.execute("SELECT count(*) FROM occurrences").fetchone()[0])
-    except sqlite3.OperationalError:  # not created or not migrated yet
-        return 0
-
-
 def test_a_killed_client_resumes_to_what_a_local_ingest_stores(
     tmp_path: Path, scheduler: str, cli: Cli
 ) -> None:
@@ -262,19 +241,11 @@ def test_a_killed_client_resumes_to_what_a_local_ingest_stores(
     for attempt in range(3):
         killed = tmp_path / f"killed-{attempt}"
         assert cli(killed, "case", "create", "C-1")[0] == 0
-        process = subprocess.Popen(
+        done = kill_after_first_commit(
             [sys.executable, "-m", "cairn", "ingest", "--case", "C-1", str(tree)],
-            env={**os.environ, "CAIRN_WORKSPACE": str(killed), "CAIRN_SCHEDULER": scheduler, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            {**os.environ, "CAIRN_WORKSPACE": str(killed), "CAIRN_SCHEDULER": scheduler, **env},
+            killed / "cairn.db",
         )
-        while process.poll() is None and committed(killed / "cairn.db") == 0:
-            time.sleep(0.002)
-        with suppress(ProcessLookupError):  # it may have finished already
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        done = committed(killed / "cairn.db")
         if 0 < done < 400:
             break
     else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +27,18 @@ from cairn.evidence.directory import DirectorySource
 from cairn.evidence.worker import hash_only
 
 CRASH_EXIT = 70
+HERE = Path(__file__).resolve().parent
+
+
+def run_python(code: str, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
+    """Run `code` in a new Python process, after `import crash_source` (its output captured)."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import crash_source; {code}"],
+        env={**os.environ, "PYTHONPATH": str(HERE)},
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class CrashingSource(DirectorySource):

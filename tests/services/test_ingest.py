@@ -7,9 +7,7 @@ import hashlib
 import io
 import json
 import os
-import signal
 import socket
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -17,12 +15,14 @@ import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import closing, suppress
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests.services.crash_source import run_python
+from tests.services.interrupt import kill_after_first_commit
 
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.evidence.pool import BATCH_UNITS
@@ -34,7 +34,6 @@ from cairn.store.models import Evidence, IngestError, Media, Occurrence, Process
 
 RunCli = Callable[..., tuple[int, str, str]]  # the fixtures of tests/conftest.py
 Cli = Callable[..., tuple[int, str, str]]
-HERE = Path(__file__).resolve().parent
 DESIGN_COLUMNS = [
     *("evidence", "path", "kind", "deleted", "unallocated", "offset", "size", "md5", "sha1"),
     *("sha256", "mime", "pdq", "pdq_quality", "pdq_method", "mtime", "ctime", "atime", "crtime"),
@@ -422,15 +421,6 @@ def test_usage_errors_raise_before_anything_is_stored(
         assert session.scalars(select(Evidence)).all() == []
 
 
-def committed(database: Path) -> int:
-    """Occurrences committed so far, read through a separate read-only connection."""
-    try:
-        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as db:
-            return int(db.execute("SELECT count(*) FROM occurrences").fetchone()[0])
-    except sqlite3.OperationalError:  # not created or not migrated yet
-        return 0
-
-
 def build_crash_tree(root: Path) -> int:
     """A few thousand small files (some duplicated, two corrupt JPEGs), plus non-regular ones."""
     count = 0
@@ -460,19 +450,11 @@ def test_killed_ingest_resumes_to_the_same_database(tmp_path: Path, run_cli: Run
     for attempt in range(3):
         killed = tmp_path / f"killed-{attempt}"
         assert run_cli("case", "create", "C-1", workspace=killed)[0] == 0
-        process = subprocess.Popen(
+        stored = kill_after_first_commit(
             [sys.executable, "-m", "cairn", "ingest", "--case", "C-1", str(tree)],
-            env={**os.environ, "CAIRN_WORKSPACE": str(killed), **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: workers and fork server die too
+            {**os.environ, "CAIRN_WORKSPACE": str(killed), **env},
+            killed / "cairn.db",
         )
-        while process.poll() is None and committed(killed / "cairn.db") == 0:
-            time.sleep(0.002)
-        with suppress(ProcessLookupError):  # it may have finished already
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        stored = committed(killed / "cairn.db")
         if 0 < stored < total:
             break
     else:
@@ -490,14 +472,7 @@ def run_test_source(
 ) -> subprocess.CompletedProcess[bytes]:
     """Ingest `tree` with a test source from crash_source.py, in a subprocess (2 workers)."""
     workspace = tmp_path / "workspace"
-    code = f"import crash_source; crash_source.main({str(workspace)!r}, {str(tree)!r}, 2, {kind!r})"
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(HERE)},
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    return run_python(f"crash_source.main({str(workspace)!r}, {str(tree)!r}, 2, {kind!r})")
 
 
 def test_a_worker_crash_costs_only_the_analysis_of_its_unit(tmp_path: Path) -> None:
@@ -531,14 +506,7 @@ def test_a_batch_submitted_after_a_crash_goes_to_a_new_pool(tmp_path: Path) -> N
     tree = tmp_path / "device"
     for name in (b"a.txt", b"crash-here.bin", b"z.txt"):
         write(tree, name, name)
-    code = f"import crash_source; crash_source.submit_after_crash({str(tree)!r})"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(HERE)},
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python(f"crash_source.submit_after_crash({str(tree)!r})")
     assert done.returncode == 0, done.stderr.decode()
     assert json.loads(done.stdout) == {
         "generation": 1,

@@ -43,22 +43,6 @@ BLIND = ("--no-nanny", "--no-dashboard", "--nthreads", "1")
 
 
 @pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """A LocalCluster of two one-thread worker processes: its scheduler's address."""
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
-
-
-@pytest.fixture(scope="module")
 def client(scheduler: str) -> Iterator[Client]:
     with Client(scheduler, set_as_default=False) as joined:
         yield joined

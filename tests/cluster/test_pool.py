@@ -13,13 +13,10 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import dask
 import pytest
-from distributed import LocalCluster
 from sqlalchemy import func, select
 from tests.evidence.diskimage.builders import (
     EXT_FILES,
@@ -29,7 +26,6 @@ from tests.evidence.diskimage.builders import (
     make_ext,
     make_fat,
 )
-from tests.services.crash_source import HERE as CRASH_SOURCE
 from tests.services.crash_source import run_python
 from tests.services.interrupt import kill_after_first_commit
 
@@ -49,32 +45,6 @@ VENV_BIN = Path(sys.executable).parent
 CASES = ("LOCAL", "CLUSTER")
 DROP_TO_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 Row = tuple[Any, ...]
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """A LocalCluster of two one-thread worker processes: its scheduler's address.
-
-    One failure allowed per batch (the default is 3): a batch that kills a second worker is
-    hostile input, and the test need not wait for four workers to restart.
-    """
-    with pytest.MonkeyPatch.context() as env:
-        # The scheduler unpickles each task's function and arguments, the workers too: both
-        # must import crash_source's classes.
-        env.syspath_prepend(str(CRASH_SOURCE))
-        env.setenv("PYTHONPATH", f"{CRASH_SOURCE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-            cluster = LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
-        try:
-            yield cluster.scheduler_address
-        finally:
-            cluster.close()
 
 
 def write(root: Path, relative: str, data: bytes) -> None:

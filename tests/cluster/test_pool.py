@@ -198,6 +198,21 @@ def test_a_worker_lost_mid_unit_is_replaced_and_the_unit_stored_once(
     assert remote == local
 
 
+def test_a_file_a_worker_cannot_read_is_recorded_as_a_local_run_records_it(
+    tmp_path: Path, scheduler: str
+) -> None:
+    tree = tmp_path / "device"
+    write(tree, "a.txt", b"a")
+    local, _ = run_test_source(tmp_path / "local", tree, "vanished-file-directory")
+    remote, _ = run_test_source(
+        tmp_path / "cluster", tree, "vanished-file-directory", scheduler=scheduler
+    )
+    assert remote == local
+    (vanished,) = [row for row in local if row[0] == b"vanished.txt"]
+    assert vanished[4] is None  # no digests
+    assert [stage for stage, _ in vanished[-1]] == ["read"]
+
+
 def test_a_killed_client_resumes_to_what_a_local_ingest_stores(
     tmp_path: Path, scheduler: str, cli: Cli
 ) -> None:

@@ -8,6 +8,7 @@ by name: the test runs `main` in a subprocess with this folder on PYTHONPATH.
 - `always-crash*` kills the worker even when only hashing;
 - `DeadWorkerSource` kills every worker before it reads anything (a broken environment);
 - `DyingOnceSource` kills the worker the first time it reads `die-once*` (a worker lost mid-unit);
+- `VanishedFileSource` lists a file the folder does not hold (a worker cannot read it);
 - `submit_after_crash` drives the pool directly to submit to a pool a crash has broken.
 """
 
@@ -18,10 +19,12 @@ import multiprocessing
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from cairn.core.records import UnitResult
+from cairn.core.records import EntryRecord, UnitResult
 from cairn.core.settings import AnalysisSettings
+from cairn.core.types import EntryKind
 from cairn.evidence.base import Unit
 from cairn.evidence.directory import DirectorySource
 from cairn.evidence.worker import hash_only
@@ -80,6 +83,18 @@ class DyingOnceSource(DirectorySource):
         return super().process(unit, settings)
 
 
+class VanishedFileSource(DirectorySource):
+    """Lists one file more than the folder holds, `vanished.txt`, as if it was deleted between
+    the listing and the read."""
+
+    kind = "vanished-file-directory"
+
+    def units(self) -> Iterator[Unit | EntryRecord]:
+        yield from super().units()
+        entry = EntryRecord(path=b"vanished.txt", kind=EntryKind.FILE, size=5)
+        yield Unit(entry, os.fsencode(self.root / "vanished.txt"))
+
+
 def main(
     workspace: str,
     source: str,
@@ -94,7 +109,13 @@ def main(
     from cairn.services.context import Context
     from cairn.services.ingest import ingest
 
-    registry.SOURCES = (CrashingSource, DeadWorkerSource, DyingOnceSource, *registry.SOURCES)
+    registry.SOURCES = (
+        CrashingSource,
+        DeadWorkerSource,
+        DyingOnceSource,
+        VanishedFileSource,
+        *registry.SOURCES,
+    )
     ctx = Context.open(workspace)
     create_case(ctx, "C-1")
     summary = ingest(

@@ -182,9 +182,11 @@ def test_match_on_the_cluster_stores_the_local_rows(
     assert len(expected) > 100
 
 
-def test_match_command_with_scheduler(
+def test_ingest_and_match_commands_with_scheduler(
     run_cli: RunCli, tmp_path: Path, scheduler: str, workspace: Path
 ) -> None:
+    """`cairn ingest --scheduler` ends with the match on the same cluster; `cairn match
+    --scheduler` after it finds nothing new; both runs record the scheduler."""
     rng = np.random.default_rng(2)
     (tmp_path / "device").mkdir()
     photo = _photo(9)
@@ -195,12 +197,27 @@ def test_match_command_with_scheduler(
     env = {SHARD_HASHES_ENV: "10"}
     assert run_cli("hashset", "import", table, "--name", "near", env=env)[0] == 0
     assert run_cli("case", "create", "C-1")[0] == 0
-    assert run_cli("ingest", "--case", "C-1", tmp_path / "device", "--workers", "0")[0] == 0
+    code, _out, err = run_cli(
+        "ingest", "--case", "C-1", tmp_path / "device", "--json", env={"CAIRN_SCHEDULER": scheduler}
+    )
+    assert code == 0, err
     code, out, err = run_cli("match", "--case", "C-1", "--json", "--scheduler", scheduler)
     assert code == 0, err
-    summary = json.loads(out)
-    expected = sum(1 for d in np.bitwise_count(near ^ _pdq(photo)).sum(axis=1) if d <= 52)
-    assert summary["by_method"]["pdq:match"] + summary["by_method"]["pdq:possible"] == expected
+    assert json.loads(out)["new_matches"] == 0
+    ctx = Context.open(workspace)
+    try:
+        with ctx.db.session() as session:
+            runs = session.scalars(
+                select(ProcessingRun.settings)
+                .where(ProcessingRun.command == "match")
+                .order_by(ProcessingRun.id)
+            ).all()
+            distances = session.scalars(select(Match.distance).where(Match.method == "pdq")).all()
+    finally:
+        ctx.close()
+    assert [run["scheduler"] for run in runs] == [scheduler, scheduler]
+    expected = sorted(int(d) for d in np.bitwise_count(near ^ _pdq(photo)).sum(axis=1) if d <= 52)
+    assert sorted(distances) == expected
     code, _out, err = run_cli(
         "match", "--case", "C-1", env={"CAIRN_SCHEDULER": "tcp://127.0.0.1:9"}
     )

@@ -98,19 +98,19 @@ def ingest(
     # WhatsApp databases and chat exports found in the evidence are read at once.
     imported = import_from_evidence(ctx, case, summary.evidence, owner=owner)
     print_ingest_summary(summary, json_, imported)
-    _match_after_ingest(ctx, case, json_)
+    _match_after_ingest(ctx, case, json_, scheduler)
     raise typer.Exit(summary.exit_code)
 
 
-def _match_after_ingest(ctx: Context, case: str, quiet: bool) -> None:
+def _match_after_ingest(ctx: Context, case: str, quiet: bool, scheduler: str | None) -> None:
     """Ingest ends with matching when there is known material to match against, or videos to
-    compare with the other videos of the workspace."""
+    compare with the other videos of the workspace (on the ingest's cluster, if it had one)."""
     from cairn.services.status import matching_due
 
     if matching_due(ctx, case):
         from cairn.cli.summary import print_match_summary
         from cairn.services.matching import match_case
 
-        summary = match_case(ctx, case)
+        summary = match_case(ctx, case, scheduler)
         if not quiet:
             print_match_summary(summary)

@@ -120,14 +120,19 @@ def match_case(ctx: Context, case_ref: str, scheduler: str | None = None) -> Mat
     """Match the case; with `scheduler` (a Dask scheduler's address), its PDQ searches run on
     that cluster's workers (`cairn.cluster.matching`): the same rows, stored here."""
     if scheduler is None:
-        return _match_case(ctx, case_ref, None)
+        return _match_case(ctx, case_ref)
     from cairn.cluster.matching import cluster_pdq_search
 
     with cluster_pdq_search(scheduler, ctx.workspace.root / "indexes" / "pdq") as search:
-        return _match_case(ctx, case_ref, search)
+        return _match_case(ctx, case_ref, search, scheduler)
 
 
-def _match_case(ctx: Context, case_ref: str, pdq_search: PdqSearch | None) -> MatchSummary:
+def _match_case(
+    ctx: Context,
+    case_ref: str,
+    pdq_search: PdqSearch | None = None,
+    scheduler: str | None = None,
+) -> MatchSummary:
     started = time.monotonic()
     summary = MatchSummary(case_ref)
     with ctx.db.engine.begin() as connection:
@@ -148,7 +153,7 @@ def _match_case(ctx: Context, case_ref: str, pdq_search: PdqSearch | None) -> Ma
             return summary
         if not sets:  # nothing known, but the case's videos are still linked to the workspace's
             now = datetime.now(UTC)
-            run_id = _record_run(connection, ctx, case_id, sets, now)
+            run_id = _record_run(connection, ctx, case_id, sets, now, scheduler)
             compare_workspace_videos(connection, ctx, case_id, run_id, now)
             summary.links = _link(connection, ctx, case_id, run_id)
             _alert_hits(ctx, connection, case_id, case_ref, media)
@@ -186,7 +191,7 @@ def _match_case(ctx: Context, case_ref: str, pdq_search: PdqSearch | None) -> Ma
         materialize_known_files(connection, ctx.workspace.root / "indexes", known_ids)
         owner = _owners(connection, known_ids)
         now = datetime.now(UTC)
-        run_id = _record_run(connection, ctx, case_id, sets, now)
+        run_id = _record_run(connection, ctx, case_id, sets, now, scheduler)
         rows_out = []
         for (position, known_id, method, variant), distance in found.items():
             hashset = sets.get(owner.get(known_id, -1))
@@ -264,8 +269,15 @@ def _owners(connection: Connection, known_ids: list[int]) -> dict[int, int]:
 
 
 def _record_run(
-    connection: Connection, ctx: Context, case_id: int, sets: dict[int, ActiveSet], now: datetime
+    connection: Connection,
+    ctx: Context,
+    case_id: int,
+    sets: dict[int, ActiveSet],
+    now: datetime,
+    scheduler: str | None,
 ) -> int:
+    # The scheduler is recorded (as ingest records it) for whoever asks where the work ran.
+    where = {"scheduler": scheduler} if scheduler else {}
     return int(
         connection.execute(
             insert(ProcessingRun).returning(ProcessingRun.id),
@@ -286,6 +298,7 @@ def _record_run(
                         }
                         for s in sets.values()
                     },
+                    **where,
                 },
                 "host": socket.gethostname(),
                 "user": ctx.actor.user,

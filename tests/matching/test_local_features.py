@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from cairn.matching.local_features import MIN_INLIERS, Features, score, verify
 from cairn.media.features import image_features
@@ -93,3 +93,48 @@ def test_screen_furniture_text_and_textures_do_not_link() -> None:
         return _features(wall)
 
     assert verify(bricks(1, 0), bricks(2, 17))[0] is None
+
+
+def _text_page(words: list[str], seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    page = Image.new("RGB", (640, 480), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    for k in range(22):
+        line = " ".join(rng.choice(words, 9))
+        draw.text((15, 10 + 21 * k), line, fill=(0, 0, 0), font=ImageFont.load_default(size=16))
+    return page
+
+
+def test_bad_input_is_not_linked_and_says_why() -> None:
+    """Flat, dark, tiny and text-only pictures have no features: no link, and why."""
+    scene = _features(synthetic_scene(40, 480, 360))
+    words = ["alpha", "the", "report", "case", "and", "of", "delta", "photo", "image", "2024"]
+    nothing = [
+        Image.new("RGB", (480, 360), (128, 128, 128)),  # flat
+        Image.new("RGB", (480, 360), (3, 3, 3)),  # dark
+        synthetic_scene(41, 24, 24),  # tiny
+        _text_page(words, 1),  # text only
+    ]
+    for picture in nothing:
+        empty = _features(picture)
+        assert len(empty) == 0
+        assert verify(empty, scene) == (None, "too few features")
+        assert verify(scene, empty) == (None, "too few features")
+    assert verify(_features(_text_page(words, 1)), _features(_text_page(words, 2))) == (
+        None,
+        "too few features",
+    )
+
+
+def test_repetitive_textures_do_not_link() -> None:
+    """Checkerboard floors: every tile's corner looks like every other's, so the ratio test
+    leaves too few matches, and what is left fits no model, even between two copies."""
+
+    def tiles(size: int, dark: int, light: int) -> Features:
+        y, x = np.indices((360, 480)) // size
+        return _features(Image.fromarray(np.where((x + y) % 2, dark, light).astype(np.uint8)))
+
+    assert verify(tiles(24, 40, 200), tiles(31, 90, 250)) == (None, "too few matches")
+    assert verify(tiles(40, 10, 120), tiles(44, 60, 220)) == (None, "too few matches")
+    assert verify(tiles(24, 40, 200), tiles(24, 45, 190)) == (None, "degenerate model")
+    assert verify(tiles(24, 40, 200), tiles(24, 40, 200)) == (None, "too few inliers")

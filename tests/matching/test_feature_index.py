@@ -4,11 +4,12 @@ proposing the right candidates once it has visual words."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from cairn.core.records import LocalFeatures
 from cairn.matching import feature_index
@@ -51,6 +52,8 @@ def test_vocabulary_trained_then_candidates_ranked(
     index = FeatureIndex(tmp_path / "features")
     for seed in range(0, 12, 3):
         index.add([(_sha(s), _scene(s)) for s in range(seed, seed + 3)])
+    assert index.vocabulary is None  # words are trained when an ingest ends, not per batch
+    assert index.train_if_due() and not index.train_if_due()
     assert index.vocabulary is not None and len(index.vocabulary) >= 64
     words = len(index.vocabulary)
     again = FeatureIndex(tmp_path / "features")
@@ -62,8 +65,58 @@ def test_vocabulary_trained_then_candidates_ranked(
     assert [f.sha256 for f in again.search(features)] == [_sha(5)]
     assert again.search(features, exclude=[_sha(5)]) == []
     # Training again from the same images gives the same words.
+    # Training again from the same images, brought in other batches, gives the same words
+    # and the same candidates.
     other = FeatureIndex(tmp_path / "other")
-    for seed in range(0, 12, 3):
-        other.add([(_sha(s), _scene(s)) for s in range(seed, seed + 3)])
-    assert other.vocabulary is not None
-    assert np.array_equal(other.vocabulary, again.vocabulary)
+    other.add([(_sha(s), _scene(s)) for s in range(11, 4, -1)])
+    other.add([(_sha(s), _scene(s)) for s in range(5)])
+    assert other.train_if_due() and other.vocabulary is not None
+    assert np.array_equal(other.vocabulary.coarse, again.vocabulary.coarse)
+    assert np.array_equal(other.vocabulary.fine, again.vocabulary.fine)
+    assert other.candidates(features, 12) == again.candidates(features, 12)
+
+
+def _screenshot(seed: int) -> LocalFeatures:
+    """Scene `seed` framed small in an app's screen: a bar with its name, lines of text."""
+    screen = Image.new("RGB", (360, 640), (248, 248, 248))
+    draw = ImageDraw.Draw(screen)
+    draw.rectangle((0, 0, 360, 56), fill=(25, 90, 170))
+    font = ImageFont.load_default(size=16)
+    draw.text((10, 18), "Gallery    Chat    More", fill=(255, 255, 255), font=font)
+    screen.paste(synthetic_scene(seed, 320, 240).resize((200, 150)), (80, 100))
+    for line in range(8):
+        draw.text((10, 280 + 24 * line), "some text under the picture 12:45", (0, 0, 0), font)
+    return image_features(screen, *screen.size)
+
+
+def test_picture_framed_in_a_screenshot_is_a_candidate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feature_index, "TRAIN_IMAGES", 8)
+    monkeypatch.setattr(feature_index, "MIN_WORDS", 1024)
+    index = FeatureIndex(tmp_path / "features")
+    index.add([(_sha(s), _scene(s)) for s in range(12)])
+    index.add([(_sha(s), _screenshot(s)) for s in range(100, 112)])  # the app, other pictures
+    assert index.train_if_due()
+    query = Features.of(_screenshot(5))
+    assert _sha(5) in index.candidates(query, 4)
+    # The first vote alone ranks the app's other screenshots first.
+    monkeypatch.setattr(feature_index, "EXPLAINED_BY", 99)
+    assert _sha(5) not in index.candidates(query, 4)
+
+
+def test_version_1_keeps_its_features_and_gets_new_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feature_index, "TRAIN_IMAGES", 4)
+    folder = tmp_path / "features"
+    FeatureIndex(folder).add([(_sha(s), _scene(s)) for s in range(5)])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(version=1, vocabulary="vocabulary.npy", words=4096, trained_on=1000)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    old = FeatureIndex(folder)
+    assert old.vocabulary is None and len(old) == 5
+    assert old.candidates(Features.of(_scene(2))) == sorted(_sha(s) for s in range(5))
+    assert old.train_if_due()
+    assert json.loads((folder / "manifest.json").read_text())["version"] == 2
+    assert FeatureIndex(folder).candidates(Features.of(_scene(2)), 1) == [_sha(2)]

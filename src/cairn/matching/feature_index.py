@@ -1,16 +1,16 @@
 """The workspace's local-feature index: every image's features, and visual words with an
 inverted file that proposes candidates for verification. Layout and costs: docs/similarity.md.
 
-Folder `<workspace>/indexes/features/`: `manifest.json`, `vocabulary.npy` once trained, and
-immutable segments `seg-<32 hex>/` of numpy arrays (loaded memory-mapped):
-`keys` (n, 32) the images' SHA-256, `sizes` (n, 2) their width and height, `offsets` (n + 1)
-where each image's features start, `points` (N, 2) float32, `descriptors` (N, 128) uint8, and,
-with a vocabulary, the inverted file: `postings` (the images having each word, by word),
-`starts` (K + 1, where each word's postings start) and `df` (K, images per word).
-Adding writes a segment; small segments merge as in an LSM tree. The vocabulary is trained
-on the workspace's own descriptors (k-means, one thread, fixed seed: the same images give the
-same words), first at TRAIN_IMAGES images, again as the index doubles, until it has MAX_WORDS
-words; below TRAIN_IMAGES every image is a candidate.
+Folder `<workspace>/indexes/features/`: `manifest.json`, `coarse.npy` and `vocabulary.npy`
+(matching.visual_words) once trained, and immutable segments `seg-<32 hex>/` of numpy arrays
+(loaded memory-mapped): `keys` (n, 32) the images' SHA-256, `sizes` (n, 2) their width and
+height, `offsets` (n + 1) where each image's features start, `points` (N, 2) float32,
+`descriptors` (N, 128) uint8, and, with a vocabulary, `words` (N) and the inverted file:
+`postings` (the images having each word, by word) and `starts` (K + 1, where each word's
+postings start). Adding writes a segment; small segments merge as in an LSM tree. The
+vocabulary is trained on the workspace's own descriptors when an ingest ends (train_if_due),
+first at TRAIN_IMAGES images, again as the index doubles, until it has MAX_WORDS words; until
+then every image is a candidate.
 """
 
 from __future__ import annotations
@@ -30,18 +30,31 @@ import numpy as np
 import numpy.typing as npt
 
 from cairn.core.records import LocalFeatures
-from cairn.matching.local_features import Features, Verified, root_sift, verify
+from cairn.matching.local_features import Features, Verified, verify
+from cairn.matching.visual_words import Vocabulary, train
 
 FORMAT = "cairn-feature-index"
-VERSION = 1
+VERSION = 2  # 1: one flat vocabulary of at most 4,096 words (retrained at the next add)
 TRAIN_IMAGES = 64  # below this, every image is a candidate (verification is cheap enough)
 MIN_WORDS = 256
-MAX_WORDS = 4096
-POINTS_PER_WORD = 40  # k-means wants this many training descriptors per centroid
+MAX_WORDS = 65536
+POINTS_PER_WORD = 16  # training descriptors per word
+TRAIN_DESCRIPTORS = MAX_WORDS * POINTS_PER_WORD  # a sample of the index, evenly spread
 MERGE_RATIO = 4
 CANDIDATES = 48  # images verified per query (bench/similarity.py: candidate recall)
+EXPLAINING = 8  # the first vote's best images, whose shared words...
+EXPLAINED_BY = 2  # ...when this many of them have one, are left out of the second vote
 ARRAYS = ("keys", "sizes", "offsets", "points", "descriptors")
-WORD_ARRAYS = ("postings", "starts", "df")
+WORD_ARRAYS = ("words", "postings", "starts")
+
+
+@dataclass(frozen=True)
+class _Hits:
+    """Postings of a query's words: for each, the word (its place among the query's words)
+    and the image (its row across the segments)."""
+
+    word: npt.NDArray[np.int64]
+    image: npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,7 @@ class _Segment:
 class FeatureIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.vocabulary: npt.NDArray[np.float32] | None = None
+        self.vocabulary: Vocabulary | None = None
         self.trained_on = 0  # descriptors the vocabulary was trained on
         self._segments: list[_Segment] = []
         self._where: dict[str, tuple[int, int]] = {}
@@ -88,10 +101,12 @@ class FeatureIndex:
         manifest_path = self.folder / "manifest.json"
         if manifest_path.is_file():
             manifest = json.loads(manifest_path.read_text())
-            if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+            version = manifest.get("version")
+            if manifest.get("format") != FORMAT or version not in (1, VERSION):
                 raise ValueError(f"{self.folder}: not a {FORMAT} version {VERSION} folder")
-            if manifest.get("vocabulary"):
-                self.vocabulary = np.load(self.folder / manifest["vocabulary"])
+            # A version 1 index keeps its features; its words are trained again at the next add.
+            if manifest.get("vocabulary") and version == VERSION:
+                self.vocabulary = Vocabulary.load(self.folder)
                 self.trained_on = int(manifest["trained_on"])
             for name in manifest["segments"]:
                 stems = ARRAYS + (WORD_ARRAYS if self.vocabulary is not None else ())
@@ -100,11 +115,20 @@ class FeatureIndex:
                     for stem in stems
                 }
                 self._segments.append(_Segment(name, arrays))
+        self._locate()
+
+    def _locate(self) -> None:
+        """Where each image is: its segment and row, and its row across the segments."""
         self._where = {
             sha: (s, row)
             for s, segment in enumerate(self._segments)
             for row, sha in enumerate(segment.shas())
         }
+        sizes = [len(s) for s in self._segments]
+        self._bases = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self._feature_counts = np.concatenate(
+            [np.empty(0)] + [np.diff(np.asarray(s.arrays["offsets"])) for s in self._segments]
+        ).astype(np.float64)
 
     def __len__(self) -> int:
         return len(self._where)
@@ -147,23 +171,29 @@ class FeatureIndex:
                 return []
             arrays = _segment_arrays(list(fresh.items()))
             if self.vocabulary is not None:
-                arrays.update(_word_arrays(arrays, self.vocabulary))
+                words = self.vocabulary.words(arrays["descriptors"])
+                arrays.update(_word_arrays(arrays, words, self.vocabulary))
             self._segments.append(self._write_segment(arrays))
             self._merge_small()
+            self._save_manifest()
+            self._locate()
+            return list(fresh)
+
+    def train_if_due(self) -> bool:
+        """Train the vocabulary when the index first reaches TRAIN_IMAGES images, and again
+        each time it doubles until it has MAX_WORDS words. Called when an ingest ends, not as
+        batches arrive: the index then holds the same images whatever order the workers
+        finished in, and the same images give the same words."""
+        with self._locked():
             total = sum(len(s.arrays["descriptors"]) for s in self._segments)
-            images = sum(len(s) for s in self._segments)
-            if images >= TRAIN_IMAGES and (
+            due = len(self) >= TRAIN_IMAGES and (
                 self.vocabulary is None
                 or (len(self.vocabulary) < MAX_WORDS and total >= 2 * self.trained_on)
-            ):
+            )
+            if due:
                 self._train()
-            self._save_manifest()
-            self._where = {
-                sha: (s, row)
-                for s, segment in enumerate(self._segments)
-                for row, sha in enumerate(segment.shas())
-            }
-            return list(fresh)
+                self._save_manifest()
+            return due
 
     def _write_segment(self, arrays: dict[str, npt.NDArray[Any]]) -> _Segment:
         name = f"seg-{uuid.uuid4().hex}"
@@ -183,35 +213,34 @@ class FeatureIndex:
             last, before = self._segments.pop(), self._segments.pop()
             arrays = _concatenate([before, last])
             if self.vocabulary is not None:
-                arrays.update(_word_arrays(arrays, self.vocabulary))
+                words = np.concatenate([before.arrays["words"], last.arrays["words"]])
+                arrays.update(_word_arrays(arrays, words, self.vocabulary))
             self._segments.append(self._write_segment(arrays))
 
     def _train(self) -> None:
-        """(Re)train the vocabulary on every stored descriptor, then give every segment words."""
-        import faiss
-
-        descriptors = np.concatenate([np.asarray(s.arrays["descriptors"]) for s in self._segments])
-        words = int(
-            min(MAX_WORDS, max(MIN_WORDS, 2 ** int(np.log2(len(descriptors) / POINTS_PER_WORD))))
-        )
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)  # k-means sums in a fixed order: the same words each time
-        try:
-            kmeans = faiss.Kmeans(
-                128, words, niter=12, seed=1234, max_points_per_centroid=64, verbose=False
-            )
-            kmeans.train(root_sift(descriptors))
-        finally:
-            faiss.omp_set_num_threads(threads)
-        self.vocabulary = np.asarray(kmeans.centroids, np.float32)
-        self.trained_on = len(descriptors)
-        np.save(self.folder / ".vocabulary.tmp.npy", self.vocabulary, allow_pickle=False)
-        os.replace(self.folder / ".vocabulary.tmp.npy", self.folder / "vocabulary.npy")
+        """(Re)train the vocabulary on the stored descriptors (an even sample of them, at most
+        TRAIN_DESCRIPTORS), then give every segment words."""
+        total = sum(len(s.arrays["descriptors"]) for s in self._segments)
+        step = -(-total // TRAIN_DESCRIPTORS)
+        # The images in the order of their SHA-256, not of their segments: the same sample
+        # whichever batches brought them.
+        parts, seen = [], 0
+        for sha in sorted(self._where):
+            descriptors = self.features(sha).descriptors
+            parts.append(descriptors[-seen % step :: step])
+            seen += len(descriptors)
+        sample = np.concatenate(parts)
+        words = int(min(MAX_WORDS, max(MIN_WORDS, 2 ** int(np.log2(total / POINTS_PER_WORD)))))
+        self.vocabulary = train(sample, words)
+        self.trained_on = total
+        self.vocabulary.save(self.folder)
         self._segments = [
             self._write_segment(
                 {
                     **{k: np.asarray(s.arrays[k]) for k in ARRAYS},
-                    **_word_arrays(s.arrays, self.vocabulary),
+                    **_word_arrays(
+                        s.arrays, self.vocabulary.words(s.arrays["descriptors"]), self.vocabulary
+                    ),
                 }
             )
             for s in self._segments
@@ -240,45 +269,72 @@ class FeatureIndex:
         self, query: Features, count: int = CANDIDATES, exclude: Sequence[str] = ()
     ) -> list[str]:
         """The images most likely to verify against the query (or its mirror image), best
-        first: shared visual words weighted by idf², over the square root of the image's
-        word count. Without a vocabulary, every image."""
+        first; without a vocabulary, every image.
+
+        Two votes, taken in turns: every word of the query, then only the words that the
+        first vote's best images do not explain. A screenshot framing a picture shares its
+        app's bars and text with every other screenshot of that app: those outvote the
+        picture's original in the first vote, and are left out of the second."""
         skip = set(exclude)
         if self.vocabulary is None:
             return [sha for sha in sorted(self._where) if sha not in skip]
         words = np.unique(
             np.concatenate(
                 [
-                    _assign(query.descriptors, self.vocabulary),
-                    _assign(query.mirrored().descriptors, self.vocabulary),
+                    self.vocabulary.words(query.descriptors),
+                    self.vocabulary.words(query.mirrored().descriptors),
                 ]
             )
         )
-        df = sum(np.asarray(s.arrays["df"], np.int64) for s in self._segments)
-        idf = np.log((len(self._where) + 1) / (np.asarray(df)[words] + 1)).astype(np.float32)
-        ranked: list[tuple[float, str]] = []
-        for segment in self._segments:
-            starts = segment.arrays["starts"]
-            postings = segment.arrays["postings"]
-            lo, hi = starts[words], starts[words + 1]
-            lengths = (hi - lo).astype(np.int64)
-            if not lengths.sum():
-                continue
-            rows = np.concatenate([postings[a:b] for a, b in zip(lo, hi, strict=True)])
-            weights = np.repeat(idf * idf, lengths)
-            offsets = np.asarray(segment.arrays["offsets"])
-            scores = np.bincount(rows, weights=weights, minlength=len(segment)) / np.sqrt(
-                np.maximum(np.diff(offsets), 1)
-            )
-            top = np.argsort(-scores, kind="stable")[: count + len(skip)]
-            keys = segment.shas() if len(segment) <= 4 * count else None
-            for row in top.tolist():
-                if scores[row] <= 0:
-                    break
-                sha = keys[row] if keys is not None else bytes(segment.arrays["keys"][row]).hex()
-                if sha not in skip:
-                    ranked.append((-float(scores[row]), sha))
-        ranked.sort()
-        return [sha for _, sha in ranked[:count]]
+        hits = self._hits(words)
+        df = np.bincount(hits.word, minlength=len(words))
+        # idf², in whole 64ths: sums of whole numbers do not depend on the postings' order.
+        weights = np.rint(64 * np.log((len(self) + 1) / (df + 1)) ** 2)
+        excluded = [self._row(sha) for sha in skip if sha in self._where]
+        first = self._vote(hits, weights, excluded, count)
+        explaining = np.isin(hits.image, first[:EXPLAINING])
+        explained = np.bincount(hits.word[explaining], minlength=len(words)) >= EXPLAINED_BY
+        second = self._vote(hits, np.where(explained, 0.0, weights), excluded, count)
+        chosen: dict[int, None] = {}
+        for pair in zip(first, second, strict=False):
+            chosen.update(dict.fromkeys(pair))
+        chosen.update(dict.fromkeys(first + second))
+        return [self._sha(row) for row in list(chosen)[:count]]
+
+    def _hits(self, words: npt.NDArray[np.int64]) -> _Hits:
+        """The postings of these words in every segment."""
+        found_words, found_images = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+        for segment, base in zip(self._segments, self._bases.tolist(), strict=False):
+            starts, postings = segment.arrays["starts"], segment.arrays["postings"]
+            lo, hi = np.asarray(starts[words]), np.asarray(starts[words + 1])
+            lengths = hi - lo
+            if lengths.sum():
+                found_words.append(np.repeat(np.arange(len(words)), lengths))
+                rows = [np.asarray(postings[a:b]) for a, b in zip(lo, hi, strict=True)]
+                found_images.append(base + np.concatenate(rows).astype(np.int64))
+        return _Hits(np.concatenate(found_words), np.concatenate(found_images))
+
+    def _vote(
+        self, hits: _Hits, weights: npt.NDArray[np.float64], excluded: list[int], count: int
+    ) -> list[int]:
+        """The `count` best rows: the weights of the words an image shares with the query over
+        the square root of its feature count; ties by SHA-256."""
+        shared = np.bincount(hits.image, weights=weights[hits.word], minlength=len(self))
+        scores = shared / np.sqrt(self._feature_counts)
+        scores[excluded] = 0.0
+        rows = np.flatnonzero(scores > 0)
+        if len(rows) > count:  # every row tied with the last one kept stays in the running
+            threshold = np.partition(scores[rows], len(rows) - count)[len(rows) - count]
+            rows = rows[scores[rows] >= threshold]
+        return sorted(rows.tolist(), key=lambda r: (-scores[r], self._sha(r)))[:count]
+
+    def _row(self, sha256: str) -> int:
+        segment, row = self._where[sha256]
+        return int(self._bases[segment]) + row
+
+    def _sha(self, row: int) -> str:
+        segment = int(np.searchsorted(self._bases, row, side="right")) - 1
+        return bytes(self._segments[segment].arrays["keys"][row - int(self._bases[segment])]).hex()
 
     def search(
         self,
@@ -325,32 +381,16 @@ def _concatenate(segments: list[_Segment]) -> dict[str, npt.NDArray[Any]]:
     return arrays
 
 
-def _assign(
-    descriptors: npt.NDArray[np.uint8], vocabulary: npt.NDArray[np.float32]
-) -> npt.NDArray[np.int64]:
-    """The nearest word of each descriptor (exact, by blocks to bound memory)."""
-    import faiss
-
-    if not len(descriptors):
-        return np.empty(0, np.int64)
-    index = faiss.IndexFlatL2(vocabulary.shape[1])
-    index.add(vocabulary)
-    _distances, nearest = index.search(root_sift(descriptors), 1)
-    return np.asarray(nearest[:, 0], np.int64)
-
-
 def _word_arrays(
-    arrays: dict[str, npt.NDArray[Any]], vocabulary: npt.NDArray[np.float32]
+    arrays: dict[str, npt.NDArray[Any]], words: npt.NDArray[np.int64], vocabulary: Vocabulary
 ) -> dict[str, npt.NDArray[Any]]:
-    """Words of every descriptor, and the inverted file: each image once per word it has."""
-    words = _assign(np.asarray(arrays["descriptors"]), vocabulary)
+    """The word of every feature, and the inverted file: each image once per word it has."""
     offsets = np.asarray(arrays["offsets"])
     images = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    pairs = np.unique(words * (len(offsets)) + images)  # (word, image) once each, sorted
+    pairs = np.unique(words * len(offsets) + images)  # (word, image) once each, sorted
     by_word, image = np.divmod(pairs, len(offsets))
-    starts = np.searchsorted(by_word, np.arange(len(vocabulary) + 1)).astype(np.int64)
     return {
+        "words": words.astype(np.int32),
         "postings": image.astype(np.int32),
-        "starts": starts,
-        "df": np.diff(starts).astype(np.int32),
+        "starts": np.searchsorted(by_word, np.arange(len(vocabulary) + 1)).astype(np.int64),
     }

@@ -274,6 +274,7 @@ def _link_evidence(ctx: Context, evidence_id: int, run_id: int, indexed: list[st
         links = link_media(connection, engine, media, by=user, run_id=run_id)
         if indexed:
             index = feature_index(ctx.workspace)
+            index.train_if_due()
             links += link_features(connection, engine, index, indexed, by=user, run_id=run_id)
         shas = [sha for sha in connection.scalars(media.distinct()) if sha is not None]
         return links + link_camera_metadata(connection, engine, shas, by=user)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from cairn.core.records import LocalFeatures
 from cairn.matching import feature_index
@@ -77,15 +77,21 @@ def test_vocabulary_trained_then_candidates_ranked(
 
 
 def _screenshot(seed: int) -> LocalFeatures:
-    """Scene `seed` framed small in an app's screen: a bar with its name, lines of text."""
+    """Scene `seed` framed small in an app's screen: a bar of icons above, buttons below."""
     screen = Image.new("RGB", (360, 640), (248, 248, 248))
     draw = ImageDraw.Draw(screen)
     draw.rectangle((0, 0, 360, 56), fill=(25, 90, 170))
-    font = ImageFont.load_default(size=16)
-    draw.text((10, 18), "Gallery    Chat    More", fill=(255, 255, 255), font=font)
+    for k in range(5):  # the bar's icons
+        x = 20 + 70 * k
+        draw.ellipse((x, 12, x + 30, 42), outline=(255, 255, 255), width=3)
+        draw.polygon([(x + 8, 34), (x + 15, 18), (x + 22, 34)], fill=(255, 200, 0))
     screen.paste(synthetic_scene(seed, 320, 240).resize((200, 150)), (80, 100))
-    for line in range(8):
-        draw.text((10, 280 + 24 * line), "some text under the picture 12:45", (0, 0, 0), font)
+    for row in range(3):  # buttons and avatars under the picture
+        for col in range(4):
+            x, y = 20 + 85 * col, 300 + 100 * row
+            draw.rounded_rectangle((x, y, x + 60, y + 60), 12, fill=(60 * col, 120, 200 - 50 * row))
+            draw.ellipse((x + 15, y + 15, x + 45, y + 45), fill=(250, 250, 250))
+            draw.rectangle((x + 25, y + 25, x + 35, y + 35), fill=(20, 20, 20))
     return image_features(screen, *screen.size)
 
 

@@ -27,6 +27,7 @@ MAX_SIDE = 512  # pixels on the long side of the view SIFT runs on
 MAX_FEATURES = 256  # keypoints kept per image: the strongest, spread over the picture
 DETECTED = 4 * MAX_FEATURES  # keypoints SIFT keeps before text is dropped and spread chosen
 SPREAD_GRID = 8  # the view cut SPREAD_GRID x SPREAD_GRID: each cell's strongest come first
+CONTRAST = 0.03  # SIFT's contrast threshold (OpenCV's default 0.04 leaves soft photos too few)
 MIN_FEATURES = 12  # fewer cannot carry a verified link (matching.local_features.MIN_INLIERS)
 MIN_SIDE = 32  # smaller pictures (icons, tracking pixels) have nothing to link
 FLAT_STDDEV = 2.0  # grey-level spread under which a picture is flat (one colour, a dark frame)
@@ -150,7 +151,7 @@ def _spread(
 def _sift() -> cv2.SIFT:
     import cv2
 
-    return cv2.SIFT.create(nfeatures=DETECTED)
+    return cv2.SIFT.create(nfeatures=DETECTED, contrastThreshold=CONTRAST)
 
 
 @functools.cache

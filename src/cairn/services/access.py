@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from cairn.core.errors import NotFoundError, PermissionDeniedError, UsageError
@@ -186,6 +186,13 @@ def visible_series(session: Session, principal: Principal | None) -> Select[Seri
     if principal is not None:
         query = query.where(or_(Series.agency_id == principal.agency_id, Series.shared))
     return query
+
+
+def series_seen_by(agency_id: int | None) -> ColumnElement[bool]:
+    """A live series (not merged away) that the agency sees: its own or a shared one; None is
+    the local operator's."""
+    own = Series.agency_id.is_(None) if agency_id is None else Series.agency_id == agency_id
+    return and_(or_(own, Series.shared.is_(True)), Series.merged_into.is_(None))
 
 
 # Ownership of new objects ----------------------------------------------------------------------

@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Select, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cairn.core.hash_kinds import DIGESTS, PDQ, PERCEPTUAL, HashKind
 from cairn.core.thresholds import PDQ_MIN_QUALITY, PDQ_POSSIBLE_MAX
 from cairn.core.types import Triage
 from cairn.matching.known import KnownIndexes, PdqSearch
-from cairn.services.access import agency_media, usable_by_agency
+from cairn.services.access import agency_media, series_seen_by, usable_by_agency
 from cairn.services.alerts import raise_media_hits
 from cairn.services.cases import get_case
 from cairn.services.context import Context
@@ -424,15 +424,10 @@ def _known_link_ends(
             found[sha] = BestMatch(
                 Triage.KNOWN, GRADES, str(as_category(hit.category)), None, "grade"
             )
-    own = Series.agency_id.is_(None) if agency_id is None else Series.agency_id == agency_id
     filed = connection.execute(
         select(SeriesMedia.media_sha256, Series.name)
         .join(Series, Series.id == SeriesMedia.series_id)
-        .where(
-            SeriesMedia.media_sha256.in_(shas),
-            or_(own, Series.shared.is_(True)),
-            Series.merged_into.is_(None),
-        )
+        .where(SeriesMedia.media_sha256.in_(shas), series_seen_by(agency_id))
         .order_by(SeriesMedia.media_sha256, Series.name)
     )
     for sha, name in filed:

@@ -42,7 +42,7 @@ from cairn.core.errors import UsageError
 from cairn.core.hash_kinds import PDQ
 from cairn.core.thresholds import PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY
 from cairn.core.types import Triage
-from cairn.services.access import case_for
+from cairn.services.access import case_for, series_seen_by
 from cairn.services.context import Context
 from cairn.services.identity import Principal
 from cairn.services.matching import best_matches
@@ -398,15 +398,10 @@ def _rebucket(connection: Connection, case_id: int) -> None:
 def _filed(agency_id: int | None) -> ColumnElement[bool]:
     """The item is filed in a series the case's agency sees (its own, or a shared one):
     asked per row through series_media's index, so filing shows at once."""
-    own = Series.agency_id.is_(None) if agency_id is None else Series.agency_id == agency_id
     return exists(
         select(SeriesMedia.series_id)
         .join(Series, Series.id == SeriesMedia.series_id)
-        .where(
-            SeriesMedia.media_sha256 == QueueItem.sha256,
-            or_(own, Series.shared.is_(True)),
-            Series.merged_into.is_(None),
-        )
+        .where(SeriesMedia.media_sha256 == QueueItem.sha256, series_seen_by(agency_id))
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,11 @@ from cairn.media.synthetic import synthetic_scene
 
 def _sha(seed: int) -> str:
     return hashlib.sha256(str(seed).encode()).hexdigest()
+
+
+def _still(*seeds: int) -> list[tuple[str, None]]:
+    """Index entries of pictures (not video keyframes)."""
+    return [(_sha(seed), None) for seed in seeds]
 
 
 def _scene(seed: int) -> LocalFeatures:
@@ -40,7 +46,7 @@ def test_added_once_persisted_and_merged(tmp_path: Path) -> None:
     assert (stored.width, stored.height) == (320, 240)
     segments = [p for p in (tmp_path / "features").iterdir() if p.name.startswith("seg-")]
     assert len(segments) == 1  # the small second segment merged into the first
-    assert reopened.candidates(Features.of(_scene(9))) == sorted([_sha(1), _sha(2), _sha(3)])
+    assert reopened.candidates(Features.of(_scene(9))) == sorted(_still(1, 2, 3))
 
 
 def test_vocabulary_trained_then_candidates_ranked(
@@ -61,7 +67,7 @@ def test_vocabulary_trained_then_candidates_ranked(
     # A mirrored crop of scene 5 ranks scene 5 first, and verifies against it only.
     query = synthetic_scene(5, 320, 240).crop((30, 20, 290, 220))
     features = Features.of(image_features(ImageOps.mirror(query), *query.size))
-    assert again.candidates(features, 3)[0] == _sha(5)
+    assert again.candidates(features, 3)[0] == (_sha(5), None)
     assert [f.sha256 for f in again.search(features)] == [_sha(5)]
     assert again.search(features, exclude=[_sha(5)]) == []
     # Training again from the same images gives the same words.
@@ -105,10 +111,10 @@ def test_picture_framed_in_a_screenshot_is_a_candidate(
     index.add([(_sha(s), _screenshot(s)) for s in range(100, 112)])  # the app, other pictures
     assert index.train_if_due()
     query = Features.of(_screenshot(5))
-    assert _sha(5) in index.candidates(query, 4)
+    assert (_sha(5), None) in index.candidates(query, 4)
     # The first vote alone ranks the app's other screenshots first.
     monkeypatch.setattr(feature_index, "EXPLAINED_BY", 99)
-    assert _sha(5) not in index.candidates(query, 4)
+    assert (_sha(5), None) not in index.candidates(query, 4)
 
 
 def test_version_1_keeps_its_features_and_gets_new_words(
@@ -122,7 +128,61 @@ def test_version_1_keeps_its_features_and_gets_new_words(
     (folder / "manifest.json").write_text(json.dumps(manifest))
     old = FeatureIndex(folder)
     assert old.vocabulary is None and len(old) == 5
-    assert old.candidates(Features.of(_scene(2))) == sorted(_sha(s) for s in range(5))
+    assert old.candidates(Features.of(_scene(2))) == sorted(_still(*range(5)))
     assert old.train_if_due()
-    assert json.loads((folder / "manifest.json").read_text())["version"] == 2
-    assert FeatureIndex(folder).candidates(Features.of(_scene(2)), 1) == [_sha(2)]
+    assert json.loads((folder / "manifest.json").read_text())["version"] == 3
+    assert FeatureIndex(folder).candidates(Features.of(_scene(2)), 1) == _still(2)
+
+
+def test_version_2_keeps_its_words_and_its_pictures_stay_pictures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feature_index, "TRAIN_IMAGES", 4)
+    monkeypatch.setattr(feature_index, "MIN_WORDS", 64)
+    folder = tmp_path / "features"
+    index = FeatureIndex(folder)
+    index.add([(_sha(s), _scene(s)) for s in range(6)])
+    assert index.train_if_due()
+    before = index.candidates(Features.of(_scene(2)), 3)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "version": 2}))
+    for times in folder.glob("seg-*/times.npy"):  # version 2 had no times
+        times.unlink()
+    old = FeatureIndex(folder)
+    assert old.vocabulary is not None and len(old.vocabulary) == len(index.vocabulary or ())
+    assert old.entries() == _still(*sorted(range(6), key=_sha))
+    assert old.candidates(Features.of(_scene(2)), 3) == before
+    assert old.add([(_sha(9), _scene(9))]) == [_sha(9)]
+    assert len(FeatureIndex(folder)) == 7
+
+
+def _keyframe(seed: int, time: float) -> LocalFeatures:
+    return replace(_scene(seed), time=time)
+
+
+def test_video_keyframes_are_entries_of_one_item(tmp_path: Path) -> None:
+    """A video's keyframes are entries of its SHA-256: found once, at the keyframe that
+    verified best, excluded together, and added once each."""
+    video = _sha(100)
+    index = FeatureIndex(tmp_path / "features")
+    added = index.add(
+        [(video, _keyframe(3, 0.0)), (video, _keyframe(4, 12.5)), (_sha(4), _scene(4))]
+    )
+    assert added == [video, _sha(4)]
+    assert index.add([(video, _keyframe(4, 12.5)), (video, _keyframe(5, 30.0))]) == [video]
+    assert len(index) == 4 and video in index and _sha(3) not in index
+    assert index.times(video) == [0.0, 12.5, 30.0] and index.times(_sha(4)) == [None]
+    frame = index.features(video, 12.5)
+    assert (frame.descriptors == Features.of(_scene(4)).descriptors).all()
+    with pytest.raises(KeyError):
+        index.features(video)  # no picture entry: only keyframes
+    # A crop of scene 4 verifies against the picture and the video's 12.5 s keyframe only.
+    crop = synthetic_scene(4, 320, 240).crop((20, 10, 300, 230))
+    query = Features.of(image_features(crop, *crop.size))
+    found = index.search(query)
+    assert sorted((f.sha256, f.time) for f in found) == sorted([(video, 12.5), (_sha(4), None)])
+    assert [(f.sha256, f.time) for f in index.search(query, exclude=[video])] == [(_sha(4), None)]
+    reopened = FeatureIndex(tmp_path / "features")
+    assert reopened.entries() == sorted(
+        [(video, 0.0), (video, 12.5), (video, 30.0), (_sha(4), None)]
+    )

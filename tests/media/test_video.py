@@ -253,6 +253,34 @@ def test_contact_sheet_keeps_a_bounded_even_spread_and_needs_a_key() -> None:
     )
 
 
+def test_scene_keyframes_get_local_features_bounded_and_evenly_spread() -> None:
+    spec = SyntheticVideo(
+        seconds=40, fps=5, width=320, height=240, seed=13, scene_seconds=1, textured=True
+    )
+    info, errors = _analyse(_video(spec))
+    assert errors == [] and len(info.keyframes) == 39  # scene 12 looks like 11 (histogram)
+    # 16 of the 39 scene keyframes: those nearest 0, 2.6, 5.2, ..., 39 seconds.
+    assert [f.time for f in info.features] == [
+        0.0, 3.0, 5.0, 8.0, 10.0, 13.0, 16.0, 18.0, 21.0, 23.0, 26.0, 29.0, 31.0, 34.0, 36.0, 39.0
+    ]  # fmt: skip
+    for frame in info.features:
+        assert (frame.width, frame.height, frame.reason) == (320, 240, "")
+        assert frame.count >= 100  # textured scenes: features abound
+        points = np.frombuffer(frame.points, np.float32).reshape(-1, 2)
+        assert points.min() >= 0 and points[:, 0].max() < 320 and points[:, 1].max() < 240
+    # The keyframe at 5 s shows scene 5 (picture 13005 at 5/4 of the frame), as a still does.
+    from cairn.matching.local_features import Features, verify
+    from cairn.media.features import image_features
+    from cairn.media.synthetic import synthetic_scene
+
+    still = synthetic_scene(13005, 400, 300).crop((0, 0, 320, 240))
+    verified, _why = verify(
+        Features.of(info.features[2]), Features.of(image_features(still, 320, 240))
+    )
+    assert verified is not None and verified.inliers >= 50
+    assert _analyse(_video(spec), local_features=False)[0].features == ()
+
+
 def test_contact_sheet_of_a_rotated_phone_video_is_upright() -> None:
     rotated = SyntheticVideo(**{**SMALL.__dict__, "rotation": 90})
     info, _ = _analyse(_video(rotated), thumbnail_key=KEY)

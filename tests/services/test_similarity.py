@@ -18,6 +18,7 @@ from sqlalchemy import select
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.core.types import Role, Triage
 from cairn.media.synthetic import jpeg_bytes, synthetic_scene
+from cairn.media.video import SyntheticVideo, write_synthetic_video
 from cairn.services.cases import create_case
 from cairn.services.context import Context
 from cairn.services.export import write_csv
@@ -247,3 +248,74 @@ def test_similar_command(run_cli: RunCli, tmp_path: Path) -> None:
     Image.fromarray(np.full((100, 100), 7, np.uint8)).save(noise)
     code, out, _err = run_cli("similar", noise)
     assert code == 0 and "nothing to compare (flat)" in out
+
+
+def _clip(seed: int) -> bytes:
+    """Ten seconds of two textured scenes: picture seed * 1000 (0-5 s), then seed * 1000 + 1,
+    each at 5/4 of the 480 x 360 frame, panned (media.video.synthetic_frames)."""
+    out = io.BytesIO()
+    spec = SyntheticVideo(
+        seconds=10, fps=5, width=W, height=H, seed=seed, scene_seconds=5, textured=True
+    )
+    write_synthetic_video(out, spec)
+    return out.getvalue()
+
+
+def test_video_keyframes_link_to_pictures_and_are_found(db_ctx: Context, tmp_path: Path) -> None:
+    """A video's scene keyframes are searched like pictures: a still of the room its second
+    scene shows, ingested later, links to it at that keyframe's time; an outside picture of
+    its first scene finds it at 0 s; the video searched by its SHA-256 finds the still; and
+    when the still is known, the video is near-known through the link."""
+    ctx = db_ctx
+    clip = _clip(21)
+    room = synthetic_scene(21001, W + W // 4, H + H // 4)
+    still = jpeg_bytes(room.crop((40, 30, 40 + W, 30 + H)))  # a little off the keyframe's view
+    create_case(ctx, "REF")
+    create_case(ctx, "TIP")
+    ingest(ctx, "REF", _folder(tmp_path / "ref", {"clip.mp4": clip}), workers=0)
+    ingest(
+        ctx,
+        "TIP",
+        _folder(tmp_path / "tip", {"room.jpg": still, "other.jpg": jpeg_bytes(_scene(41))}),
+        workers=0,
+    )
+    index = feature_index(ctx.workspace)
+    assert _sha(clip) in index and 0.0 in index.times(_sha(clip))
+    assert 5.0 in index.times(_sha(clip))
+    (item,) = case_links(ctx, None, "TIP", ["local-features"])
+    (link,) = item.links
+    assert (item.paths, link.case, link.sha256) == (["tip:room.jpg"], "REF", _sha(clip))
+    (time,) = link.details["keyframes"].values()
+    assert list(link.details["keyframes"]) == [_sha(clip)] and time in index.times(_sha(clip))
+    assert time >= 5.0  # the second scene
+    # The region is in pixels of that keyframe, which shows the picture from (x0, y0): where
+    # the still (from (40, 30)) overlaps it.
+    progress = (time - 5.0) / 5.0
+    x0, y0 = int(progress * (W // 4)), int(progress * (H // 8))
+    expected = (max(0, 40 - x0), max(0, 30 - y0), min(W, 40 + W - x0), min(H, 30 + H - y0))
+    x, y, w, h = link.region or []
+    assert all(abs(a - b) < 30 for a, b in zip((x, y, x + w, y + h), expected, strict=True))
+    (back,) = case_links(ctx, None, "REF", ["local-features"])
+    assert back.links[0].sha256 == _sha(still)
+
+    outside = jpeg_bytes(synthetic_scene(21000, W + W // 4, H + H // 4).crop((60, 40, 420, 320)))
+    found = similar(ctx, None, image=outside)
+    assert [(h.case, h.path, h.time) for h in found.hits] == [("REF", "clip.mp4", 0.0)]
+    by_video = similar(ctx, None, sha256=_sha(clip))
+    assert [(h.path, h.time) for h in by_video.hits] == [("room.jpg", None)]
+    assert by_video.features == sum(
+        len(index.features(_sha(clip), t)) for t in index.times(_sha(clip))
+    )
+
+    known = tmp_path / "known.txt"
+    known.write_text(f"{_sha(still)}  room.jpg\n")
+    import_hashset(ctx, known, "known-rooms")
+    for ref in ("TIP", "REF"):
+        match_case(ctx, ref)
+    with ctx.db.engine.connect() as connection:
+        ref_id = connection.scalar(select(Case.id).where(Case.ref == "REF"))
+        best = best_matches(connection, ref_id)
+    assert (best[_sha(clip)].triage, best[_sha(clip)].variant) == (
+        Triage.NEAR_KNOWN,
+        "local-features",
+    )

@@ -241,6 +241,7 @@ class SimilarHitOut(BaseModel):
     region: list[int]
     query_region: list[int]
     mirrored: bool
+    time: float | None = None  # a video's matching keyframe, seconds into it
 
 
 class TriageRow(BaseModel):

@@ -30,9 +30,10 @@ def similar(
     top: Top = 20,
     json_: AsJson = False,
 ) -> None:
-    """Images of the workspace showing this picture (cropped, framed, mirrored, captioned) or
-    the same scene, verified by local features: best score (0-1) first, with the inliers and
-    the matched region of each found image ([x, y, w, h] in its pixels)."""
+    """Images and videos of the workspace showing this picture (cropped, framed, mirrored,
+    captioned) or the same scene, verified by local features: best score (0-1) first, with the
+    inliers, the matched region of each found picture ([x, y, w, h] in its pixels) and, for a
+    video, the time of the keyframe that matched."""
     from cairn.cli.output import console, print_json, print_table
     from cairn.core.errors import UsageError
     from cairn.services.similarity import DEFAULT_TOP, parse_region, similar
@@ -57,7 +58,7 @@ def similar(
         return
     print_table(
         f"Similar to {image.name}",
-        ["case", "evidence", "path", "sha256", "score", "inliers", "region"],
+        ["case", "evidence", "path", "sha256", "score", "inliers", "region", "video time"],
         [
             (
                 h.case,
@@ -67,6 +68,7 @@ def similar(
                 f"{h.score:.3f}",
                 h.inliers,
                 ",".join(map(str, h.region)),
+                "" if h.time is None else f"{h.time:g} s",
             )
             for h in result.hits
         ],

@@ -47,9 +47,10 @@ class PdqVariant:
 
 @dataclass(frozen=True)
 class LocalFeatures:
-    """An image's local features (media.features): SIFT keypoints on a bounded view, their
-    positions in pixels of the image as stored. Bytes, not arrays: records cross processes and
-    the core layer stays free of numpy. None of them (count 0) says why in `reason`."""
+    """An image's or a video keyframe's local features (media.features): SIFT keypoints on a
+    bounded view, their positions in pixels of the picture as stored. Bytes, not arrays:
+    records cross processes and the core layer stays free of numpy. None of them (count 0)
+    says why in `reason`."""
 
     width: int
     height: int
@@ -57,6 +58,7 @@ class LocalFeatures:
     points: bytes = b""  # float32 (x, y) per keypoint, native byte order
     descriptors: bytes = b""  # uint8, 128 per keypoint
     reason: str = ""  # "flat", "too few features", ...: why there are none to index
+    time: float | None = None  # a video keyframe's: seconds into the video; None: a picture
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class VideoInfo:
     frames_decoded: int = 0  # decoder output frames: the work done, bounded by sampling
     frames: tuple[FrameHash, ...] = ()
     keyframes: tuple[float, ...] = ()  # timestamps of scene changes
+    features: tuple[LocalFeatures, ...] = ()  # of some scene keyframes (media.video), timed
     sheet_times: tuple[float, ...] = ()  # timestamps of the contact sheet's tiles, in order
     contact_sheet: bytes | None = None  # encrypted like review thumbnails
 

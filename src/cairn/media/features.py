@@ -1,7 +1,8 @@
 """Local features of a decoded image: SIFT keypoints and descriptors on a bounded view.
 
 Computed by the ingest workers beside PDQ, on the pixels already decoded for it (a JPEG's draft
-decode included), and by `cairn similar` on a query image. The view is bounded (MAX_SIDE on the
+decode included; a video's scene keyframes, media.video), and by `cairn similar` on a query
+image. The view is bounded (MAX_SIDE on the
 long side) so that a huge picture costs what a small one does; keypoint positions are given in
 pixels of the image as stored. Why SIFT and these numbers: docs/similarity.md.
 
@@ -51,7 +52,6 @@ def image_features(img: Image, width: int, height: int) -> LocalFeatures:
 
 def grey_features(grey: NDArray[np.uint8], width: int, height: int) -> LocalFeatures:
     """The features of a grey image (rows x columns) showing a picture of `width` x `height`."""
-    import cv2
     import numpy as np
 
     _single_threaded()
@@ -59,12 +59,7 @@ def grey_features(grey: NDArray[np.uint8], width: int, height: int) -> LocalFeat
         return LocalFeatures(width, height, 0, reason="too small")
     if float(grey.std()) < FLAT_STDDEV:
         return LocalFeatures(width, height, 0, reason="flat")
-    rows, columns = grey.shape
-    scale = min(1.0, MAX_SIDE / max(rows, columns))
-    view = np.ascontiguousarray(grey)
-    if scale < 1.0:
-        size = (max(1, round(columns * scale)), max(1, round(rows * scale)))
-        view = np.asarray(cv2.resize(view, size, interpolation=cv2.INTER_AREA), np.uint8)
+    view = bounded_view(grey)
     keypoints, descriptors = _sift().detectAndCompute(view, None)
     if descriptors is None:
         return LocalFeatures(width, height, 0, reason="too few features")
@@ -79,6 +74,22 @@ def grey_features(grey: NDArray[np.uint8], width: int, height: int) -> LocalFeat
     # SIFT's descriptors are whole numbers 0..255 in float32: uint8 loses nothing.
     quantised = np.clip(np.rint(descriptors[order]), 0, 255).astype(np.uint8)
     return LocalFeatures(width, height, len(order), points.tobytes(), quantised.tobytes())
+
+
+def bounded_view(grey: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The grey image SIFT runs on: at most MAX_SIDE pixels on the long side (a copy, so a
+    video decoder's buffer can be reused once it is taken)."""
+    import cv2
+    import numpy as np
+
+    rows, columns = grey.shape
+    scale = min(1.0, MAX_SIDE / max(rows, columns))
+    if scale == 1.0:
+        return np.array(grey, np.uint8)
+    size = (max(1, round(columns * scale)), max(1, round(rows * scale)))
+    return np.asarray(
+        cv2.resize(np.ascontiguousarray(grey), size, interpolation=cv2.INTER_AREA), np.uint8
+    )
 
 
 def text_lines(view: NDArray[np.uint8]) -> NDArray[np.bool_]:

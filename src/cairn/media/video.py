@@ -1,5 +1,6 @@
 """Video: decode with PyAV, vPDQ frame hashes at the reference's instants (fast, exact or keyframes
-sampling), metadata, scene keyframes, a contact sheet. How and why: docs/video.md, "Sampling"."""
+sampling), metadata, scene keyframes with their local features, a contact sheet. How and why:
+docs/video.md, "Sampling"; local features: docs/similarity.md."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
-from cairn.core.records import ErrorRecord, FrameHash, VideoInfo
+from cairn.core.records import ErrorRecord, FrameHash, LocalFeatures, VideoInfo
 from cairn.core.settings import AnalysisSettings
 from cairn.hashing.pdq import pdq_from_rgb
 
@@ -38,6 +39,9 @@ Skip = Literal["DEFAULT", "NONREF", "NONKEY"]  # the decoder's skip_frame levels
 # apart 0.02-0.04, cuts between synthetic scenes 0.12-0.25, a hand-held sample video 0.03-0.4.
 SCENE_CHANGE = 0.1
 TILE_SIDE = 160  # contact-sheet tiles fit in this square, as review thumbnails do
+# Scene keyframes per video given local features (evenly spread): SIFT costs ~10-30 ms a
+# frame, and a scene's other keyframes show the same place.
+KEYFRAME_FEATURES = 16
 MAX_PENDING_BYTES = 64 << 20  # one GOP's packets held for planning; past this, decoded as read
 TRUNCATION_SLACK = 0.5  # seconds of video the header promises that may be missing unremarked
 SEEK_MIN_SECONDS = 2.0  # a seek must skip at least this much video to be worth its cost
@@ -131,6 +135,7 @@ def finish_video(
         errors.append(ErrorRecord("decode", "no frame could be decoded"))
     sheet: bytes | None = None
     sheet_times: tuple[float, ...] = ()
+    features = _keyframe_features(hasher.views, errors)
     key = hasher.settings.thumbnail_key if hasher.settings.thumbnails else None
     if key is not None and hasher.tiles:
         try:
@@ -143,6 +148,7 @@ def finish_video(
         frames_decoded=decoded,
         frames=tuple(hasher.frames),
         keyframes=tuple(hasher.keyframes),
+        features=features,
         sheet_times=sheet_times,
         contact_sheet=sheet,
     )
@@ -228,10 +234,28 @@ def _location(text: str | None) -> tuple[float | None, float | None]:
 # Sampling
 
 
+class _Timed(Protocol):
+    @property
+    def time(self) -> float: ...
+
+
+Timed = TypeVar("Timed", bound=_Timed)
+
+
 @dataclass
 class _Tile:
     time: float
     image: Image
+
+
+@dataclass
+class _View:
+    """A scene keyframe's luma, bounded as local features take it (media.features)."""
+
+    time: float
+    grey: NDArray[np.uint8]
+    width: int  # the frame's, as stored
+    height: int
 
 
 class Picture(Protocol):
@@ -253,12 +277,14 @@ class Picture(Protocol):
 
 @dataclass
 class FrameHasher:
-    """Hashes the frames a source picks, and keeps the review aids: scene keyframes, tiles."""
+    """Hashes the frames a source picks, and keeps the scene keyframes: their times, tiles for
+    the contact sheet, views for local features."""
 
     settings: AnalysisSettings
     frames: list[FrameHash] = field(default_factory=list)
     keyframes: list[float] = field(default_factory=list)
     tiles: list[_Tile] = field(default_factory=list)
+    views: list[_View] = field(default_factory=list)
     _scene: NDArray[np.float64] | None = None  # luma histogram of the scene's keyframe
 
     def take(self, picture: Picture, time: float, number: int) -> None:
@@ -285,8 +311,50 @@ class FrameHasher:
         self.keyframes.append(round(time, 6))  # at most one per hashed frame: bounded
         if self.settings.thumbnails and self.settings.thumbnail_key is not None:
             self.tiles.append(_Tile(round(time, 6), picture.tile()))
-            if len(self.tiles) > 4 * max(1, self.settings.video_sheet_tiles):
-                del self.tiles[1::2]  # bounded memory: keep every other, evenly spread
+            _thin(self.tiles, self.settings.video_sheet_tiles)
+        if self.settings.local_features:
+            from cairn.media.features import bounded_view
+
+            luma = picture.luma()
+            self.views.append(_View(round(time, 6), bounded_view(luma), *luma.shape[::-1]))
+            _thin(self.views, KEYFRAME_FEATURES)
+
+
+def _thin(kept: list[Timed], wanted: int) -> None:
+    """Bounded memory: past four times the keyframes wanted, keep every other (evenly spread)."""
+    if len(kept) > 4 * max(1, wanted):
+        del kept[1::2]
+
+
+def _evenly(kept: list[Timed], count: int) -> list[Timed]:
+    """At most `count` of the keyframes, in order: those nearest evenly spaced times."""
+    if len(kept) <= count:
+        return list(kept)
+    first, last = kept[0].time, kept[-1].time
+    picked: list[Timed] = []
+    for i in range(count):
+        target = first + (last - first) * i / max(1, count - 1)
+        nearest = min(kept, key=lambda k: (abs(k.time - target), k.time))
+        if not picked or nearest is not picked[-1]:
+            picked.append(nearest)
+    return picked
+
+
+def _keyframe_features(views: list[_View], errors: list[ErrorRecord]) -> tuple[LocalFeatures, ...]:
+    """The local features of up to KEYFRAME_FEATURES scene keyframes, evenly spread, each
+    with its time; keyframes without any (flat, dark, featureless) are left out."""
+    from cairn.media.features import grey_features
+
+    found = []
+    for view in _evenly(views, KEYFRAME_FEATURES):
+        try:
+            features = grey_features(view.grey, view.width, view.height)
+        except Exception as exc:  # OpenCV refuses odd buffers with its own errors
+            errors.append(ErrorRecord("features", _describe(exc)))
+            break
+        if features.count:
+            found.append(replace(features, time=view.time))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -647,16 +715,7 @@ def _contact_sheet(
 
     from cairn.media.thumbnail import seal
 
-    count = max(1, settings.video_sheet_tiles)
-    picked = list(tiles)
-    if len(tiles) > count:  # the keyframes nearest evenly spaced times
-        first, last = tiles[0].time, tiles[-1].time
-        picked = []
-        for i in range(count):
-            target = first + (last - first) * i / max(1, count - 1)
-            tile = min(tiles, key=lambda t: (abs(t.time - target), t.time))
-            if not picked or tile is not picked[-1]:
-                picked.append(tile)
+    picked = _evenly(tiles, max(1, settings.video_sheet_tiles))
     width, height = picked[0].image.size
     columns = math.ceil(math.sqrt(len(picked)))
     rows = math.ceil(len(picked) / columns)
@@ -690,6 +749,7 @@ class SyntheticVideo:
     height: int = 240
     seed: int = 1
     scene_seconds: float = 5.0  # a new picture every so often: scene changes to find
+    textured: bool = False  # scenes of synthetic_scene (local features) not smooth pictures
     codec: str = "libx264"
     container_format: str = "mp4"
     gop: int | None = None  # keyframe interval in frames (None: the encoder's default)
@@ -701,10 +761,13 @@ class SyntheticVideo:
 
 def synthetic_frames(spec: SyntheticVideo) -> Iterator[NDArray[np.uint8]]:
     """The RGB frames of a benign synthetic video: each scene is a smooth synthetic picture
-    panned slowly, with a red block crossing it in five seconds (motion, but no cut)."""
+    (or a textured scene) panned slowly, with a red block crossing it in five seconds (motion,
+    but no cut). Scene k of seed s is picture s * 1000 + k at 5/4 of the frame's size."""
     import numpy as np
 
-    from cairn.media.synthetic import synthetic_image
+    from cairn.media.synthetic import synthetic_image, synthetic_scene
+
+    picture_of = synthetic_scene if spec.textured else synthetic_image
 
     w, h, fps = spec.width, spec.height, spec.fps
     scene_frames = max(1, round(spec.scene_seconds * fps))
@@ -713,7 +776,7 @@ def synthetic_frames(spec: SyntheticVideo) -> Iterator[NDArray[np.uint8]]:
     for i in range(first, first + round(spec.seconds * fps)):
         if i % scene_frames == 0 or picture is None:
             scene = spec.seed * 1000 + i // scene_frames
-            picture = np.asarray(synthetic_image(scene, w + w // 4, h + h // 4))
+            picture = np.asarray(picture_of(scene, w + w // 4, h + h // 4).convert("RGB"))
         progress = (i % scene_frames) / scene_frames
         x0, y0 = int(progress * (w // 4)), int(progress * (h // 8))
         pixels = picture[y0 : y0 + h, x0 : x0 + w].copy()

@@ -1,6 +1,7 @@
-"""Similarity by local features: the workspace's feature index kept at ingest, the
-`local-features` links it makes, and `cairn similar` (an outside image, or a region of it,
-searched in every case the user may see). How it works and its figures: docs/similarity.md.
+"""Similarity by local features: the workspace's feature index kept at ingest (images and
+video keyframes), the `local-features` links it makes, and `cairn similar` (an outside image,
+or a region of it, searched in every case the user may see). How it works and its figures:
+docs/similarity.md.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def feature_index(workspace: Workspace) -> FeatureIndex:
 
 @dataclass
 class FeatureSink:
-    """What an ingest's writer hands its image features to: the index, which keeps those it
-    does not hold yet; `added` lists them, for linking once the ingest ends."""
+    """What an ingest's writer hands its local features to: the index, which keeps those it
+    does not hold yet; `added` lists the items given entries, for linking once the ingest
+    ends."""
 
     workspace: Workspace
     added: list[str] = field(default_factory=list)
@@ -60,35 +62,39 @@ def link_features(
     by: str,
     run_id: int | None = None,
 ) -> int:
-    """Store the `local-features` links of the given indexed images to every other image of
-    the index (candidates from the inverted file, each verified). Returns the links written."""
-    links: list[Link] = []
+    """Store the `local-features` links of the given indexed media items (each image, each
+    keyframe of a video) to every other item of the index (candidates from the inverted file,
+    each verified): one link per pair, the best-scoring one. Returns the links written."""
+    best: dict[tuple[str, str], Link] = {}
     for sha in sorted(set(shas)):
         if sha not in index:
             continue
-        for found in index.search(index.features(sha), exclude=[sha]):
-            v = found.verified
-            links.append(
-                Link(
+        for time in index.times(sha):
+            for found in index.search(index.features(sha, time), exclude=[sha]):
+                v = found.verified
+                link = Link(
                     sha,
                     found.sha256,
                     "local-features",
                     v.score,
                     v.query_region,
                     v.found_region,
-                    details=_details(found, sha),
+                    details=_details(found, sha, time),
                 )
-            )
-    # The index may hold an image whose batch never committed (a killed ingest): no media row.
+                pair = (min(sha, found.sha256), max(sha, found.sha256))
+                if pair not in best or link.score > best[pair].score:
+                    best[pair] = link
+    links = [best[pair] for pair in sorted(best)]
+    # The index may hold an item whose batch never committed (a killed ingest): no media row.
     stored = _existing(connection, {link.b for link in links})
     return record_links(
         connection, engine, [k for k in links if k.b in stored], by=by, run_id=run_id
     )
 
 
-def _details(found: Found, query: str) -> dict[str, Any]:
+def _details(found: Found, query: str, time: float | None) -> dict[str, Any]:
     v = found.verified
-    return {
+    details: dict[str, Any] = {
         "inliers": v.inliers,
         "matches": v.matches,
         "model": v.model,
@@ -96,6 +102,11 @@ def _details(found: Found, query: str) -> dict[str, Any]:
         "mirrored": v.mirrored,
         "from": query,
     }
+    # A video's side of the link is one of its keyframes: which (seconds into the video).
+    keyframes = {s: t for s, t in ((query, time), (found.sha256, found.time)) if t is not None}
+    if keyframes:
+        details["keyframes"] = keyframes
+    return details
 
 
 def _existing(connection: Connection, shas: Collection[str]) -> set[str]:
@@ -115,9 +126,10 @@ def _existing(connection: Connection, shas: Collection[str]) -> set[str]:
 
 @dataclass(frozen=True)
 class SimilarHit:
-    """A place where a verified similar image was found: the case (its reference as created),
-    the evidence item and path, the image, the score (0-1, higher is more certain), the inliers,
-    and the matched region of the found image and of the query ([x, y, w, h], their pixels)."""
+    """A place where a verified similar image or video was found: the case (its reference as
+    created), the evidence item and path, the media item, the score (0-1, higher is more
+    certain), the inliers, the matched region of the found picture and of the query ([x, y, w,
+    h], their pixels) and, for a video, the time of the keyframe that matched (seconds)."""
 
     case: str
     evidence: str
@@ -128,12 +140,13 @@ class SimilarHit:
     region: list[int]
     query_region: list[int]
     mirrored: bool
+    time: float | None = None
 
 
 @dataclass(frozen=True)
 class SimilarResult:
     hits: list[SimilarHit]
-    features: int  # the query's features; 0 when it has none to compare
+    features: int  # the query's features (a video's: all its keyframes'); 0: none to compare
     reason: str = ""  # why nothing could be searched ("flat", "too few features", ...)
 
 
@@ -159,10 +172,11 @@ def similar(
     case_ref: str | None = None,
     top: int = DEFAULT_TOP,
 ) -> SimilarResult:
-    """Images of the cases the principal may see (or of `case_ref`) showing the query image,
-    a region of it, or the same scene: an image file given as bytes, or a workspace image by
-    SHA-256 (which must be in a case the principal sees). Best score first, at most `top`
-    places."""
+    """Images and videos of the cases the principal may see (or of `case_ref`) showing the
+    query image, a region of it, or the same scene: an image file given as bytes, or a
+    workspace item by SHA-256 (which must be in a case the principal sees; a video is searched
+    with each of its indexed keyframes, a region applying to each). Best score first, at most
+    `top` places."""
     require(principal, "search.similar")
     if (image is None) == (sha256 is None):
         raise UsageError("give an image or the SHA-256 of a media item, not both")
@@ -173,13 +187,11 @@ def similar(
         cases = visible_case_ids(session, principal)
         if case_ref is not None:
             cases = select(Case.id).where(Case.id == case_for(session, principal, case_ref).id)
-        query = _query_features(session.connection(), index, cases, image, sha256, region)
-        from cairn.matching.local_features import Features
-
+        queries = _query_features(session.connection(), index, cases, image, sha256, region)
+        count = sum(query.count for query in queries)
         hits: list[SimilarHit] = []
-        if query.count:
-            features = Features.of(query)
-            found = index.search(features, max(top, 48), exclude=[sha256] if sha256 else ())
+        if count:
+            found = _search(index, queries, max(top, 48), exclude=[sha256] if sha256 else [])
             hits = _places(session.connection(), cases, found, region)[:top]
         audit.record(
             session,
@@ -189,10 +201,30 @@ def similar(
             sha256=sha256,
             image_bytes=None if image is None else len(image),
             region=None if region is None else list(region),
-            features=query.count,
+            features=count,
             results=len(hits),
         )
-    return SimilarResult(hits, query.count, query.reason)
+    reasons = sorted({query.reason for query in queries if query.reason})
+    return SimilarResult(hits, count, "" if count else ", ".join(reasons))
+
+
+def _search(
+    index: FeatureIndex, queries: list[LocalFeatures], count: int, exclude: list[str]
+) -> list[Found]:
+    """Each media item found by any of the queries, at its best score."""
+    from cairn.matching.local_features import Features
+
+    found = [
+        f
+        for query in queries
+        if query.count
+        for f in index.search(Features.of(query), count, exclude=exclude)
+    ]
+    found.sort(key=lambda f: -f.verified.score)  # stable: each query's ties stay in order
+    best: dict[str, Found] = {}
+    for f in found:
+        best.setdefault(f.sha256, f)
+    return list(best.values())
 
 
 def _query_features(
@@ -202,12 +234,13 @@ def _query_features(
     image: bytes | None,
     sha256: str | None,
     region: Region | None,
-) -> LocalFeatures:
+) -> list[LocalFeatures]:
+    """The query's features: the image file's, or each entry's of the workspace item."""
     if image is not None:
         from cairn.media.image import region_features
 
         try:
-            return region_features(image, region, AnalysisSettings())
+            return [region_features(image, region, AnalysisSettings())]
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     assert sha256 is not None
@@ -218,21 +251,34 @@ def _query_features(
         .limit(1)
     )
     if held is None or sha256 not in index:
-        raise NotFoundError(f"no indexed image {sha256}")
-    features = index.features(sha256)
-    if region is not None:
-        x, y, w, h = region
-        if w < 1 or h < 1 or x < 0 or y < 0 or x + w > features.width or y + h > features.height:
-            raise UsageError(f"region {x},{y},{w},{h} is not inside the image")
-        features = features.crop(x, y, w, h)
-    return LocalFeatures(
-        features.width,
-        features.height,
-        len(features),
-        features.points.tobytes(),
-        features.descriptors.tobytes(),
-        "" if len(features) else "too few features",
-    )
+        raise NotFoundError(f"no indexed image or video {sha256}")
+    queries = []
+    for time in index.times(sha256):
+        features = index.features(sha256, time)
+        if region is not None:
+            x, y, w, h = region
+            if (
+                w < 1
+                or h < 1
+                or x < 0
+                or y < 0
+                or x + w > features.width
+                or y + h > features.height
+            ):
+                raise UsageError(f"region {x},{y},{w},{h} is not inside the picture")
+            features = features.crop(x, y, w, h)
+        queries.append(
+            LocalFeatures(
+                features.width,
+                features.height,
+                len(features),
+                features.points.tobytes(),
+                features.descriptors.tobytes(),
+                "" if len(features) else "too few features",
+                time,
+            )
+        )
+    return queries
 
 
 def _places(
@@ -265,6 +311,7 @@ def _places(
                 list(v.found_region),
                 [qx + dx, qy + dy, qw, qh],
                 v.mirrored,
+                by_sha[sha].time,
             )
         )
     hits.sort(key=lambda h: -h.score)  # stable: places of one image stay in order

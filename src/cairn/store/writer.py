@@ -123,8 +123,9 @@ class IngestWriter:
         batch_seconds: float = 2.0,
         on_features: Callable[[list[tuple[str, LocalFeatures]]], None] | None = None,
     ):
-        """`on_features` takes each batch's image features (by SHA-256) before the batch is
-        committed, so that every committed image has its features kept (the feature index)."""
+        """`on_features` takes each batch's local features (by SHA-256: an image's, and its
+        keyframes' for a video) before the batch is committed, so that every committed item
+        has its features kept (the feature index)."""
         self.engine = engine
         self.on_features = on_features
         self.evidence_id = evidence_id
@@ -159,7 +160,7 @@ class IngestWriter:
         media: dict[str, dict[str, Any]] = {}
         thumbnails: dict[str, bytes] = {}
         videos: dict[str, VideoInfo] = {}
-        features: dict[str, LocalFeatures] = {}
+        features: dict[tuple[str, float | None], LocalFeatures] = {}  # by item and keyframe
         variants: dict[tuple[str, str], dict[str, Any]] = {}
         residuals: dict[str, dict[str, Any]] = {}
         occurrences: list[dict[str, Any]] = []
@@ -171,12 +172,14 @@ class IngestWriter:
                 video = entry.content.video if entry.content else None
                 if video is not None:
                     videos.setdefault(row["sha256"], video)
+                    for frame in video.features:
+                        features.setdefault((row["sha256"], frame.time), frame)
                     if video.contact_sheet is not None:  # the video's review thumbnail
                         thumbnails.setdefault(row["sha256"], video.contact_sheet)
                 if image is not None and image.thumbnail is not None:
                     thumbnails.setdefault(row["sha256"], image.thumbnail)
                 if image is not None and image.features is not None and image.features.count:
-                    features.setdefault(row["sha256"], image.features)
+                    features.setdefault((row["sha256"], None), image.features)
                 if image is not None and image.prnu is not None:
                     residuals.setdefault(row["sha256"], residual_row(row["sha256"], image))
                 for variant in image.pdq_variants if image is not None else ():
@@ -212,7 +215,7 @@ class IngestWriter:
             )
             self._count(entry)
         if features and self.on_features is not None:
-            self.on_features(list(features.items()))
+            self.on_features([(sha, record) for (sha, _time), record in features.items()])
         with self.engine.begin() as connection:
             if media:
                 connection.execute(

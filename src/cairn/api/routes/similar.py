@@ -39,8 +39,9 @@ async def search_similar(
     ),
     top: int = Query(similarity.DEFAULT_TOP, ge=1, le=1000),
 ) -> list[SimilarHitOut]:
-    """Places in the agency's cases of images showing the query picture (cropped, framed,
-    mirrored, captioned) or its scene, verified by local features, best score first. The
+    """Places in the agency's cases of images and videos showing the query picture (cropped,
+    framed, mirrored, captioned) or its scene, verified by local features, best score first
+    (`time`: the seconds into a video of the keyframe that matched). The
     query is an image as the request body (kept in memory only, never stored), or `sha256`
     with an empty body. Over the size cap: 413."""
     body = bytearray()

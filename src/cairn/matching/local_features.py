@@ -22,6 +22,15 @@ MIN_REGION = 0.08  # the matched region's short side, as a share of the image's 
 GRID = 4  # spread check: the matched region cut GRID x GRID...
 MIN_CELLS = 6  # ...must hold inliers in this many cells, and in its centre
 MAX_GAP = 0.35  # no empty band across the region wider than this share of it
+# Why two images are not linked, in the order verification reaches the checks.
+REFUSALS = (
+    "too few features",
+    "too few matches",
+    "no geometric model",
+    "too few inliers",
+    "degenerate model",
+    "matches too narrow or one-sided (screen furniture, text, texture)",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,9 +108,10 @@ def verify(
     query: Features, found: Features, min_inliers: int = MIN_INLIERS
 ) -> tuple[Verified | None, str]:
     """The link between two images, or None and why not. The mirrored query is tried too,
-    and the better of the two kept."""
+    and the better of the two kept; without a link, the reason is the one of the two tries
+    that passed more checks (REFUSALS)."""
     best: Verified | None = None
-    reason = "too few features"
+    reasons = []
     for mirrored in (False, True):
         side = query.mirrored() if mirrored else query
         result, why = _verify_one(side, found, min_inliers, mirrored)
@@ -110,9 +120,10 @@ def verify(
             result = replace(result, query_region=(query.width - x - w, y, w, h))
         if result is not None and (best is None or result.inliers > best.inliers):
             best = result
-        elif best is None and why != "too few features":
-            reason = why
-    return best, ("" if best is not None else reason)
+        reasons.append(why)
+    if best is not None:
+        return best, ""
+    return None, max(reasons, key=REFUSALS.index)  # the side that came nearest says why
 
 
 def _verify_one(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import select
+from tests.services.interrupt import kill_after_first_commit
 
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.core.types import Role, Triage
@@ -319,3 +322,61 @@ def test_video_keyframes_link_to_pictures_and_are_found(db_ctx: Context, tmp_pat
         Triage.NEAR_KNOWN,
         "local-features",
     )
+
+
+def test_a_killed_ingest_links_on_resume_what_it_indexed(tmp_path: Path, run_cli: RunCli) -> None:
+    """The run is killed after its first commit, whose two images (a scene and its crop) are
+    in the feature index but were never linked (links are stored when an ingest ends); the
+    run that resumes it skips their units but links them, from the journal the killed run
+    left."""
+    pairs = {}
+    for i in range(4):
+        pairs[f"a-{i}-crop.jpg"] = jpeg_bytes(_scene(i).crop((48, 36, 432, 324)))
+        pairs[f"a-{i}-scene.jpg"] = jpeg_bytes(_scene(i))
+    filler = {f"z-{k:03}.txt": f"note {k}".encode() for k in range(300)}
+    tree = _folder(tmp_path / "device", {**pairs, **filler})
+    env = {"CAIRN_COMMIT_ENTRIES": "2"}  # the pairs come first, one to a commit
+    for attempt in range(3):
+        workspace = tmp_path / f"killed-{attempt}"
+        assert run_cli("case", "create", "C-1", workspace=workspace)[0] == 0
+        stored = kill_after_first_commit(
+            [sys.executable, "-m", "cairn", "ingest", "--case", "C-1", str(tree)],
+            {**os.environ, "CAIRN_WORKSPACE": str(workspace), **env},
+            workspace / "cairn.db",
+        )
+        if 0 < stored < len(pairs):
+            break
+    else:
+        pytest.fail(f"could not kill the ingest within the pairs ({stored})")
+    (journal,) = (workspace / "indexes" / "features-pending").iterdir()
+    assert len(journal.read_text().split()) >= stored  # what the killed run indexed
+    code, out, err = run_cli(
+        "ingest", "--case", "C-1", tree, "--json", workspace=workspace, env=env
+    )
+    assert code == 0, err
+    assert json.loads(out)["skipped_units"] == stored
+    code, out, err = run_cli(
+        "links", "--case", "C-1", "--method", "local-features", "--json", workspace=workspace
+    )
+    assert code == 0, err
+    linked = {
+        (item["paths"][0], link["sha256"]) for item in json.loads(out) for link in item["links"]
+    }
+    assert linked == {
+        (f"device:a-{i}-{side}.jpg", _sha(pairs[f"a-{i}-{other}.jpg"]))
+        for i in range(4)
+        for side, other in (("crop", "scene"), ("scene", "crop"))
+    }
+    assert not journal.exists()  # linked: nothing pending
+
+
+def test_the_journal_of_a_killed_run_survives_a_torn_line(ctx: Context) -> None:
+    from cairn.services.similarity import FeatureSink
+
+    journal = FeatureSink(ctx.workspace, 7).journal
+    journal.parent.mkdir(parents=True)
+    journal.write_text(f"{'a' * 64}\n{'b' * 64}\n{'a' * 64}\n{'c' * 20}")  # killed mid-line
+    sink = FeatureSink(ctx.workspace, 7)
+    assert sink.added == ["a" * 64, "b" * 64]
+    sink.linked()
+    assert not journal.exists() and FeatureSink(ctx.workspace, 7).added == []

@@ -187,7 +187,7 @@ def ingest(
             run=run_id,
         )
 
-    sink = FeatureSink(ctx.workspace) if settings.local_features else None
+    sink = FeatureSink(ctx.workspace, evidence.id) if settings.local_features else None
     writer = IngestWriter(
         ctx.db.engine, evidence.id, run_id, batch_entries=commit_entries, on_features=sink
     )
@@ -237,6 +237,8 @@ def ingest(
             )
     if status == "completed":
         summary.links = _link_evidence(ctx, evidence.id, run_id, sink.added if sink else [])
+        if sink is not None:
+            sink.linked()
     return summary
 
 

@@ -6,8 +6,11 @@ docs/similarity.md.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 
 DEFAULT_TOP = 20
 CHUNK = 5000
+SHA256_LINE = re.compile("[0-9a-f]{64}")
 Region = tuple[int, int, int, int]
 
 
@@ -41,16 +45,48 @@ def feature_index(workspace: Workspace) -> FeatureIndex:
 class FeatureSink:
     """What an ingest's writer hands its local features to: the index, which keeps those it
     does not hold yet; `added` lists the items given entries, for linking once the ingest
-    ends."""
+    ends.
+
+    Items new to the index are journalled first, per evidence item: a run killed before its
+    links were stored leaves them there, and the run that resumes it starts with them in
+    `added` (its skipped units' items are already in the index, so would never be linked)."""
 
     workspace: Workspace
+    evidence_id: int
     added: list[str] = field(default_factory=list)
     _index: FeatureIndex | None = None
+
+    def __post_init__(self) -> None:
+        self.added = _pending(self.journal)
+
+    @property
+    def journal(self) -> Path:
+        return self.workspace.root / "indexes" / "features-pending" / f"{self.evidence_id}.txt"
 
     def __call__(self, items: list[tuple[str, LocalFeatures]]) -> None:
         if self._index is None:
             self._index = feature_index(self.workspace)
+        fresh = sorted({sha for sha, record in items if record.count and sha not in self._index})
+        if fresh:
+            self.journal.parent.mkdir(parents=True, exist_ok=True)
+            with self.journal.open("a", encoding="ascii") as out:
+                out.write("".join(f"{sha}\n" for sha in fresh))
+                out.flush()
+                os.fsync(out.fileno())
         self.added.extend(self._index.add(items))
+
+    def linked(self) -> None:
+        """The ingest's links are stored: nothing is pending any more."""
+        self.journal.unlink(missing_ok=True)
+
+
+def _pending(journal: Path) -> list[str]:
+    """The items a killed run indexed but never linked (a torn last line is left out)."""
+    try:
+        lines = journal.read_text(encoding="ascii", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+    return list(dict.fromkeys(line for line in lines if SHA256_LINE.fullmatch(line)))
 
 
 def link_features(

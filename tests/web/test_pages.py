@@ -14,6 +14,7 @@ from tests.web.helpers import PASSWORD, csrf_of, log_in, login_token, queue_shas
 from cairn.core.types import Role
 from cairn.media.thumbnail import PROTECTED_BLUR_RADIUS
 from cairn.services.identity import create_user
+from cairn.services.links import Link, record_links
 from cairn.store.models import AuditEvent
 from cairn.web.guard import WebSettings
 
@@ -231,6 +232,31 @@ def test_the_item_page_shows_metadata_places_and_a_protected_picture(
     assert client.get(f"/cases/B-1/items/{sha}").status_code == 404
     assert client.get(f"/cases/A-1/items/{review_world.other_sha}").status_code == 404
     assert client.get("/cases/A-1/items/not-a-hash").status_code == 400
+
+
+def test_a_link_resting_on_a_video_keyframe_names_it_and_is_not_drawn(
+    client: TestClient, review_world: ReviewWorld
+) -> None:
+    """A region on one keyframe of a video cannot be drawn over its contact sheet: the page
+    names the keyframe instead; the picture at the link's other end gets its region drawn."""
+    ctx = client.app.state.cairn.ctx  # type: ignore[attr-defined]
+    video, still = review_world.files["single13.jpg"], review_world.files["gps14.jpg"]
+    link = Link(
+        video,
+        still,
+        "local-features",
+        0.6,
+        (10, 20, 100, 80),
+        (30, 40, 120, 90),
+        details={"keyframes": {video: 5.0}},
+    )
+    with ctx.db.engine.begin() as connection:
+        record_links(connection, ctx.db.engine, [link], by="test")
+    log_in(client, EXAMINER)
+    page = client.get(f"/cases/A-1/items/{video}").text
+    assert "10,20,100,80 on the keyframe at 5.0 s" in page and '<rect x="10"' not in page
+    other = client.get(f"/cases/A-1/items/{still}").text
+    assert '<rect x="30" y="40" width="120" height="90"' in other
 
 
 def test_the_map_places_gps_and_location_messages_offline(

@@ -58,6 +58,7 @@ class LinkRow:
     method: str
     score: float
     region: tuple[int, int, int, int] | None  # on this item, in its pixels
+    time: float | None = None  # this video's keyframe the region is on (seconds into it)
 
 
 def _case(viewer: Viewer, ref: str) -> Case:
@@ -102,7 +103,14 @@ def item(
         stored = stored_links(connection, [sha])
         holders = linked_cases(connection, {s.other for s in stored}, agency_id)
         links = [
-            LinkRow(other_case, s.other, s.method, s.score, s.region)
+            LinkRow(
+                other_case,
+                s.other,
+                s.method,
+                s.score,
+                s.region,
+                s.details.get("keyframes", {}).get(sha),
+            )
             for s in stored
             for other_case in holders.get(s.other, ())
         ]

@@ -380,3 +380,28 @@ def test_the_journal_of_a_killed_run_survives_a_torn_line(ctx: Context) -> None:
     assert sink.added == ["a" * 64, "b" * 64]
     sink.linked()
     assert not journal.exists() and FeatureSink(ctx.workspace, 7).added == []
+
+
+def test_the_commands_name_the_keyframe_of_a_video(run_cli: RunCli, tmp_path: Path) -> None:
+    clip = _clip(22)
+    room = synthetic_scene(22001, W + W // 4, H + H // 4).crop((40, 30, 40 + W, 30 + H))
+    assert run_cli("case", "create", "C-1")[0] == 0
+    tree = _folder(tmp_path / "phone", {"clip.mp4": clip, "room.jpg": jpeg_bytes(room)})
+    assert run_cli("ingest", "--case", "C-1", tree)[0] == 0
+    code, out, err = run_cli("links", "--case", "C-1", "--method", "local-features", "--json")
+    assert code == 0, err
+    by_path = {item["paths"][0]: item["links"] for item in json.loads(out)}
+    (to_video,) = by_path["phone:room.jpg"]
+    time = to_video["details"]["keyframes"][_sha(clip)]
+    assert to_video["sha256"] == _sha(clip) and time >= 5.0
+    code, out, err = run_cli("links", "--case", "C-1", "--method", "local-features")
+    assert code == 0, err
+    assert f"at {time:g} s" in out  # the region on the video is on that keyframe
+    query = tmp_path / "tip.png"
+    room.save(query)
+    code, out, err = run_cli("similar", query, "--json")
+    assert code == 0, err
+    assert {(hit["path"], hit["time"]) for hit in json.loads(out)} == {
+        ("room.jpg", None),
+        ("clip.mp4", time),
+    }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cairn.cli.options import AsJson, CaseRef
 from cairn.cli.workspace import context
+
+if TYPE_CHECKING:
+    from cairn.services.links import LinkedTo
 
 Method = Annotated[
     list[str] | None,
@@ -18,7 +21,8 @@ Method = Annotated[
 def links(case: CaseRef, method: Method = None, json_: AsJson = False) -> None:
     """Every media item of the case linked to other media, with the case and item linked to,
     how the link was found, its score (0-1, higher is more certain) and the region of the
-    linked item it rests on ([x, y, w, h] in its pixels; empty: all of it)."""
+    linked item it rests on ([x, y, w, h] in its pixels, on one keyframe of a video; empty: all
+    of it)."""
     from cairn.cli.output import print_json, print_table
     from cairn.services.links import case_links
 
@@ -36,9 +40,17 @@ def links(case: CaseRef, method: Method = None, json_: AsJson = False) -> None:
                 link.sha256[:16],
                 link.method,
                 f"{link.score:.3f}",
-                "" if link.region is None else ",".join(map(str, link.region)),
+                _region(link),
             )
             for item in found
             for link in item.links
         ],
     )
+
+
+def _region(link: LinkedTo) -> str:
+    if link.region is None:
+        return ""
+    region = ",".join(map(str, link.region))
+    time = link.details.get("keyframes", {}).get(link.sha256)
+    return region if time is None else f"{region} at {time:g} s"

@@ -13,14 +13,14 @@ from cairn.services.status import case_status
 def test_demo_finds_what_it_planted(ctx: Context, tmp_path: Path) -> None:
     result = run_demo(ctx, tmp_path / "device", workers=0)
     # 23 files, the WhatsApp database and two generated videos
-    assert result.ingest.counts["hashed"] == 26
+    assert result.ingest.counts["hashed"] == 27
     assert [e.path for e in result.ingest.errors] == [b"Documents/broken.jpg"]
     assert result.more_ingests and result.more_ingests[0].counts["hashed"] == 2
     findings = "\n".join(result.findings)
     assert "1 deleted file(s) recovered with digests: _eleted.jpg" in findings
     assert "content does not match its name: device:Documents/notes.dat" in findings
     assert "device:Download/backup.zip!backup/inner.zip!inner/photo.jpg" in findings
-    triage = "triage of unique items: known 2, near-known 7, known-ignorable 1, possible 0, new 12"
+    triage = "triage of unique items: known 2, near-known 7, known-ignorable 1, possible 0, new 13"
     assert triage in findings  # the clip is near-known; the database and the other film new
     assert "device:videos/clip.mp4: clip of known video demo-known-videos:" in findings
     assert "WhatsApp: 2 media items shared in 2 groups" in findings
@@ -36,14 +36,16 @@ def test_demo_finds_what_it_planted(ctx: Context, tmp_path: Path) -> None:
         "victim-id@demo-2.example) holds device:DCIM/Camera/IMG_20240515_1030.jpg (sha256)"
     ) in findings
     assert "proposed series of 4 new photos: device:DCIM/Camera/IMG_20240513_1030.jpg" in findings
-    # A cropped copy found and a re-shot scene linked, by local features.
+    # A cropped copy found and a re-shot scene linked, by local features; and the room filmed,
+    # linked at its first frame.
     linked = [line for line in result.findings if line.startswith("same picture or scene")]
     room, reshot = "Pictures/Room/IMG_0900.jpg", "Pictures/Room/IMG_0905.jpg"
     cropped = "WhatsApp/Media/WhatsApp Images/IMG-20240602-WA0003.jpg"
-    for a, b in ((room, cropped), (room, reshot)):
+    film = "device:Movies/VID_0910.mp4 (its frame at 0 s)"
+    for a, b in ((room, cropped), (room, reshot), (film, room), (film, reshot), (film, cropped)):
         assert any(a in line and b in line for line in linked), (a, b)
     statuses = {s.label: s for s in case_status(ctx, "DEMO-1")}
-    assert statuses["device"].enumerated == statuses["device"].hashed == 26
+    assert statuses["device"].enumerated == statuses["device"].hashed == 27
     # Running it again adds nothing: the device, the sets and the case are reused.
     again = run_demo(ctx, tmp_path / "device", workers=0)
     assert again.ingest.counts == {} and again.matched.new_matches == 0

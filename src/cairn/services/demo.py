@@ -69,6 +69,7 @@ def build_device(root: Path) -> Path:
         synthetic_image,
         synthetic_scene,
     )
+    from cairn.media.video import SyntheticVideo, write_synthetic_video
 
     dcim = root / "DCIM" / "Camera"
     dcim.mkdir(parents=True, exist_ok=True)
@@ -101,15 +102,19 @@ def build_device(root: Path) -> Path:
     (downloads / "received_rotated.jpg").write_bytes(jpeg_bytes(rotated, quality=85))
     letterboxed = ImageOps.pad(Image.open(io.BytesIO(photos[7])), (1280, 1280), color=(0, 0, 0))
     (whatsapp / "IMG-20240521-WA0002.jpg").write_bytes(jpeg_bytes(letterboxed, quality=85))
-    # A room photographed twice, and a cropped copy of the first shot sent on: local features
-    # link all three, where PDQ sees three unrelated pictures.
-    room = synthetic_scene(2024, 1024, 768)
+    # A room photographed twice, a cropped copy of the first shot sent on, and the room filmed
+    # (a slow pan: picture 2000 is the synthetic film's first scene): local features link
+    # them all, where PDQ sees unrelated pictures.
+    room = synthetic_scene(2000, 1000, 750)
     pictures = root / "Pictures" / "Room"  # apart from the camera roll: no folder links to it
     pictures.mkdir(parents=True, exist_ok=True)
     (pictures / "IMG_0900.jpg").write_bytes(jpeg_bytes(room))
     (pictures / "IMG_0905.jpg").write_bytes(jpeg_bytes(reshoot(room, 7)))
     cropped = room.crop((140, 100, 860, 640))
     (whatsapp / "IMG-20240602-WA0003.jpg").write_bytes(jpeg_bytes(cropped, quality=70))
+    film = SyntheticVideo(seconds=4, fps=10, width=800, height=600, seed=2, textured=True)
+    (root / "Movies").mkdir(exist_ok=True)
+    write_synthetic_video(root / "Movies" / "VID_0910.mp4", film)
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as z:
         z.writestr("inner/photo.jpg", photos[4])
@@ -322,16 +327,21 @@ def _similarity_findings(ctx: Context, case_ref: str) -> list[str]:
                 continue
             seen.add(pair)
             region = ",".join(map(str, link.region or ()))
+            keyframes = link.details.get("keyframes", {})  # a video's side: which frame
+            a, b = (_shown(paths[sha], keyframes.get(sha)) for sha in (item.sha256, link.sha256))
             lines.append(
                 f"same picture or scene (local features, {link.details.get('inliers')} inliers, "
-                f"score {link.score:.2f}): {item.paths[0]} ~ {paths[link.sha256]} "
-                f"(region {region} of the latter)"
+                f"score {link.score:.2f}): {a} ~ {b} (region {region} of the latter)"
             )
     if lines:
         lines.append(
             f"`cairn links --case {case_ref}` lists every link; `cairn similar IMAGE` searches"
         )
     return lines
+
+
+def _shown(path: str, keyframe: float | None) -> str:
+    return path if keyframe is None else f"{path} (its frame at {keyframe:g} s)"
 
 
 def _demo_login(ctx: Context) -> None:

@@ -39,7 +39,7 @@ Skip = Literal["DEFAULT", "NONREF", "NONKEY"]  # the decoder's skip_frame levels
 # apart 0.02-0.04, cuts between synthetic scenes 0.12-0.25, a hand-held sample video 0.03-0.4.
 SCENE_CHANGE = 0.1
 TILE_SIDE = 160  # contact-sheet tiles fit in this square, as review thumbnails do
-# Scene keyframes per video given local features (evenly spread): SIFT costs ~10-30 ms a
+# Scene keyframes per video given local features (evenly spread): SIFT costs ~30 ms CPU a
 # frame, and a scene's other keyframes show the same place.
 KEYFRAME_FEATURES = 16
 MAX_PENDING_BYTES = 64 << 20  # one GOP's packets held for planning; past this, decoded as read
@@ -297,14 +297,15 @@ class FrameHasher:
         else:
             pdq = pdq_from_luma_plane(luma)
         self.frames.append(FrameHash(number, pdq.quality, pdq.hex, round(time, 6)))
-        self._scene_change(picture, time, _histogram(luma))
+        self._scene_change(picture, luma, time)
 
     def again(self, time: float) -> None:
         """The picture last taken, still shown at `time` (an animation's held frame)."""
         last = self.frames[-1]
         self.frames.append(replace(last, timestamp=round(time, 6)))
 
-    def _scene_change(self, picture: Picture, time: float, histogram: NDArray[np.float64]) -> None:
+    def _scene_change(self, picture: Picture, luma: NDArray[np.uint8], time: float) -> None:
+        histogram = _histogram(luma)
         if self._scene is not None and 0.5 * abs(histogram - self._scene).sum() <= SCENE_CHANGE:
             return
         self._scene = histogram
@@ -315,7 +316,6 @@ class FrameHasher:
         if self.settings.local_features:
             from cairn.media.features import bounded_view
 
-            luma = picture.luma()
             self.views.append(_View(round(time, 6), bounded_view(luma), *luma.shape[::-1]))
             _thin(self.views, KEYFRAME_FEATURES)
 

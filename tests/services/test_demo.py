@@ -35,7 +35,8 @@ def test_demo_finds_what_it_planted(ctx: Context, tmp_path: Path) -> None:
         "identified elsewhere: series 'Demo series Z' of DEMO-2 (identified; contact "
         "victim-id@demo-2.example) holds device:DCIM/Camera/IMG_20240515_1030.jpg (sha256)"
     ) in findings
-    assert "proposed series of 4 new photos: device:DCIM/Camera/IMG_20240513_1030.jpg" in findings
+    assert "proposed series of 4 new items: device:DCIM/Camera/IMG_20240513_1030.jpg" in findings
+    assert "proposed series of 4 new items: device:Movies/VID_0910.mp4 (local-features)" in findings
     # A cropped copy found and a re-shot scene linked, by local features; and the room filmed,
     # linked at its first frame.
     linked = [line for line in result.findings if line.startswith("same picture or scene")]

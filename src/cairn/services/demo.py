@@ -386,7 +386,7 @@ def _second_agency(ctx: Context, device: Path, settings: AnalysisSettings) -> No
 
 
 def _series_findings(ctx: Context, device: Path, settings: AnalysisSettings) -> list[str]:
-    """What `cairn series suggest` proposes for the demo case's new photos."""
+    """What `cairn series suggest` proposes for the demo case's new items."""
     from cairn.services.series_suggest import suggest
 
     _second_agency(ctx, device, settings)
@@ -404,7 +404,7 @@ def _series_findings(ctx: Context, device: Path, settings: AnalysisSettings) -> 
     for proposal in suggest(ctx, None, DEMO_CASE):
         items = ", ".join(f"{names[m.sha256]} ({m.method})" for m in proposal.media)
         if proposal.series is None:
-            lines.append(f"proposed series of {len(proposal.media)} new photos: {items}")
+            lines.append(f"proposed series of {len(proposal.media)} new items: {items}")
         elif proposal.identified_elsewhere:
             lines.append(
                 f"identified elsewhere: series {proposal.series!r} of {proposal.agency} "

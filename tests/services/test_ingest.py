@@ -10,7 +10,6 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from tests.services.crash_source import run_python
-from tests.services.interrupt import kill_after_first_commit
+from tests.services.interrupt import killed_ingest
 
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.evidence.pool import BATCH_UNITS
@@ -447,18 +446,7 @@ def test_killed_ingest_resumes_to_the_same_database(tmp_path: Path, run_cli: Run
     assert len(expected[0]) == total
 
     env = {"CAIRN_COMMIT_ENTRIES": "25"}  # many small commits, so the kill lands between two
-    for attempt in range(3):
-        killed = tmp_path / f"killed-{attempt}"
-        assert run_cli("case", "create", "C-1", workspace=killed)[0] == 0
-        stored = kill_after_first_commit(
-            [sys.executable, "-m", "cairn", "ingest", "--case", "C-1", str(tree)],
-            {**os.environ, "CAIRN_WORKSPACE": str(killed), **env},
-            killed / "cairn.db",
-        )
-        if 0 < stored < total:
-            break
-    else:
-        pytest.fail(f"could not kill the ingest between two commits ({stored} of {total})")
+    killed, stored = killed_ingest(tmp_path, run_cli, tree, env, below=total)
     code, out, err = run_cli("ingest", "--case", "C-1", tree, "--json", workspace=killed, env=env)
     assert code == 1, err
     summary = json.loads(out)

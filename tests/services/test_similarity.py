@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import select
-from tests.services.interrupt import kill_after_first_commit
+from tests.services.interrupt import killed_ingest
 
 from cairn.core.errors import NotFoundError, UsageError
 from cairn.core.types import Role, Triage
@@ -336,18 +334,7 @@ def test_a_killed_ingest_links_on_resume_what_it_indexed(tmp_path: Path, run_cli
     filler = {f"z-{k:03}.txt": f"note {k}".encode() for k in range(300)}
     tree = _folder(tmp_path / "device", {**pairs, **filler})
     env = {"CAIRN_COMMIT_ENTRIES": "2"}  # the pairs come first, one to a commit
-    for attempt in range(3):
-        workspace = tmp_path / f"killed-{attempt}"
-        assert run_cli("case", "create", "C-1", workspace=workspace)[0] == 0
-        stored = kill_after_first_commit(
-            [sys.executable, "-m", "cairn", "ingest", "--case", "C-1", str(tree)],
-            {**os.environ, "CAIRN_WORKSPACE": str(workspace), **env},
-            workspace / "cairn.db",
-        )
-        if 0 < stored < len(pairs):
-            break
-    else:
-        pytest.fail(f"could not kill the ingest within the pairs ({stored})")
+    workspace, stored = killed_ingest(tmp_path, run_cli, tree, env, below=len(pairs))
     (journal,) = (workspace / "indexes" / "features-pending").iterdir()
     assert len(journal.read_text().split()) >= stored  # what the killed run indexed
     code, out, err = run_cli(

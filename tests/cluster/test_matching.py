@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ import pytest
 from distributed import Client, LocalCluster
 from PIL import Image
 from sqlalchemy import delete, func, select
+from tests.cluster.nobody import VENV_BIN, as_nobody
 from tests.matching.test_pdq_shards import moved
 
 from cairn.cluster.matching import ClusterPdqSearch, shard_workers
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from conftest import RunCli  # tests/conftest.py
 
 U8 = npt.NDArray[np.uint8]
-VENV_BIN = Path(sys.executable).parent
-DROP_TO_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 # No nanny: its spawned worker process does not start under setpriv.
 BLIND = ("--no-nanny", "--no-dashboard", "--nthreads", "1")
 
@@ -235,7 +233,7 @@ def test_workers_that_cannot_read_the_index_stop_the_match(
         n_workers=0, host="127.0.0.1", dashboard_address=None, processes=True
     ) as cluster:
         worker = subprocess.Popen(
-            [*DROP_TO_NOBODY, str(VENV_BIN / "dask"), "worker", cluster.scheduler_address, *BLIND],
+            as_nobody(str(VENV_BIN / "dask"), "worker", cluster.scheduler_address, *BLIND),
             stderr=subprocess.DEVNULL,
         )
         try:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import func, select
+from tests.cluster.nobody import VENV_BIN, as_nobody
 from tests.evidence.diskimage.builders import (
     EXT_FILES,
     FAT_FILES,
@@ -41,9 +42,7 @@ from cairn.store.models import Case, Evidence, IngestError, Occurrence
 if TYPE_CHECKING:
     from conftest import Cli  # tests/conftest.py
 
-VENV_BIN = Path(sys.executable).parent
 CASES = ("LOCAL", "CLUSTER")
-DROP_TO_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 Row = tuple[Any, ...]
 
 
@@ -301,7 +300,7 @@ def test_scheduler_and_workers_started_with_the_dask_command(
         # A third worker that cannot see the evidence (another user, shut out of the 0700
         # test folder): the next ingest stops before storing anything.
         # (No nanny: its spawned worker process does not start under setpriv.)
-        blind = [*DROP_TO_NOBODY, str(VENV_BIN / "dask"), "worker", address, "--no-nanny"]
+        blind = as_nobody(str(VENV_BIN / "dask"), "worker", address, "--no-nanny")
         started.append(subprocess.Popen([*blind, "--no-dashboard"], stderr=subprocess.DEVNULL))
         with Client(address, timeout=60) as client:
             client.wait_for_workers(3, timeout=120)
